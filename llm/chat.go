@@ -1,0 +1,227 @@
+package llm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// ChatModel is a text-generation model reached over HTTP. It implements Model and is safe
+// for concurrent use.
+type ChatModel struct {
+	c       *Client
+	id      string
+	dialect dialect
+}
+
+// Model returns the model id on the native endpoint /ai/run/{id}, which every Workers AI
+// model has. Requests and the three reply families are translated for you.
+func (c *Client) Model(id string) *ChatModel { return &ChatModel{c: c, id: id, dialect: dialectNative} }
+
+// OpenAIModel returns the model id on the OpenAI-compatible endpoint /ai/v1/chat/completions.
+func (c *Client) OpenAIModel(id string) *ChatModel {
+	return &ChatModel{c: c, id: id, dialect: dialectOpenAI}
+}
+
+// NewOpenAICompatible returns model on any OpenAI-compatible server (Ollama, llama.cpp,
+// vLLM): requests go to {baseURL}/chat/completions with apiKey as the Bearer token (none if
+// empty). Options such as WithHTTPClient, WithRetry and WithLogger apply; account options
+// are ignored.
+func NewOpenAICompatible(baseURL, apiKey, model string, opts ...Option) *ChatModel {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	base := strings.TrimRight(baseURL, "/")
+	c := &Client{
+		account:    "local",
+		token:      &secret{apiKey},
+		baseURL:    base,
+		baseSet:    true,
+		compatBase: base,
+		http:       cfg.http,
+		log:        cfg.log,
+		maxBody:    cfg.maxBody,
+		retry:      DefaultRetryPolicy,
+	}
+	if c.http == nil {
+		c.http = http.DefaultClient
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxResponseBytes
+	}
+	if cfg.retry != nil {
+		c.retry = cfg.retry.withDefaults()
+	}
+	return &ChatModel{c: c, id: model, dialect: dialectOpenAI}
+}
+
+// ID returns the model id.
+func (m *ChatModel) ID() string { return m.id }
+
+// String names the model and the endpoint it uses.
+func (m *ChatModel) String() string {
+	if m.dialect == dialectOpenAI {
+		return m.id + " (OpenAI-compatible)"
+	}
+	return m.id
+}
+
+func (m *ChatModel) request(req Request, stream bool) (call, error) {
+	if m.id == "" {
+		return call{}, errors.New("llm: empty model id")
+	}
+	body, err := encodeChat(m.id, m.dialect, req, stream)
+	if err != nil {
+		return call{}, fmt.Errorf("llm: %s: %w", m.id, err)
+	}
+	u := m.c.runURL(m.id)
+	if m.dialect == dialectOpenAI {
+		u = m.c.v1URL("chat/completions")
+	}
+	return call{method: http.MethodPost, url: u, model: m.id, body: body}, nil
+}
+
+// Generate sends req and returns the whole reply. Failures are *Error values (retried per
+// the client's RetryPolicy where that can help); a success with an empty result is an error
+// wrapping ErrEmptyResponse.
+func (m *ChatModel) Generate(ctx context.Context, req Request) (*Response, error) {
+	cl, err := m.request(req, false)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := m.c.send(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	h := resp.Header
+	if mediaType(h) == "text/event-stream" {
+		// A server that streams although we did not ask: gather the stream.
+		return collect(decodeStream(resp.Body, m.id), h)
+	}
+	data, err := m.c.readBody(resp)
+	if err != nil {
+		return nil, err
+	}
+	r, err := decodeChat(data)
+	if err != nil {
+		return nil, m.annotate(err, h)
+	}
+	fillFromHeaders(r, h)
+	return r, nil
+}
+
+// Stream sends req with stream:true and yields the reply as it arrives. The request is
+// retried only before the first event; breaking out of the loop closes the connection. A
+// model that ignores stream:true and answers JSON (gpt-oss on /ai/run, reference §3.1)
+// yields that answer as one Delta.
+func (m *ChatModel) Stream(ctx context.Context, req Request) iter.Seq2[Delta, error] {
+	return func(yield func(Delta, error) bool) {
+		cl, err := m.request(req, true)
+		if err != nil {
+			yield(Delta{}, err)
+			return
+		}
+		resp, err := m.c.send(ctx, cl)
+		if err != nil {
+			yield(Delta{}, err)
+			return
+		}
+		h := resp.Header
+		if mt := mediaType(h); mt != "text/event-stream" {
+			data, err := m.c.readBody(resp)
+			if err != nil {
+				yield(Delta{}, err)
+				return
+			}
+			if !isJSON(mt) && !looksLikeJSON(data) {
+				yield(Delta{}, fmt.Errorf("llm: %s: stream reply has content type %q", m.id, mt))
+				return
+			}
+			r, err := decodeChat(data)
+			if err != nil {
+				yield(Delta{}, m.annotate(err, h))
+				return
+			}
+			fillFromHeaders(r, h)
+			u := r.Usage
+			yield(Delta{Text: r.Text, Reasoning: r.Reasoning, FinishReason: r.FinishReason, ToolCalls: r.ToolCalls, Usage: &u}, nil)
+			return
+		}
+		for d, err := range decodeStream(resp.Body, m.id) {
+			if !yield(d, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// looksLikeJSON reports whether a body with a missing or odd content type still looks like JSON.
+func looksLikeJSON(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[':
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+// annotate completes an error decoded from a 2xx body with what the headers say.
+func (m *ChatModel) annotate(err error, h http.Header) error {
+	if e, ok := errors.AsType[*Error](err); ok {
+		e.Model = m.id
+		if e.RequestID == "" {
+			e.RequestID = h.Get("cf-ai-req-id")
+		}
+		return err
+	}
+	if id := h.Get("cf-ai-req-id"); id != "" {
+		return fmt.Errorf("llm: %s (request %s): %w", m.id, id, err)
+	}
+	return fmt.Errorf("llm: %s: %w", m.id, err)
+}
+
+// fillFromHeaders adds what only the headers carry: the request id, the neurons when the
+// body reported none (cf-ai-neurons, recordings README item 3), and AI Gateway info.
+func fillFromHeaders(r *Response, h http.Header) {
+	if r.RequestID == "" {
+		r.RequestID = h.Get("cf-ai-req-id")
+	}
+	if r.Usage.Neurons == 0 {
+		if n, err := strconv.ParseFloat(h.Get("cf-ai-neurons"), 64); err == nil {
+			r.Usage.Neurons = n
+		}
+	}
+	r.Gateway = gatewayInfo(h)
+}
+
+// collect gathers a stream into one Response.
+func collect(s iter.Seq2[Delta, error], h http.Header) (*Response, error) {
+	var r Response
+	var text, reasoning strings.Builder
+	for d, err := range s {
+		if err != nil {
+			return nil, err
+		}
+		text.WriteString(d.Text)
+		reasoning.WriteString(d.Reasoning)
+		r.ToolCalls = append(r.ToolCalls, d.ToolCalls...)
+		if d.FinishReason != "" {
+			r.FinishReason = d.FinishReason
+		}
+		if d.Usage != nil {
+			r.Usage = *d.Usage
+		}
+	}
+	r.Text, r.Reasoning = text.String(), reasoning.String()
+	fillFromHeaders(&r, h)
+	return &r, nil
+}

@@ -1,0 +1,397 @@
+package llm
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Whole (non-streamed) chat replies. /ai/run answers with one of several output families inside the
+// Cloudflare envelope; /ai/v1 and OpenAI-compatible servers answer with a bare chat.completion. The
+// family is told by its keys, never by the model name: the same route gives different shapes per model,
+// and llama-3.3 sends two families in one object (reference §0.1, §2.2; recording #5).
+
+// envelopeHead is the part of the Cloudflare envelope {result, success, errors, messages} that
+// decides what to do with the rest.
+type envelopeHead struct {
+	Success *bool           `json:"success"`
+	Result  json.RawMessage `json:"result"`
+}
+
+// wireResult holds every key of every chat output family; a family is recognised by which of them
+// are present. Keys it does not name (vLLM internals on gpt-oss, recording #3) are ignored.
+type wireResult struct {
+	Object      string          `json:"object"`
+	Model       string          `json:"model"`
+	Choices     []wireChoice    `json:"choices"`
+	Response    json.RawMessage `json:"response"`   // legacy native: string, null, number or object
+	ToolCalls   []wireToolCall  `json:"tool_calls"` // legacy native, also on the llama-3.3 hybrid
+	Description *string         `json:"description"`
+	Usage       *wireUsage      `json:"usage"`
+}
+
+type wireChoice struct {
+	Message      *wireMessage `json:"message"`
+	Text         string       `json:"text"` // text_completion
+	FinishReason string       `json:"finish_reason"`
+}
+
+type wireMessage struct {
+	Content          json.RawMessage `json:"content"`
+	ReasoningContent string          `json:"reasoning_content"`
+	Reasoning        string          `json:"reasoning"`
+	ToolCalls        []wireToolCall  `json:"tool_calls"`
+}
+
+// wireToolCall reads both the legacy flat {name, arguments} and OpenAI's
+// {id, type, function:{name, arguments}} (reference §2.3).
+type wireToolCall struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
+	Function  *struct {
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	} `json:"function"`
+}
+
+// wireResponses is an OpenAI Responses API object (gpt-oss, reference §2.2 family 3).
+type wireResponses struct {
+	Output []struct {
+		Type      string          `json:"type"`
+		ID        string          `json:"id"`
+		CallID    string          `json:"call_id"`
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+		Text      string          `json:"text"`
+		Content   []wirePart      `json:"content"`
+		Summary   []wirePart      `json:"summary"`
+	} `json:"output"`
+	OutputText        string `json:"output_text"`
+	Status            string `json:"status"`
+	IncompleteDetails *struct {
+		Reason string `json:"reason"`
+	} `json:"incomplete_details"`
+}
+
+type wirePart struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+// decodeChat decodes a whole (non-streamed) chat reply body with HTTP status 2xx: the Cloudflare envelope
+// {result, success, errors, messages} around any /ai/run output family, or a bare OpenAI chat.completion
+// (the /ai/v1 endpoint and OpenAI-compatible servers send no envelope).
+func decodeChat(body []byte) (*Response, error) {
+	b := bytes.TrimSpace(body)
+	if len(b) == 0 || b[0] != '{' {
+		// Not an envelope: a bare result, e.g. a string (reference §2.2: outputs allow "| string").
+		return valueResponse(b, nil)
+	}
+	// One pass reads a bare chat.completion; an envelope needs a second one over its result.
+	var w struct {
+		envelopeHead
+		wireResult
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return nil, decodeError(err, b)
+	}
+	if w.Success == nil {
+		return w.wireResult.response(b)
+	}
+	raw, err := w.unwrap(b)
+	if err != nil {
+		return nil, err
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return valueResponse(raw, w.Usage)
+	}
+	var res wireResult
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return nil, decodeError(err, raw)
+	}
+	if res.Usage == nil {
+		res.Usage = w.Usage // usage sent beside result instead of inside it
+	}
+	return res.response(raw)
+}
+
+// unwrapEnvelope returns the `result` of a Cloudflare envelope, or the body itself when it is not an
+// envelope. success:false (even on HTTP 200) returns an *Error built with fillErrorFromBody (Status 200).
+func unwrapEnvelope(body []byte) (json.RawMessage, error) {
+	b := bytes.TrimSpace(body)
+	if len(b) == 0 {
+		return nil, errorf("decode response: empty body: %w", ErrEmptyResponse)
+	}
+	if b[0] != '{' {
+		if !json.Valid(b) {
+			return nil, errorf("decode response: invalid JSON (body %s)", snippet(b))
+		}
+		return b, nil
+	}
+	var env envelopeHead
+	if err := json.Unmarshal(b, &env); err != nil {
+		return nil, decodeError(err, b)
+	}
+	return env.unwrap(b)
+}
+
+// unwrap returns the result of an envelope (nil when it has none) or body when there is no envelope.
+func (env *envelopeHead) unwrap(body []byte) (json.RawMessage, error) {
+	switch {
+	case env.Success == nil:
+		return body, nil
+	case !*env.Success:
+		return nil, parseError(http.StatusOK, nil, body, "")
+	}
+	return env.Result, nil
+}
+
+// response turns a decoded result object (whose text is raw) into a Response.
+func (w *wireResult) response(raw []byte) (*Response, error) {
+	resp := &Response{Model: w.Model, Usage: w.Usage.usage()}
+	var err error
+	switch {
+	case w.Object == "response":
+		err = fillResponses(resp, raw)
+	case len(w.Choices) > 0 || w.hasLegacy():
+		err = w.fillChat(resp)
+	case w.Description != nil:
+		resp.Text = *w.Description // image-to-text (llava, recording #22)
+	default:
+		err = fillUnknown(resp, raw)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (w *wireResult) hasLegacy() bool {
+	return (w.Response != nil && string(w.Response) != "null") || len(w.ToolCalls) > 0
+}
+
+// fillChat reads chat.completion, text_completion and legacy native results, and the llama-3.3
+// hybrid that carries both (recording #5): choices[0] wins, the legacy fields fill what it left empty.
+func (w *wireResult) fillChat(resp *Response) error {
+	var calls []wireToolCall
+	if len(w.Choices) > 0 {
+		c := w.Choices[0]
+		resp.FinishReason = normalizeFinishReason(c.FinishReason)
+		resp.Text = c.Text
+		if m := c.Message; m != nil {
+			// content is "" or null when a reasoning model spent its whole budget (recordings #16,
+			// #17): that is an empty answer with finish_reason "length", not an error.
+			text, err := valueText(m.Content)
+			if err != nil {
+				return errorf("decode response: message content: %w", err)
+			}
+			resp.Text = text
+			resp.Reasoning = joinReasoning(m.ReasoningContent, m.Reasoning)
+			calls = m.ToolCalls
+		}
+	}
+	if resp.Text == "" && w.Response != nil {
+		text, err := valueText(w.Response)
+		if err != nil {
+			return errorf("decode response: response field: %w", err)
+		}
+		resp.Text = text
+	}
+	if len(calls) == 0 {
+		calls = w.ToolCalls
+	}
+	var err error
+	resp.ToolCalls, err = convertToolCalls(calls)
+	return err
+}
+
+// joinReasoning merges the two spellings of reasoning. gpt-oss sends both with the same text
+// (recording #3), which must not be doubled; different texts are both kept.
+func joinReasoning(a, b string) string {
+	switch {
+	case b == "" || b == a:
+		return a
+	case a == "":
+		return b
+	}
+	return a + "\n" + b
+}
+
+// fillResponses reads a Responses API object: text from message output_text parts (or the
+// output_text convenience field), reasoning items, and function_call items.
+func fillResponses(resp *Response, raw []byte) error {
+	var r wireResponses
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return decodeError(err, raw)
+	}
+	if len(r.Output) == 0 && r.OutputText == "" {
+		return errorf("decode response: responses object without output: %w", ErrEmptyResponse)
+	}
+	var text, reasoning bytes.Buffer
+	var calls []wireToolCall
+	for _, item := range r.Output {
+		switch item.Type {
+		case "message":
+			for _, p := range item.Content {
+				if p.Type == "output_text" || p.Type == "text" {
+					text.WriteString(p.Text)
+				}
+			}
+		case "output_text":
+			text.WriteString(item.Text)
+		case "reasoning":
+			parts := item.Content
+			if len(parts) == 0 {
+				parts = item.Summary
+			}
+			for _, p := range parts {
+				reasoning.WriteString(p.Text)
+			}
+		case "function_call":
+			// call_id is what a function_call_output answers; id names the output item.
+			id := item.CallID
+			if id == "" {
+				id = item.ID
+			}
+			calls = append(calls, wireToolCall{ID: id, Name: item.Name, Arguments: item.Arguments})
+		}
+	}
+	resp.Text = text.String()
+	if resp.Text == "" {
+		resp.Text = r.OutputText
+	}
+	resp.Reasoning = reasoning.String()
+	var err error
+	if resp.ToolCalls, err = convertToolCalls(calls); err != nil {
+		return err
+	}
+	switch r.Status {
+	case "completed":
+		resp.FinishReason = "stop"
+		if len(resp.ToolCalls) > 0 {
+			resp.FinishReason = "tool_calls"
+		}
+	case "incomplete":
+		resp.FinishReason = "length"
+		if d := r.IncompleteDetails; d != nil && d.Reason != "" && d.Reason != "max_output_tokens" {
+			resp.FinishReason = d.Reason
+		}
+	default:
+		resp.FinishReason = r.Status
+	}
+	return nil
+}
+
+// fillUnknown handles a result with no chat key. Holding nothing but metadata (moondream's `{}`,
+// recording #21) is an empty success; holding anything else (clef-flash's `answers`, recording #29)
+// is passed on whole as compact JSON text, so that nothing the service sent is dropped.
+func fillUnknown(resp *Response, raw []byte) error {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		return decodeError(err, raw)
+	}
+	for k, v := range keys {
+		if !isChatKey(k) && string(v) != "null" {
+			text, err := valueText(raw)
+			if err != nil {
+				return decodeError(err, raw)
+			}
+			resp.Text = text
+			return nil
+		}
+	}
+	return errorf("decode response: result %s: %w", snippet(raw), ErrEmptyResponse)
+}
+
+// isChatKey reports whether k is a key the chat families use, present or not.
+func isChatKey(k string) bool {
+	switch k {
+	case "id", "object", "created", "model", "usage", "choices", "response", "tool_calls", "description", "output", "output_text":
+		return true
+	}
+	return false
+}
+
+// convertToolCalls converts wire calls of either shape, with arguments as an object or a string,
+// and names the calls that arrived without an id (legacy calls never have one).
+func convertToolCalls(wire []wireToolCall) ([]ToolCall, error) {
+	if len(wire) == 0 {
+		return nil, nil
+	}
+	calls := make([]ToolCall, 0, len(wire))
+	for i, w := range wire {
+		name, args := w.Name, w.Arguments
+		if f := w.Function; f != nil {
+			if f.Name != "" {
+				name = f.Name
+			}
+			if f.Arguments != nil {
+				args = f.Arguments
+			}
+		}
+		if name == "" {
+			return nil, errorf("decode response: tool call %d has no name", i)
+		}
+		a, err := normalizeArguments(args)
+		if err != nil {
+			return nil, errorf("decode response: tool call %d (%s): %w", i, name, err)
+		}
+		calls = append(calls, ToolCall{ID: w.ID, Name: name, Arguments: a})
+	}
+	ensureToolCallIDs(calls)
+	return calls, nil
+}
+
+// valueResponse answers a result that is not an object: a string is the text; any other JSON
+// value is passed on as its compact text; null is an empty success.
+func valueResponse(raw []byte, u *wireUsage) (*Response, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, errorf("decode response: %w", ErrEmptyResponse)
+	}
+	text, err := valueText(raw)
+	if err != nil {
+		return nil, decodeError(err, raw)
+	}
+	return &Response{Text: text, Usage: u.usage()}, nil
+}
+
+// valueText renders a polymorphic text field as text: a string as itself, null as "", and a
+// number, object or array (JSON mode, reference §2.2) as its compact JSON, key order kept.
+func valueText(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return "", nil
+	case raw[0] == '"':
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
+// decodeError says whether the body was not JSON at all or JSON of an unexpected shape.
+func decodeError(err error, body []byte) error {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return errorf("decode response: invalid JSON: %w (body %s)", err, snippet(body))
+	}
+	return errorf("decode response: unexpected shape: %w (body %s)", err, snippet(body))
+}
+
+// snippet quotes the start of a body for an error message.
+func snippet(b []byte) string {
+	const max = 200
+	if len(b) > max {
+		return fmt.Sprintf("%q...", b[:max])
+	}
+	return fmt.Sprintf("%q", b)
+}

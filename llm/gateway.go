@@ -1,0 +1,139 @@
+package llm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// GatewayOption configures AI Gateway behaviour for every call of a client.
+type GatewayOption func(*gatewayConfig)
+
+type gatewayConfig struct {
+	id        string
+	cacheTTL  time.Duration
+	skipCache bool
+	cacheKey  string
+	metadata  map[string]any
+	token     *secret
+}
+
+// WithGateway routes every inference call through the AI Gateway gatewayID:
+// {gateway}/v1/{account}/{gatewayID}/workers-ai/{model}, and .../workers-ai/v1/... for
+// OpenAIModel and embeddings. Response headers land in Response.Gateway.
+func WithGateway(gatewayID string, opts ...GatewayOption) Option {
+	return func(c *config) { c.gatewayID, c.gatewayOpts = gatewayID, opts }
+}
+
+// WithCacheTTL caches identical requests for ttl (cf-aig-cache-ttl; 60 s to one month).
+func WithCacheTTL(ttl time.Duration) GatewayOption {
+	return func(g *gatewayConfig) { g.cacheTTL = ttl }
+}
+
+// WithSkipCache bypasses the gateway cache (cf-aig-skip-cache).
+func WithSkipCache() GatewayOption { return func(g *gatewayConfig) { g.skipCache = true } }
+
+// WithCacheKey sets a custom cache key (cf-aig-cache-key).
+func WithCacheKey(key string) GatewayOption { return func(g *gatewayConfig) { g.cacheKey = key } }
+
+// WithMetadata attaches metadata to every gateway log (cf-aig-metadata). Values must be
+// strings, numbers or booleans: the gateway takes no nested objects.
+func WithMetadata(md map[string]any) GatewayOption {
+	return func(g *gatewayConfig) { g.metadata = md }
+}
+
+// WithGatewayToken authenticates to an Authenticated Gateway (cf-aig-authorization).
+func WithGatewayToken(token string) GatewayOption {
+	return func(g *gatewayConfig) { g.token = &secret{token} }
+}
+
+func newGatewayConfig(id string, opts []GatewayOption) (*gatewayConfig, error) {
+	g := &gatewayConfig{id: id}
+	for _, o := range opts {
+		o(g)
+	}
+	if url.PathEscape(id) != id {
+		return nil, fmt.Errorf("llm: gateway id %q must be a plain path segment", id)
+	}
+	if g.cacheTTL != 0 && (g.cacheTTL < time.Minute || g.cacheTTL > 31*24*time.Hour) {
+		return nil, fmt.Errorf("llm: gateway cache TTL %v is outside 60s..one month", g.cacheTTL)
+	}
+	for k, v := range g.metadata {
+		switch v.(type) {
+		case string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, json.Number:
+		default:
+			return nil, fmt.Errorf("llm: gateway metadata %q has a %T value: only strings, numbers and booleans are allowed", k, v)
+		}
+	}
+	return g, nil
+}
+
+func (g *gatewayConfig) apply(h http.Header) {
+	if g.cacheTTL > 0 {
+		h.Set("cf-aig-cache-ttl", strconv.Itoa(int(g.cacheTTL/time.Second)))
+	}
+	if g.skipCache {
+		h.Set("cf-aig-skip-cache", "true")
+	}
+	if g.cacheKey != "" {
+		h.Set("cf-aig-cache-key", g.cacheKey)
+	}
+	if len(g.metadata) > 0 {
+		b, _ := json.Marshal(g.metadata) // validated scalar values always marshal
+		h.Set("cf-aig-metadata", string(b))
+	}
+	if g.token != nil && g.token.v != "" {
+		h.Set("cf-aig-authorization", "Bearer "+g.token.v)
+	}
+}
+
+func gatewayInfo(h http.Header) GatewayInfo {
+	return GatewayInfo{LogID: h.Get("cf-aig-log-id"), CacheStatus: h.Get("cf-aig-cache-status")}
+}
+
+// Feedback is human feedback on one gateway log entry. Zero fields are not sent.
+type Feedback struct {
+	Score    *int           // 0..100
+	Thumbs   int            // +1 thumbs up, -1 thumbs down, 0 unset
+	Metadata map[string]any // scalar values only
+}
+
+// GatewayFeedback attaches feedback to the gateway log logID (Response.Gateway.LogID).
+func (c *Client) GatewayFeedback(ctx context.Context, gatewayID, logID string, fb Feedback) error {
+	if gatewayID == "" || logID == "" {
+		return errors.New("llm: gateway feedback: gateway id and log id are required")
+	}
+	body := map[string]any{}
+	if fb.Score != nil {
+		if *fb.Score < 0 || *fb.Score > 100 {
+			return fmt.Errorf("llm: gateway feedback: score %d is outside 0..100", *fb.Score)
+		}
+		body["score"] = *fb.Score
+	}
+	switch fb.Thumbs {
+	case 0:
+	case 1, -1:
+		body["feedback"] = fb.Thumbs
+	default:
+		return fmt.Errorf("llm: gateway feedback: thumbs %d must be 1, -1 or 0", fb.Thumbs)
+	}
+	if len(fb.Metadata) > 0 {
+		if _, err := newGatewayConfig(gatewayID, []GatewayOption{WithMetadata(fb.Metadata)}); err != nil {
+			return err
+		}
+		body["metadata"] = fb.Metadata
+	}
+	if len(body) == 0 {
+		return errors.New("llm: gateway feedback: nothing to send (set Score, Thumbs or Metadata)")
+	}
+	u := c.accountURL("ai-gateway/gateways/" + url.PathEscape(gatewayID) + "/logs/" + url.PathEscape(logID))
+	if err := c.doJSON(ctx, http.MethodPatch, u, body, nil); err != nil {
+		return fmt.Errorf("llm: gateway feedback: %w", err)
+	}
+	return nil
+}

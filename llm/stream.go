@@ -1,0 +1,448 @@
+package llm
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+)
+
+// maxSSELine bounds one line of an event stream. Every Workers AI event is one line, and a
+// few are large (moondream's terminal event repeats the whole answer, recordings #23), so the
+// bound is generous; anything longer is an error rather than a silently cut event.
+const maxSSELine = 8 << 20
+
+// sseEvents yields the data payload of each server-sent event, with several data: lines of
+// one event joined by "\n". Comments, event:, id: and retry: lines are skipped. A final
+// event without its blank line is still delivered (recordings #23 ends that way), and a clean
+// EOF just ends the sequence. Lines may end in LF, CRLF or a lone CR.
+//
+// The yielded slice is reused: it is only valid until the next iteration.
+func sseEvents(r io.Reader) iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		sc := bufio.NewScanner(r)
+		// +2 leaves room for the CRLF after a line of exactly maxSSELine bytes.
+		sc.Buffer(make([]byte, 0, 16<<10), maxSSELine+2)
+		sc.Split(scanSSELine)
+		var data []byte
+		hasData := false
+		first := true
+		for sc.Scan() {
+			line := sc.Bytes()
+			if len(line) > maxSSELine {
+				// The scanner's buffer also holds the line end, so it can return one line
+				// slightly longer than the bound.
+				yield(nil, errorf("event stream line longer than %d bytes: %w", maxSSELine, bufio.ErrTooLong))
+				return
+			}
+			if first {
+				// The SSE specification allows one leading UTF-8 byte order mark.
+				line = bytes.TrimPrefix(line, []byte("\xEF\xBB\xBF"))
+				first = false
+			}
+			if len(line) == 0 {
+				if hasData {
+					if !yield(data, nil) {
+						return
+					}
+					data, hasData = data[:0], false
+				}
+				continue
+			}
+			field, value, _ := bytes.Cut(line, []byte(":"))
+			if string(field) != "data" {
+				// Comments (empty field name), event:, id:, retry: and unknown fields.
+				continue
+			}
+			if len(value) > 0 && value[0] == ' ' {
+				value = value[1:]
+			}
+			if hasData {
+				data = append(data, '\n')
+			}
+			data = append(data, value...)
+			hasData = true
+		}
+		if err := sc.Err(); err != nil {
+			if errors.Is(err, bufio.ErrTooLong) {
+				yield(nil, errorf("event stream line longer than %d bytes: %w", maxSSELine, err))
+				return
+			}
+			yield(nil, errorf("read event stream: %w", err))
+			return
+		}
+		if hasData {
+			yield(data, nil)
+		}
+	}
+}
+
+// scanSSELine is a bufio.SplitFunc for SSE lines, which may end in LF, CRLF or a lone CR.
+func scanSSELine(data []byte, atEOF bool) (advance int, token []byte, err error) {
+	lf := bytes.IndexByte(data, '\n')
+	before := data
+	if lf >= 0 {
+		before = data[:lf]
+	}
+	if cr := bytes.IndexByte(before, '\r'); cr >= 0 {
+		switch {
+		case cr+1 < len(data) && data[cr+1] == '\n':
+			return cr + 2, data[:cr], nil
+		case cr+1 < len(data) || atEOF:
+			return cr + 1, data[:cr], nil
+		default:
+			// The CR ends what has been read so far: an LF may still follow it.
+			return 0, nil, nil
+		}
+	}
+	if lf >= 0 {
+		return lf + 1, data[:lf], nil
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
+}
+
+// decodeStream turns a text/event-stream body from Workers AI (/ai/run with stream:true,
+// /ai/v1/chat/completions, or any OpenAI-compatible server) into deltas. It owns body: it
+// closes it when the stream ends, on error, or as soon as the consumer stops iterating.
+// model is used for *Error.Model of in-band errors. The sequence can be ranged over once.
+//
+// Text and reasoning are yielded as they arrive. The last delta, sent when [DONE] arrives,
+// carries the assembled tool calls, the finish reason and the usage. A stream that ends
+// without [DONE] yields an error wrapping ErrTruncatedStream after what did arrive.
+//
+// Moondream's stream (recordings #23) sends its answer as cumulative chunk.answer values
+// inside a protocol of its own; those are not text deltas and are ignored, while its usage
+// tail is still read.
+func decodeStream(body io.ReadCloser, model string) iter.Seq2[Delta, error] {
+	used := false
+	return func(yield func(Delta, error) bool) {
+		if used {
+			yield(Delta{}, errorf("stream for %s ranged over twice; its body is already consumed", model))
+			return
+		}
+		used = true
+		defer body.Close()
+		d := newStreamDecoder(model)
+		for payload, err := range sseEvents(body) {
+			if err != nil {
+				yield(Delta{}, err)
+				return
+			}
+			delta, done, err := d.event(payload)
+			if err != nil {
+				yield(Delta{}, err)
+				return
+			}
+			if done {
+				yield(d.final())
+				return
+			}
+			if delta.Text != "" || delta.Reasoning != "" {
+				if !yield(delta, nil) {
+					return
+				}
+			}
+		}
+		yield(Delta{}, fmt.Errorf("%w (%d events from %s)", ErrTruncatedStream, d.events, model))
+	}
+}
+
+// streamEvent is every field of a stream event the decoder uses, for all the shapes that share
+// one stream: legacy native tokens, OpenAI chunks, the native usage tail and in-band errors.
+// It is decoded into again and again; the raw fields keep their buffers between events.
+type streamEvent struct {
+	Response     json.RawMessage `json:"response"`
+	Usage        wireUsage       `json:"usage"`
+	Choices      []streamChoice  `json:"choices"`
+	ToolCalls    []toolCallDelta `json:"tool_calls"`
+	FinishReason string          `json:"finish_reason"`
+	Errors       json.RawMessage `json:"errors"`
+	Error        json.RawMessage `json:"error"`
+}
+
+type streamChoice struct {
+	Delta struct {
+		Content          string          `json:"content"`
+		ReasoningContent string          `json:"reasoning_content"`
+		Reasoning        string          `json:"reasoning"`
+		ToolCalls        []toolCallDelta `json:"tool_calls"`
+	} `json:"delta"`
+	Text         string `json:"text"` // text_completion chunks (reference §2.2)
+	FinishReason string `json:"finish_reason"`
+}
+
+// toolCallDelta is one streamed tool-call entry: a start (id, name), an argument fragment,
+// the all-null finishing entry (reference §3.1), or a flat legacy {name, arguments}.
+type toolCallDelta struct {
+	Index    *int   `json:"index"`
+	ID       string `json:"id"`
+	Function struct {
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	} `json:"function"`
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
+}
+
+func (e *streamEvent) reset() {
+	e.Response = e.Response[:0]
+	e.Usage = wireUsage{}
+	e.Errors = e.Errors[:0]
+	e.Error = e.Error[:0]
+	// Keep the choices' backing array but zero it: encoding/json leaves absent keys alone.
+	c := e.Choices[:cap(e.Choices)]
+	clear(c)
+	e.Choices = c[:0]
+	e.ToolCalls = nil
+	e.FinishReason = ""
+}
+
+// eventFeed hands the decoder one event payload, then io.EOF (which ends a top-level number).
+type eventFeed struct{ p []byte }
+
+func (f *eventFeed) Read(b []byte) (int, error) {
+	if len(f.p) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b, f.p)
+	f.p = f.p[n:]
+	return n, nil
+}
+
+// toolCallBuilder gathers one streamed tool call.
+type toolCallBuilder struct {
+	index int // the wire index, or -1 for flat entries that have none
+	id    string
+	name  string
+	args  []byte
+}
+
+// streamDecoder holds what a stream has said so far.
+type streamDecoder struct {
+	model  string
+	events int
+	ev     streamEvent
+	calls  []toolCallBuilder
+
+	// One json.Decoder reads every event, fed one payload at a time: unlike json.Unmarshal it
+	// keeps its scanner and decode state between calls, which saves most of the per-event
+	// allocations (BenchmarkDecodeStream).
+	dec  *json.Decoder
+	feed eventFeed
+	fed  int64 // bytes fed to dec so far
+	reason string
+
+	hasTail   bool // a native {"response":"","usage":{...}} tail was seen
+	tail      Usage
+	chunks    int // per-chunk usages seen
+	last, sum Usage
+	decreased bool
+}
+
+func newStreamDecoder(model string) *streamDecoder {
+	d := &streamDecoder{model: model}
+	d.dec = json.NewDecoder(&d.feed)
+	return d
+}
+
+// event decodes one payload. done reports [DONE].
+func (d *streamDecoder) event(payload []byte) (delta Delta, done bool, err error) {
+	d.events++
+	payload = bytes.TrimSpace(payload)
+	if len(payload) == 0 {
+		return Delta{}, false, nil
+	}
+	if string(payload) == "[DONE]" {
+		return Delta{}, true, nil
+	}
+	ev := &d.ev
+	ev.reset()
+	d.feed.p = payload
+	d.fed += int64(len(payload))
+	if err := d.dec.Decode(ev); err != nil {
+		return Delta{}, false, errorf("decode stream event %d %s: %w", d.events, snippet(payload), err)
+	}
+	if d.dec.InputOffset() != d.fed {
+		return Delta{}, false, errorf("decode stream event %d %s: more than one JSON value", d.events, snippet(payload))
+	}
+	// Errors can arrive inside a 200 stream (reference §3.1); an empty "errors":[] is not one.
+	if present(ev.Errors) || present(ev.Error) {
+		e := &Error{Model: d.model}
+		if fillErrorFromBody(e, payload) {
+			if m := trailingID.FindStringSubmatch(e.Message); m != nil {
+				e.RequestID = m[1]
+			}
+			return Delta{}, false, e
+		}
+	}
+	// A usage of all zeros says nothing (moondream sends one on every event, recordings #23),
+	// and counting it would make running totals look like increments.
+	if u := ev.Usage.usage(); u != (Usage{}) {
+		d.addUsage(u, string(ev.Response) == `""` && len(ev.Choices) == 0)
+	}
+	d.reason = cmp.Or(ev.FinishReason, d.reason)
+	if err := d.addToolCalls(ev.ToolCalls); err != nil {
+		return Delta{}, false, err
+	}
+	if len(ev.Choices) > 0 {
+		c := &ev.Choices[0]
+		delta.Text = cmp.Or(c.Delta.Content, c.Text)
+		// gpt-oss sends the same text under both names (recordings item 9): take one.
+		delta.Reasoning = cmp.Or(c.Delta.ReasoningContent, c.Delta.Reasoning)
+		d.reason = cmp.Or(c.FinishReason, d.reason)
+		if err := d.addToolCalls(c.Delta.ToolCalls); err != nil {
+			return Delta{}, false, err
+		}
+	}
+	if delta.Text == "" && present(ev.Response) {
+		if delta.Text, err = responseText(ev.Response); err != nil {
+			return Delta{}, false, errorf("decode response of stream event %d %s: %w", d.events, snippet(payload), err)
+		}
+	}
+	return delta, false, nil
+}
+
+// responseText reads a legacy "response" value. It is usually a string, but the service
+// also sends numbers and objects there (reference §0.3, §2.2): those are passed on as their
+// JSON text.
+func responseText(raw json.RawMessage) (string, error) {
+	switch {
+	case string(raw) == "null":
+		return "", nil
+	case raw[0] != '"':
+		return string(raw), nil
+	case bytes.IndexByte(raw, '\\') < 0:
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err
+}
+
+// addUsage records one event's usage. Chat-style streams report it per chunk either as
+// increments (gemma-4, with a cumulative native tail) or as running totals (qwen3,
+// recordings #26, with no tail), so the total is only decided at the end; see usage.
+func (d *streamDecoder) addUsage(u Usage, isTail bool) {
+	if isTail {
+		d.hasTail, d.tail = true, u
+		return
+	}
+	if d.chunks > 0 && (u.TotalTokens < d.last.TotalTokens ||
+		u.CompletionTokens < d.last.CompletionTokens || u.Neurons < d.last.Neurons) {
+		d.decreased = true
+	}
+	d.chunks++
+	d.last = u
+	d.sum = d.sum.Add(u)
+}
+
+// usage is the stream's total: the native tail when there is one; otherwise the last
+// per-chunk usage when they never went down (running totals), else their sum (increments).
+func (d *streamDecoder) usage() Usage {
+	switch {
+	case d.hasTail:
+		return d.tail
+	case d.decreased:
+		return d.sum
+	}
+	return d.last
+}
+
+// addToolCalls merges streamed tool-call entries into the calls being assembled.
+func (d *streamDecoder) addToolCalls(entries []toolCallDelta) error {
+	for i := range entries {
+		t := &entries[i]
+		name := cmp.Or(t.Function.Name, t.Name)
+		args := t.Function.Arguments
+		if len(args) == 0 {
+			args = t.Arguments
+		}
+		if t.ID == "" && name == "" && (!present(args) || string(args) == `""`) {
+			// The all-null finishing entry, or one that carries nothing.
+			continue
+		}
+		var n int
+		switch {
+		case t.Index != nil:
+			n = d.callAt(*t.Index)
+		case name != "":
+			// A flat legacy entry without an index starts a call of its own.
+			d.calls = append(d.calls, toolCallBuilder{index: -1})
+			n = len(d.calls) - 1
+		case len(d.calls) > 0:
+			n = len(d.calls) - 1
+		default:
+			return errorf("stream event %d: tool call arguments before any tool call was started", d.events)
+		}
+		b := &d.calls[n]
+		b.id = cmp.Or(b.id, t.ID)
+		b.name = cmp.Or(b.name, name)
+		if err := appendArguments(b, args); err != nil {
+			return errorf("stream event %d: tool call %q: %w", d.events, b.name, err)
+		}
+	}
+	return nil
+}
+
+// callAt returns the position of the call with the given wire index, starting it if new.
+func (d *streamDecoder) callAt(index int) int {
+	for n := range d.calls {
+		if d.calls[n].index == index {
+			return n
+		}
+	}
+	d.calls = append(d.calls, toolCallBuilder{index: index})
+	return len(d.calls) - 1
+}
+
+// appendArguments adds an argument fragment: a JSON string is a piece of the arguments' text;
+// anything else (an object, in the legacy flat shape) is the arguments themselves.
+func appendArguments(b *toolCallBuilder, raw json.RawMessage) error {
+	if !present(raw) {
+		return nil
+	}
+	if raw[0] != '"' {
+		b.args = append(b.args, raw...)
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return err
+	}
+	b.args = append(b.args, s...)
+	return nil
+}
+
+// final builds the last delta: the complete tool calls, the finish reason and the usage.
+func (d *streamDecoder) final() (Delta, error) {
+	var calls []ToolCall
+	for i, b := range d.calls {
+		if b.name == "" {
+			return Delta{}, errorf("stream tool call %d (id %q) never named its function", i, b.id)
+		}
+		args, err := normalizeArguments(b.args)
+		if err != nil {
+			return Delta{}, errorf("stream tool call %q: %w", b.name, err)
+		}
+		calls = append(calls, ToolCall{ID: b.id, Name: b.name, Arguments: args})
+	}
+	ensureToolCallIDs(calls)
+	reason := normalizeFinishReason(d.reason)
+	if reason == "" && len(calls) > 0 {
+		reason = "tool_calls"
+	}
+	u := d.usage()
+	return Delta{FinishReason: reason, ToolCalls: calls, Usage: &u}, nil
+}
+
+// present reports whether a raw field was sent with a value other than null.
+func present(raw json.RawMessage) bool {
+	return len(raw) > 0 && string(raw) != "null"
+}
