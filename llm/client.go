@@ -392,3 +392,24 @@ func (c *Client) doJSON(ctx context.Context, method, url string, in, out any) er
 	}
 	return json.Unmarshal(data, out)
 }
+
+// RunOpenAI posts input as JSON to the OpenAI-compatible endpoint path ("embeddings",
+// "chat/completions", ...; through the gateway when one is configured) and decodes the
+// reply into output, which may be nil. model names the model for errors.
+func (c *Client) RunOpenAI(ctx context.Context, model, path string, input, output any) error {
+	body, ct, err := encodeInput(input)
+	if err != nil {
+		return err
+	}
+	data, _, err := c.runRaw(ctx, call{method: http.MethodPost, url: c.v1URL(strings.TrimLeft(path, "/")), model: model, body: body, contentType: ct})
+	if err != nil {
+		return err
+	}
+	if output == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, output); err != nil {
+		return fmt.Errorf("llm: %s: decode reply: %w", path, err)
+	}
+	return nil
+}

@@ -128,29 +128,43 @@ func decodeStream(body io.ReadCloser, model string) iter.Seq2[Delta, error] {
 			return
 		}
 		used = true
-		defer body.Close()
+		// The body is released before the last item is handed over, not after: a consumer
+		// may run tools on the final delta, and must not hold the connection meanwhile.
+		closed := false
+		release := func() {
+			if !closed {
+				closed = true
+				body.Close()
+			}
+		}
+		defer release()
+		fail := func(err error) {
+			release()
+			yield(Delta{}, err)
+		}
 		d := newStreamDecoder(model)
 		for payload, err := range sseEvents(body) {
 			if err != nil {
-				yield(Delta{}, err)
+				fail(err)
 				return
 			}
 			delta, done, err := d.event(payload)
-			if err != nil {
-				yield(Delta{}, err)
+			switch {
+			case err != nil:
+				fail(err)
 				return
-			}
-			if done {
-				yield(d.final())
+			case done:
+				final, err := d.final()
+				release()
+				yield(final, err)
 				return
-			}
-			if delta.Text != "" || delta.Reasoning != "" {
+			case delta.Text != "" || delta.Reasoning != "":
 				if !yield(delta, nil) {
 					return
 				}
 			}
 		}
-		yield(Delta{}, fmt.Errorf("%w (%d events from %s)", ErrTruncatedStream, d.events, model))
+		fail(fmt.Errorf("%w (%d events from %s)", ErrTruncatedStream, d.events, model))
 	}
 }
 
@@ -228,16 +242,16 @@ type toolCallBuilder struct {
 type streamDecoder struct {
 	model  string
 	events int
-	ev     streamEvent
 	calls  []toolCallBuilder
+	reason string
 
-	// One json.Decoder reads every event, fed one payload at a time: unlike json.Unmarshal it
-	// keeps its scanner and decode state between calls, which saves most of the per-event
-	// allocations (BenchmarkDecodeStream).
+	// One json.Decoder reads every event into one streamEvent, fed a payload at a time:
+	// unlike json.Unmarshal it keeps its scanner and decode state between calls, which saves
+	// most of the per-event allocations (BenchmarkDecodeStream).
 	dec  *json.Decoder
 	feed eventFeed
 	fed  int64 // bytes fed to dec so far
-	reason string
+	ev   streamEvent
 
 	hasTail   bool // a native {"response":"","usage":{...}} tail was seen
 	tail      Usage

@@ -144,13 +144,14 @@ const qwen3Reasoning = "\nOkay, the user wants a reminder to go to the library t
 
 func TestDecodeStreamFixtures(t *testing.T) {
 	tests := []struct {
-		name string
-		body func(t *testing.T) []byte
-		want streamSummary
+		name     string
+		fixture  string // in sseFixtures
+		recorded string // or the SSE body of this recorded exchange
+		want     streamSummary
 	}{
 		{
-			name: "legacy native text with usage event",
-			body: func(t *testing.T) []byte { return readFixture(t, filepath.Join(sseFixtures, "native-stream-text.sse")) },
+			name:    "legacy native text with usage event",
+			fixture: "native-stream-text.sse",
 			want: streamSummary{
 				Text:   "Hello! How can I assist you today?",
 				Usage:  Usage{PromptTokens: 755, CompletionTokens: 10, TotalTokens: 765},
@@ -158,10 +159,8 @@ func TestDecodeStreamFixtures(t *testing.T) {
 			},
 		},
 		{
-			name: "native tool call with null finishing chunk",
-			body: func(t *testing.T) []byte {
-				return readFixture(t, filepath.Join(sseFixtures, "native-stream-tool-calls.sse"))
-			},
+			name:    "native tool call with null finishing chunk",
+			fixture: "native-stream-tool-calls.sse",
 			want: streamSummary{
 				FinishReason: "tool_calls",
 				ToolCalls:    []toolCallSummary{{"chatcmpl-tool-abc", "get_weather", `{"location":"London"}`}},
@@ -170,10 +169,8 @@ func TestDecodeStreamFixtures(t *testing.T) {
 			},
 		},
 		{
-			name: "gemma-4 chunks with incremental usage take the native tail",
-			body: func(t *testing.T) []byte {
-				return readFixture(t, filepath.Join(sseFixtures, "run-chatcompletions-model-stream.sse"))
-			},
+			name:    "gemma-4 chunks with incremental usage take the native tail",
+			fixture: "run-chatcompletions-model-stream.sse",
 			want: streamSummary{
 				Text:         "أ",
 				FinishReason: "stop",
@@ -182,8 +179,8 @@ func TestDecodeStreamFixtures(t *testing.T) {
 			},
 		},
 		{
-			name: "glm reasoning-only chunks with empty choices and native tail",
-			body: func(t *testing.T) []byte { return readFixture(t, filepath.Join(sseFixtures, "openai-stream-chunks.sse")) },
+			name:    "glm reasoning-only chunks with empty choices and native tail",
+			fixture: "openai-stream-chunks.sse",
 			want: streamSummary{
 				Reasoning:    `The user said "Say hi." This is a simple, friendly greeting request.`,
 				FinishReason: "length",
@@ -192,8 +189,8 @@ func TestDecodeStreamFixtures(t *testing.T) {
 			},
 		},
 		{
-			name: "OpenAI tool call chunk without usage",
-			body: func(t *testing.T) []byte { return readFixture(t, filepath.Join(sseFixtures, "openai-stream-tool-calls.sse")) },
+			name:    "OpenAI tool call chunk without usage",
+			fixture: "openai-stream-tool-calls.sse",
 			want: streamSummary{
 				FinishReason: "tool_calls",
 				ToolCalls:    []toolCallSummary{{"chatcmpl-tool-abc", "get_weather", `{"location":"London"}`}},
@@ -201,20 +198,16 @@ func TestDecodeStreamFixtures(t *testing.T) {
 			},
 		},
 		{
-			name: "recorded moondream stream without trailing blank line keeps only the neuron tail",
-			body: func(t *testing.T) []byte {
-				return recordedSSE(t, "marmarko__brainz__ai-run-moondream-stream-sse.json")
-			},
+			name:     "recorded moondream stream without trailing blank line keeps only the neuron tail",
+			recorded: "marmarko__brainz__ai-run-moondream-stream-sse.json",
 			want: streamSummary{
 				Usage:  Usage{Neurons: 45.76363754272461},
 				Deltas: 1,
 			},
 		},
 		{
-			name: "recorded qwen3 stream with cumulative usage and fragmented tool call",
-			body: func(t *testing.T) []byte {
-				return recordedSSE(t, "flzxing__llm-chat-app-template__ai-run-qwen3-30b-stream-tool-call.json")
-			},
+			name:     "recorded qwen3 stream with cumulative usage and fragmented tool call",
+			recorded: "flzxing__llm-chat-app-template__ai-run-qwen3-30b-stream-tool-call.json",
 			want: streamSummary{
 				Text:         "\n\n",
 				Reasoning:    qwen3Reasoning,
@@ -240,7 +233,12 @@ func TestDecodeStreamFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			data := tt.body(t)
+			var data []byte
+			if tt.recorded != "" {
+				data = recordedSSE(t, tt.recorded)
+			} else {
+				data = readFixture(t, filepath.Join(sseFixtures, tt.fixture))
+			}
 			for _, rd := range readers {
 				t.Run(rd.name, func(t *testing.T) {
 					got, err := decodeAll(t, rd.wrap(data))
@@ -446,6 +444,16 @@ func TestDecodeStreamFailures(t *testing.T) {
 			wantInMsg: []string{"stream event 2", `{\"response\": \"x\"`},
 		},
 		{
+			name:      "two JSON values in one event are an error",
+			body:      strings.NewReader(sse(`{"response":"a"} {"response":"b"}`) + "data: [DONE]\n\n"),
+			wantInMsg: []string{"stream event 1", "more than one JSON value"},
+		},
+		{
+			name:      "an event that is not a JSON object is an error",
+			body:      strings.NewReader(sse(`42`) + "data: [DONE]\n\n"),
+			wantInMsg: []string{"stream event 1", "number"},
+		},
+		{
 			name:      "a long malformed event is shortened in the error",
 			body:      strings.NewReader(sse(long) + "data: [DONE]\n\n"),
 			wantInMsg: []string{"stream event 1", strings.Repeat("x", 150) + `"...`},
@@ -575,6 +583,27 @@ func TestDecodeStreamBodyLifetime(t *testing.T) {
 		}
 		if n != 1 || body.closes != 1 {
 			t.Errorf("after break: %d deltas, %d closes; want 1 and 1", n, body.closes)
+		}
+	})
+
+	t.Run("the body is closed before the last item is handed over", func(t *testing.T) {
+		for _, in := range []string{
+			string(data),
+			sse(`{"response":"a"}`), // truncated
+			sse(`{"response":"a"}`, `{"errors":[{"code":3040,"message":"Capacity exceeded"}]}`),
+		} {
+			body := &closeRecorder{Reader: strings.NewReader(in)}
+			for d, err := range decodeStream(body, "m") {
+				if last := d.Usage != nil || err != nil; last && body.closes != 1 {
+					t.Errorf("last item (%+v, %v) handed over with the body closed %d times", d, err, body.closes)
+				}
+				if d.Text != "" && body.closes != 0 {
+					t.Errorf("body closed before the text delta %q", d.Text)
+				}
+			}
+			if body.closes != 1 {
+				t.Errorf("body closed %d times, want 1", body.closes)
+			}
 		}
 	})
 

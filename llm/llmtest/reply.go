@@ -1,0 +1,816 @@
+package llmtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gowai/gowai/llm"
+)
+
+// Handler decides the reply to one request on a model route. model is the model id from
+// the path (/ai/run/{model}, gateway routes) or from the body ("model" on the
+// OpenAI-compatible routes); body is the request body as sent. A Handler may be called
+// from several goroutines at once.
+type Handler func(model string, body []byte) Reply
+
+// Reply is what the server answers to one request. Build it with Text, Calls, JSON, Raw,
+// SSE, Fail or Model, then add faults with its With... methods; every method returns a
+// modified copy, so a Reply can be shared. The zero Reply is Model().
+type Reply struct {
+	kind        replyKind
+	text        string
+	calls       []llm.ToolCall
+	result      any
+	body        []byte
+	contentType string
+	events      []string
+	status      int
+	code        int
+	msg         string
+
+	latency     time.Duration
+	headers     [][2]string
+	usage       *llm.Usage
+	finish      string
+	cutAfter    int
+	hasCut      bool
+	outOfScript bool
+}
+
+type replyKind int
+
+const (
+	kindModel replyKind = iota
+	kindText
+	kindCalls
+	kindJSON
+	kindRaw
+	kindSSE
+	kindFail
+)
+
+// Model lets the server's built-in emulation answer: the test model for text generation
+// (see WithModel), deterministic vectors for embeddings, lexical scores for rerank, a tiny
+// PNG for text-to-image and a fixed description for image-to-text. Use it inside Script
+// to hand single turns to the test model.
+func Model() Reply { return Reply{} }
+
+// Text answers with the text s in the family of the route: the legacy {"response"} object
+// on /ai/run for legacy models, a chat.completion on /ai/v1 and for chat-style models, and
+// the matching event stream when the request asked for "stream": true.
+func Text(s string) Reply { return Reply{kind: kindText, text: s} }
+
+// Calls answers with the given tool calls, encoded like Text: flat {name, arguments}
+// objects in the legacy family, OpenAI tool_calls with string arguments otherwise. A call
+// without an ID gets one in the chat families. Arguments must be a JSON object; nil means {}.
+func Calls(calls ...llm.ToolCall) Reply {
+	return Reply{kind: kindCalls, calls: slices.Clone(calls)}
+}
+
+// JSON answers with result marshalled as JSON: as the envelope's "result" on /ai/run and
+// bare on the OpenAI-compatible routes. Use it for embeddings, rerank or any custom shape.
+// A result that cannot be marshalled is answered with a 500 naming the error.
+func JSON(result any) Reply { return Reply{kind: kindJSON, result: result} }
+
+// Raw answers with body exactly as given and the given Content-Type: images, audio, or a
+// deliberately malformed body.
+func Raw(contentType string, body []byte) Reply {
+	return Reply{kind: kindRaw, contentType: contentType, body: slices.Clone(body)}
+}
+
+// SSE answers with a text/event-stream whose events carry the given payloads, each written
+// as "data: <payload>\n\n" and flushed. No [DONE] is added: pass "[DONE]" as the last
+// payload to end the stream properly.
+func SSE(events ...string) Reply {
+	return Reply{kind: kindSSE, events: slices.Clone(events)}
+}
+
+// Fail answers with an error. Codes 7000, 7003 and 10000 are routing and authentication
+// errors and get the router's envelope ({"result":null,...}); every other code gets the
+// envelope of an error raised by the model: "AiError: AiError: <msg> (<request id>)",
+// "result":{} and a cf-ai-req-id header (recordings #10, #13, #14). On the generic /v1
+// routes the body is OpenAI's {"error":{"message","code"}}.
+func Fail(status, code int, msg string) Reply {
+	return Reply{kind: kindFail, status: status, code: code, msg: msg}
+}
+
+// WithLatency makes the server wait d before answering. The wait ends early, with no
+// answer, when the client gives up on the request.
+func (r Reply) WithLatency(d time.Duration) Reply { r.latency = d; return r }
+
+// WithRetryAfter sets the Retry-After header to v (delta-seconds or an HTTP date).
+func (r Reply) WithRetryAfter(v string) Reply { return r.WithHeader("Retry-After", v) }
+
+// WithHeader sets the response header k to v, after the server's own headers, so it can
+// replace them.
+func (r Reply) WithHeader(k, v string) Reply {
+	r.headers = append(slices.Clip(r.headers), [2]string{k, v})
+	return r
+}
+
+// WithUsage sets the token usage reported by a Text, Calls or Model reply, in the body and
+// in the cf-ai-neurons header. Without it the server reports a deterministic estimate.
+func (r Reply) WithUsage(u llm.Usage) Reply { r.usage = &u; return r }
+
+// CutAfter ends the response early: an event stream stops after n events with no [DONE],
+// as a stream dropped by the service looks to a client; any other body is cut after n bytes.
+func (r Reply) CutAfter(n int) Reply { r.cutAfter = max(n, 0); r.hasCut = true; return r }
+
+// WithContentType replaces the Content-Type the server would send.
+func (r Reply) WithContentType(ct string) Reply { return r.WithHeader("Content-Type", ct) }
+
+// WithFinishReason sets the finish reason of a Text, Calls or Model reply ("length",
+// "stop", ...). The legacy family has no finish_reason of its own; there it is sent as a
+// top-level "finish_reason", which some legacy streams carry (reference §3.1).
+func (r Reply) WithFinishReason(s string) Reply { r.finish = s; return r }
+
+// Script returns a Handler that answers requests with replies in order, one each. Once the
+// replies run out, every further request gets a 500 error saying so, and is marked
+// OutOfScript in Server.Requests. Concurrent requests take replies in arrival order.
+func Script(replies ...Reply) Handler {
+	var (
+		mu   sync.Mutex
+		next int
+	)
+	replies = slices.Clone(replies)
+	return func(string, []byte) Reply {
+		mu.Lock()
+		defer mu.Unlock()
+		if next >= len(replies) {
+			r := Fail(http.StatusInternalServerError, 0,
+				fmt.Sprintf("llmtest: script ran out: it has %d replies and this is request %d", len(replies), next+1))
+			r.outOfScript = true
+			next++
+			return r
+		}
+		next++
+		return replies[next-1]
+	}
+}
+
+// render turns rep into the answer to ex, fault options included.
+func (s *Server) render(ex *exchange, rep Reply) output {
+	var out output
+	switch rep.kind {
+	case kindModel:
+		out = s.emulate(ex, rep)
+	case kindText:
+		out = s.generate(ex, rep, &llm.Response{Text: rep.text})
+	case kindCalls:
+		out = s.generate(ex, rep, &llm.Response{ToolCalls: rep.calls})
+	case kindJSON:
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(rep.result); err != nil {
+			out = failure(ex, http.StatusInternalServerError, 0, "llmtest: JSON reply: "+err.Error())
+			break
+		}
+		if ex.route == routeRun {
+			out = envelope(http.StatusOK, json.RawMessage(b.Bytes()))
+		} else {
+			out = jsonOutput(http.StatusOK, json.RawMessage(b.Bytes()))
+		}
+	case kindRaw:
+		out = output{status: http.StatusOK, header: http.Header{"Content-Type": {rep.contentType}}, body: rep.body}
+	case kindSSE:
+		out = eventStream(rep.events)
+	case kindFail:
+		out = failure(ex, rep.status, rep.code, rep.msg)
+	}
+	if out.status/100 == 2 && out.header.Get("cf-ai-neurons") == "" {
+		u := llm.Usage{PromptTokens: estimateTokens(len(ex.body))}
+		if rep.usage != nil {
+			u = *rep.usage
+		}
+		out.header.Set("cf-ai-neurons", formatNeurons(neuronsFor(ex.model, u)))
+	}
+	if rep.hasCut {
+		if out.stream {
+			out.events = slices.DeleteFunc(out.events[:min(rep.cutAfter, len(out.events))], func(e string) bool { return e == "[DONE]" })
+		} else {
+			out.body = out.body[:min(rep.cutAfter, len(out.body))]
+		}
+	}
+	rep.applyHeaders(out.header)
+	return out
+}
+
+// failure is an error answer in the style the service uses for code: router errors (7000,
+// 7003, 10000) have "result":null; errors raised by a model are prefixed "AiError: AiError: "
+// and end with the request id (recordings README, "Error envelope"). The generic /v1
+// routes answer OpenAI's {"error":{...}}.
+func failure(ex *exchange, status, code int, msg string) output {
+	switch {
+	case ex.route.compat():
+		type openAIErr struct {
+			Message string `json:"message"`
+			Type    string `json:"type"`
+			Code    int    `json:"code,omitempty"`
+		}
+		typ := "invalid_request_error"
+		if status >= 500 {
+			typ = "server_error"
+		}
+		return jsonOutput(status, map[string]openAIErr{"error": {Message: msg, Type: typ, Code: code}})
+	case code == 7000:
+		return jsonOutput(status, noRouteBody{Errors: []routerErr{{code, msg}}, Messages: []string{}})
+	case code == 7003 || code == 10000:
+		return routerError(ex, status, code, msg)
+	}
+	return aiError(ex, status, code, msg)
+}
+
+type routerErr struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// noRouteBody has the key order of the recorded 7000 replies (recordings #12, #28).
+type noRouteBody struct {
+	Success  bool        `json:"success"`
+	Errors   []routerErr `json:"errors"`
+	Messages []string    `json:"messages"`
+	Result   *struct{}   `json:"result"`
+}
+
+// noRouteModel is the live answer to an unknown model on /ai/run (recording #12).
+func noRouteModel() output {
+	return jsonOutput(http.StatusBadRequest, noRouteBody{
+		Errors: []routerErr{{7000, "No route for that URI"}}, Messages: []string{},
+	})
+}
+
+// noRoute answers a path nothing serves: two errors, the path echoed without /client/v4
+// and with escaped slashes (recording #28).
+func noRoute(path string) output {
+	out := jsonOutput(http.StatusBadRequest, noRouteBody{Messages: []string{}, Errors: []routerErr{
+		{7003, "Could not route to " + path + ", perhaps your object identifier is invalid?"},
+		{7000, "No route for that URI"},
+	}})
+	out.body = bytes.ReplaceAll(out.body, []byte("/"), []byte(`\/`))
+	return out
+}
+
+// routerError is the envelope of authentication and account errors (recordings #15, #27).
+func routerError(ex *exchange, status, code int, msg string) output {
+	if ex.route.compat() {
+		return failure(ex, status, code, msg)
+	}
+	return jsonOutput(status, struct {
+		Result   *struct{}   `json:"result"`
+		Success  bool        `json:"success"`
+		Errors   []routerErr `json:"errors"`
+		Messages []string    `json:"messages"`
+	}{Errors: []routerErr{{code, msg}}, Messages: []string{}})
+}
+
+// aiError is the envelope of an error raised by a model (recordings #10, #13, #14).
+func aiError(ex *exchange, status, code int, msg string) output {
+	if ex.route.compat() {
+		return failure(ex, status, code, msg)
+	}
+	if !strings.HasPrefix(msg, "AiError:") {
+		msg = "AiError: AiError: " + msg
+	}
+	type aiErr struct {
+		Message string `json:"message"`
+		Code    int    `json:"code"`
+	}
+	out := jsonOutput(status, struct {
+		Errors   []aiErr  `json:"errors"`
+		Success  bool     `json:"success"`
+		Result   struct{} `json:"result"`
+		Messages []string `json:"messages"`
+	}{Errors: []aiErr{{msg + " (" + ex.reqID + ")", code}}, Messages: []string{}})
+	out.header.Set("cf-ai-req-id", ex.reqID)
+	return out
+}
+
+// envelope wraps a successful /ai/run result (reference §1).
+func envelope(status int, result any) output {
+	return jsonOutput(status, struct {
+		Result   any      `json:"result"`
+		Success  bool     `json:"success"`
+		Errors   []any    `json:"errors"`
+		Messages []string `json:"messages"`
+	}{result, true, []any{}, []string{}})
+}
+
+func jsonOutput(status int, v any) output {
+	return output{status: status, header: http.Header{"Content-Type": {"application/json"}}, body: []byte(mustJSON(v))}
+}
+
+func eventStream(events []string) output {
+	return output{
+		status: http.StatusOK,
+		header: http.Header{"Content-Type": {"text/event-stream"}, "Cache-Control": {"no-cache"}},
+		events: events, stream: true,
+	}
+}
+
+// family is the shape of a text-generation answer (reference §2.2).
+type family int
+
+const (
+	familyLegacy family = iota // {"response", "tool_calls", "usage"}
+	familyChat                 // OpenAI chat.completion and chat.completion.chunk
+)
+
+func familyOf(ex *exchange) family {
+	if ex.route == routeRun && !chatStyle(ex.model) {
+		return familyLegacy
+	}
+	return familyChat
+}
+
+// chatStyle reports whether a model answers /ai/run with chat.completion objects instead
+// of the legacy family (reference §2.2; recordings #3, #26).
+func chatStyle(model string) bool {
+	for _, s := range []string{"gpt-oss", "qwen3", "gemma-4", "kimi", "glm"} {
+		if strings.Contains(model, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// created is the fixed "created" time of every chat.completion (2026-01-01T00:00:00Z).
+const created = 1767225600
+
+// generate answers a text-generation request with fixed (from a Text or Calls reply) or,
+// when fixed is nil, with the server's model.
+func (s *Server) generate(ex *exchange, rep Reply, fixed *llm.Response) output {
+	req, stream, err := parseChatRequest(ex.body)
+	if err != nil && fixed == nil {
+		return failure(ex, http.StatusBadRequest, 5006, "Bad input: "+err.Error())
+	}
+	jsonMode := req.Format != nil
+	if jsonMode && ex.route == routeRun {
+		// "JSON Mode currently doesn't support streaming" (reference §2.4); what the live
+		// service answers to both is unconfirmed, so the emulator answers JSON and lets the
+		// client cope with a JSON reply to a stream request (reference §3.1: gpt-oss does that).
+		stream = false
+	}
+	if fixed != nil {
+		for _, c := range fixed.ToolCalls {
+			if _, err := compactArguments(c.Arguments); err != nil {
+				return failure(ex, http.StatusInternalServerError, 0, fmt.Sprintf("llmtest: Calls: tool %q: %v", c.Name, err))
+			}
+		}
+	}
+	fam := familyOf(ex)
+	if !stream {
+		resp := fixed
+		if resp == nil {
+			if resp, err = s.model.Generate(ex.r.Context(), req); err != nil {
+				return modelFailure(ex, err)
+			}
+		}
+		r := *resp
+		r.FinishReason, r.Usage = finalize(ex, rep, r.FinishReason, r.Usage, generatedLen(r.Text, r.Reasoning, r.ToolCalls), len(r.ToolCalls) > 0)
+		var out output
+		switch {
+		case fam == familyLegacy:
+			out = envelope(http.StatusOK, legacyResult(r, jsonMode, rep.finish != ""))
+		case ex.route == routeRun:
+			out = envelope(http.StatusOK, chatCompletion(ex, r))
+		default:
+			out = jsonOutput(http.StatusOK, chatCompletion(ex, r))
+		}
+		out.header.Set("cf-ai-neurons", formatNeurons(r.Usage.Neurons))
+		return out
+	}
+
+	var (
+		deltas    []llm.Delta
+		finish    string
+		usage     llm.Usage
+		streamErr error
+		n         int
+	)
+	if fixed != nil {
+		deltas, finish = splitResponse(*fixed), fixed.FinishReason
+	} else {
+		for d, err := range s.model.Stream(ex.r.Context(), req) {
+			if err != nil {
+				if n == 0 {
+					return modelFailure(ex, err)
+				}
+				streamErr = err
+				break
+			}
+			n++
+			if d.FinishReason != "" {
+				finish = d.FinishReason
+			}
+			if d.Usage != nil {
+				usage = *d.Usage
+			}
+			if d.Text != "" || d.Reasoning != "" || len(d.ToolCalls) > 0 {
+				deltas = append(deltas, llm.Delta{Text: d.Text, Reasoning: d.Reasoning, ToolCalls: d.ToolCalls})
+			}
+		}
+	}
+	var text, reasoning strings.Builder
+	var calls []llm.ToolCall
+	for _, d := range deltas {
+		text.WriteString(d.Text)
+		reasoning.WriteString(d.Reasoning)
+		calls = append(calls, d.ToolCalls...)
+	}
+	finish, usage = finalize(ex, rep, finish, usage, generatedLen(text.String(), reasoning.String(), calls), len(calls) > 0)
+	var events []string
+	if fam == familyLegacy {
+		events = legacyEvents(ex, deltas, finish, usage, rep.finish != "", streamErr)
+	} else {
+		events = chatEvents(ex, deltas, finish, usage, streamErr)
+	}
+	out := eventStream(events)
+	out.header.Set("cf-ai-neurons", formatNeurons(usage.Neurons))
+	return out
+}
+
+// modelFailure reports an error from the model: an *llm.Error as it is, anything else as
+// bad input, since the test model fails only on requests it cannot serve.
+func modelFailure(ex *exchange, err error) output {
+	if e, ok := errors.AsType[*llm.Error](err); ok && e.Status != 0 {
+		return failure(ex, e.Status, e.Code, e.Message)
+	}
+	return failure(ex, http.StatusBadRequest, 5006, "Bad input: "+err.Error())
+}
+
+// finalize fills the finish reason and usage the answer reports: the reply's overrides
+// first, then the model's values, then deterministic defaults.
+func finalize(ex *exchange, rep Reply, finish string, u llm.Usage, generated int, calls bool) (string, llm.Usage) {
+	switch {
+	case rep.finish != "":
+		finish = rep.finish
+	case finish == "" && calls:
+		finish = "tool_calls"
+	case finish == "":
+		finish = "stop"
+	}
+	switch {
+	case rep.usage != nil:
+		u = *rep.usage
+	case u == (llm.Usage{}):
+		u.PromptTokens, u.CompletionTokens = estimateTokens(len(ex.body)), estimateTokens(generated)
+	}
+	if u.TotalTokens == 0 {
+		u.TotalTokens = u.PromptTokens + u.CompletionTokens
+	}
+	if u.Neurons == 0 {
+		u.Neurons = neuronsFor(ex.model, u)
+	}
+	return finish, u
+}
+
+func generatedLen(text, reasoning string, calls []llm.ToolCall) int {
+	n := len(text) + len(reasoning)
+	for _, c := range calls {
+		n += len(c.Name) + len(c.Arguments)
+	}
+	return n
+}
+
+// estimateTokens is the usual four-bytes-a-token estimate.
+func estimateTokens(n int) int { return (n + 3) / 4 }
+
+// neuronsFor prices u with the catalog's rates, or with 10 000 / 30 000 neurons per
+// million tokens for models the catalog does not price.
+func neuronsFor(model string, u llm.Usage) float64 {
+	if u.Neurons != 0 {
+		return u.Neurons
+	}
+	in, out := 10000.0, 30000.0
+	if info, ok := llm.LookupModel(model); ok && info.NeuronsPerMInput > 0 {
+		in, out = info.NeuronsPerMInput, info.NeuronsPerMOutput
+	}
+	return (float64(u.PromptTokens)*in + float64(u.CompletionTokens)*out) / 1e6
+}
+
+// formatNeurons renders cf-ai-neurons as the service does: a decimal with two places.
+func formatNeurons(n float64) string { return strconv.FormatFloat(n, 'f', 2, 64) }
+
+// wireUsage is usage as sent; the legacy family has no neurons field.
+type wireUsage struct {
+	PromptTokens        int           `json:"prompt_tokens"`
+	CompletionTokens    int           `json:"completion_tokens"`
+	TotalTokens         int           `json:"total_tokens"`
+	PromptTokensDetails *cachedTokens `json:"prompt_tokens_details,omitempty"`
+	Neurons             float64       `json:"neurons,omitempty"`
+}
+
+type cachedTokens struct {
+	CachedTokens int `json:"cached_tokens"`
+}
+
+func toWireUsage(u llm.Usage, fam family) *wireUsage {
+	w := &wireUsage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
+	if fam == familyChat || u.CachedTokens > 0 {
+		w.PromptTokensDetails = &cachedTokens{u.CachedTokens}
+	}
+	if fam == familyChat {
+		w.Neurons = u.Neurons
+	}
+	return w
+}
+
+type legacyCall struct {
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
+}
+
+// legacyResult is the legacy native result: "response" is null beside tool calls and a JSON
+// object in JSON mode (reference §2.2, §2.3).
+func legacyResult(r llm.Response, jsonMode, sendFinish bool) any {
+	type result struct {
+		Response     json.RawMessage `json:"response"`
+		ToolCalls    []legacyCall    `json:"tool_calls,omitempty"`
+		FinishReason string          `json:"finish_reason,omitempty"`
+		Usage        *wireUsage      `json:"usage"`
+	}
+	res := result{Usage: toWireUsage(r.Usage, familyLegacy)}
+	switch trimmed := strings.TrimSpace(r.Text); {
+	case r.Text == "" && len(r.ToolCalls) > 0:
+		res.Response = json.RawMessage("null")
+	case jsonMode && json.Valid([]byte(trimmed)):
+		res.Response = json.RawMessage(trimmed)
+	default:
+		res.Response, _ = json.Marshal(r.Text)
+	}
+	for _, c := range r.ToolCalls {
+		args, _ := compactArguments(c.Arguments)
+		res.ToolCalls = append(res.ToolCalls, legacyCall{c.Name, args})
+	}
+	if sendFinish {
+		res.FinishReason = r.FinishReason
+	}
+	return res
+}
+
+type completionCall struct {
+	ID       string       `json:"id"`
+	Type     string       `json:"type"`
+	Function functionCall `json:"function"`
+}
+
+type functionCall struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+// chatCompletion is an OpenAI chat.completion; arguments are JSON strings (reference §2.3).
+func chatCompletion(ex *exchange, r llm.Response) any {
+	type message struct {
+		Role             string           `json:"role"`
+		Content          *string          `json:"content"`
+		ReasoningContent string           `json:"reasoning_content,omitempty"`
+		ToolCalls        []completionCall `json:"tool_calls,omitempty"`
+	}
+	type choice struct {
+		Index        int     `json:"index"`
+		Message      message `json:"message"`
+		FinishReason string  `json:"finish_reason"`
+	}
+	msg := message{Role: "assistant", ReasoningContent: r.Reasoning}
+	if r.Text != "" || len(r.ToolCalls) == 0 {
+		msg.Content = &r.Text
+	}
+	for i, c := range r.ToolCalls {
+		args, _ := compactArguments(c.Arguments)
+		msg.ToolCalls = append(msg.ToolCalls, completionCall{callID(ex, c, i), "function", functionCall{c.Name, string(args)}})
+	}
+	return struct {
+		ID      string     `json:"id"`
+		Object  string     `json:"object"`
+		Created int64      `json:"created"`
+		Model   string     `json:"model"`
+		Choices []choice   `json:"choices"`
+		Usage   *wireUsage `json:"usage"`
+	}{chatID(ex), "chat.completion", created, ex.model,
+		[]choice{{0, msg, r.FinishReason}}, toWireUsage(r.Usage, familyChat)}
+}
+
+// chatID follows the recorded ids: chatcmpl-<request id> on /ai/run, id-<epoch ms> on
+// /ai/v1 (recordings README, item 9).
+func chatID(ex *exchange) string {
+	if ex.route == routeRun {
+		return "chatcmpl-" + ex.reqID
+	}
+	return "id-" + strconv.FormatInt(created*1000+ex.seq, 10)
+}
+
+func callID(ex *exchange, c llm.ToolCall, i int) string {
+	if c.ID != "" {
+		return c.ID
+	}
+	return fmt.Sprintf("chatcmpl-tool-%d-%d", ex.seq, i)
+}
+
+// compactArguments returns tool-call arguments as compact JSON object text; nil means {}.
+func compactArguments(raw json.RawMessage) (json.RawMessage, error) {
+	raw = json.RawMessage(strings.TrimSpace(string(raw)))
+	if len(raw) == 0 {
+		return json.RawMessage("{}"), nil
+	}
+	var b bytes.Buffer
+	if raw[0] != '{' || json.Compact(&b, raw) != nil {
+		return nil, fmt.Errorf("arguments are not a JSON object: %.200s", raw)
+	}
+	return b.Bytes(), nil
+}
+
+// splitResponse turns a fixed reply into stream deltas: reasoning and text a word at a
+// time, then all tool calls.
+func splitResponse(r llm.Response) []llm.Delta {
+	var ds []llm.Delta
+	for _, w := range words(r.Reasoning) {
+		ds = append(ds, llm.Delta{Reasoning: w})
+	}
+	for _, w := range words(r.Text) {
+		ds = append(ds, llm.Delta{Text: w})
+	}
+	if len(r.ToolCalls) > 0 {
+		ds = append(ds, llm.Delta{ToolCalls: r.ToolCalls})
+	}
+	return ds
+}
+
+// words splits s before each run of spaces that follows a non-space: "a b  c" gives
+// "a", " b", "  c". Joined, the pieces are s.
+func words(s string) []string {
+	var out []string
+	start := 0
+	for i := 1; i < len(s); i++ {
+		if s[i] == ' ' && s[i-1] != ' ' {
+			out = append(out, s[start:i])
+			start = i
+		}
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
+	}
+	return out
+}
+
+// halves splits s in two at a rune boundary, so that streamed arguments arrive in pieces.
+func halves(s string) []string {
+	if len(s) < 2 {
+		return []string{s}
+	}
+	mid := len(s) / 2
+	for mid > 0 && !utf8.RuneStart(s[mid]) {
+		mid--
+	}
+	return []string{s[:mid], s[mid:]}
+}
+
+// padding stands in for the random "p" field of native stream events (reference §3.1).
+func padding(i int) string {
+	const letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+	return letters[:1+(i*7)%len(letters)]
+}
+
+type streamCall struct {
+	ID       string     `json:"id,omitempty"`
+	Type     string     `json:"type,omitempty"`
+	Index    int        `json:"index"`
+	Function streamFunc `json:"function"`
+}
+
+type streamFunc struct {
+	Name      string  `json:"name,omitempty"`
+	Arguments *string `json:"arguments,omitempty"`
+}
+
+// callEvents streams one call as a start chunk (id, type, name) then argument pieces, all
+// keyed by index (reference §3.1).
+func callEvents(ex *exchange, c llm.ToolCall, index int, startArgs *string, emit func(streamCall)) {
+	emit(streamCall{ID: callID(ex, c, index), Type: "function", Index: index, Function: streamFunc{Name: c.Name, Arguments: startArgs}})
+	args, _ := compactArguments(c.Arguments)
+	for _, part := range halves(string(args)) {
+		emit(streamCall{Index: index, Function: streamFunc{Arguments: &part}})
+	}
+}
+
+// mustJSON marshals values built in this package, which always marshal (user values are
+// checked by JSON before they get here). HTML characters are not escaped, as the service
+// does not escape them.
+func mustJSON(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic("llmtest: marshal reply: " + err.Error())
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// streamErrorEvent is an error sent inside a stream after the 200 (reference §3.1).
+func streamErrorEvent(err error) string {
+	code, msg := 0, err.Error()
+	if e, ok := errors.AsType[*llm.Error](err); ok {
+		code, msg = e.Code, e.Message
+	}
+	return mustJSON(map[string][]routerErr{"errors": {{code, msg}}})
+}
+
+// legacyEvents is the native stream of legacy models: {"response","p"} per piece, tool
+// calls by index, a {"response":"","usage"} tail, then [DONE] (fixture native-stream-text.sse).
+func legacyEvents(ex *exchange, deltas []llm.Delta, finish string, u llm.Usage, sendFinish bool, streamErr error) []string {
+	type chunk struct {
+		Response     *string      `json:"response,omitempty"`
+		ToolCalls    []streamCall `json:"tool_calls,omitempty"`
+		P            string       `json:"p,omitempty"`
+		FinishReason string       `json:"finish_reason,omitempty"`
+		Usage        *wireUsage   `json:"usage,omitempty"`
+	}
+	var events []string
+	index := 0
+	for _, d := range deltas {
+		if d.Text != "" {
+			events = append(events, mustJSON(chunk{Response: &d.Text, P: padding(len(events))}))
+		}
+		for _, c := range d.ToolCalls {
+			callEvents(ex, c, index, nil, func(sc streamCall) {
+				events = append(events, mustJSON(chunk{ToolCalls: []streamCall{sc}, P: padding(len(events))}))
+			})
+			index++
+		}
+	}
+	if streamErr != nil {
+		return append(events, streamErrorEvent(streamErr))
+	}
+	tail := chunk{Response: new(""), Usage: toWireUsage(u, familyLegacy)}
+	if sendFinish {
+		tail.FinishReason = finish
+	}
+	return append(events, mustJSON(tail), "[DONE]")
+}
+
+// chatEvents is an OpenAI chat.completion.chunk stream: a role chunk, content, reasoning
+// and tool-call deltas, a finish_reason chunk, a usage chunk with empty choices, [DONE].
+func chatEvents(ex *exchange, deltas []llm.Delta, finish string, u llm.Usage, streamErr error) []string {
+	type delta struct {
+		Role             string       `json:"role,omitempty"`
+		Content          *string      `json:"content,omitempty"`
+		ReasoningContent string       `json:"reasoning_content,omitempty"`
+		ToolCalls        []streamCall `json:"tool_calls,omitempty"`
+	}
+	type choice struct {
+		Index        int     `json:"index"`
+		Delta        delta   `json:"delta"`
+		FinishReason *string `json:"finish_reason"`
+	}
+	type chunk struct {
+		ID      string     `json:"id"`
+		Object  string     `json:"object"`
+		Created int64      `json:"created"`
+		Model   string     `json:"model"`
+		Choices []choice   `json:"choices"`
+		Usage   *wireUsage `json:"usage,omitempty"`
+	}
+	id := chatID(ex)
+	event := func(d delta, fr *string) string {
+		return mustJSON(chunk{id, "chat.completion.chunk", created, ex.model, []choice{{0, d, fr}}, nil})
+	}
+	events := []string{event(delta{Role: "assistant", Content: new("")}, nil)}
+	index := 0
+	for _, d := range deltas {
+		if d.Reasoning != "" {
+			events = append(events, event(delta{ReasoningContent: d.Reasoning}, nil))
+		}
+		if d.Text != "" {
+			events = append(events, event(delta{Content: &d.Text}, nil))
+		}
+		for _, c := range d.ToolCalls {
+			callEvents(ex, c, index, new(""), func(sc streamCall) {
+				events = append(events, event(delta{ToolCalls: []streamCall{sc}}, nil))
+			})
+			index++
+		}
+	}
+	if streamErr != nil {
+		return append(events, streamErrorEvent(streamErr))
+	}
+	events = append(events, event(delta{}, &finish))
+	events = append(events, mustJSON(chunk{id, "chat.completion.chunk", created, ex.model, []choice{}, toWireUsage(u, familyChat)}))
+	return append(events, "[DONE]")
+}
+
+func (r Reply) applyHeaders(h http.Header) {
+	for _, kv := range r.headers {
+		h.Set(kv[0], kv[1])
+	}
+}

@@ -1,0 +1,1000 @@
+package llmtest
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"maps"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gowai/gowai/llm"
+)
+
+// Server is a Workers AI emulator on a local HTTP server. It answers the native
+// /accounts/{account}/ai/run/{model} route (JSON, event streams, image bytes), the
+// OpenAI-compatible /accounts/{account}/ai/v1/chat/completions and /ai/v1/embeddings
+// routes, the same routes under AI Gateway's /v1/{account}/{gateway}/workers-ai/ prefix
+// (with cf-aig-log-id, cf-aig-cache-status and the gateway cache), gateway log feedback,
+// and a generic OpenAI-compatible server under /v1 for llm.NewOpenAICompatible.
+//
+// Replies follow the live service's wire format: envelopes, headers (cf-ai-req-id,
+// cf-ai-neurons), error bodies and codes, as recorded in the project's fixtures. Ids and
+// timestamps in replies are deterministic for a given order of requests.
+//
+// A Server is safe for concurrent use. Close it when done.
+type Server struct {
+	ts      *httptest.Server
+	handler Handler
+	model   llm.Model
+	token   string
+	account string
+
+	seq atomic.Int64 // numbers requests: request ids, log ids
+
+	mu       sync.Mutex
+	requests []Recorded
+	logs     map[string]string // gateway log id -> gateway id
+	cache    map[string]cached // gateway cache by request key
+}
+
+// Recorded is one request the server received, in arrival order. Authorization headers
+// are redacted to "Bearer [REDACTED]".
+type Recorded struct {
+	Method string
+	Path   string // URL path, unescaped
+	Model  string // from the path or the body; "" on routes that are not a model's
+	Header http.Header
+	Body   []byte
+	// Status is the HTTP status answered; 0 while the request is still being handled or
+	// when the client gave up first.
+	Status int
+	// OutOfScript is set when a Script handler had no reply left for this request.
+	OutOfScript bool
+}
+
+// ServerOption configures a Server.
+type ServerOption func(*Server)
+
+// WithToken makes the server require "Authorization: Bearer <token>" on every request and
+// answer anything else with 401, code 10000 "Authentication error", as the service does.
+// Without it any token, or none, is accepted.
+func WithToken(token string) ServerOption { return func(s *Server) { s.token = token } }
+
+// WithAccount makes the server answer only the given account id; other account ids get
+// 404, code 7003 "Could not route to ...", as the service does. Without it any account id
+// is accepted.
+func WithAccount(accountID string) ServerOption { return func(s *Server) { s.account = accountID } }
+
+// WithModel sets the model that answers text generation when the reply is Model() (or the
+// Handler is nil). The default is NewTestModel().
+func WithModel(m llm.Model) ServerOption { return func(s *Server) { s.model = m } }
+
+// NewServer starts a Server. Every request on a model route is answered with the Reply
+// that h returns; a nil h answers every request with Model(), the built-in emulation.
+func NewServer(h Handler, opts ...ServerOption) *Server {
+	s := &Server{
+		handler: h,
+		logs:    map[string]string{},
+		cache:   map[string]cached{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.handler == nil {
+		s.handler = func(string, []byte) Reply { return Model() }
+	}
+	if s.model == nil {
+		s.model = NewTestModel()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /accounts/{account}/ai/run/{model...}", s.serve(routeRun))
+	mux.HandleFunc("POST /accounts/{account}/ai/v1/chat/completions", s.serve(routeV1Chat))
+	mux.HandleFunc("POST /accounts/{account}/ai/v1/embeddings", s.serve(routeV1Embeddings))
+	mux.HandleFunc("POST /v1/{account}/{gateway}/workers-ai/{model...}", s.serve(routeRun))
+	mux.HandleFunc("POST /v1/{account}/{gateway}/workers-ai/v1/chat/completions", s.serve(routeV1Chat))
+	mux.HandleFunc("POST /v1/{account}/{gateway}/workers-ai/v1/embeddings", s.serve(routeV1Embeddings))
+	mux.HandleFunc("POST /v1/chat/completions", s.serve(routeCompatChat))
+	mux.HandleFunc("POST /v1/embeddings", s.serve(routeCompatEmbeddings))
+	mux.HandleFunc("PATCH /accounts/{account}/ai-gateway/gateways/{gateway}/logs/{log}", s.serve(routeFeedback))
+	mux.HandleFunc("/", s.serve(routeNone))
+	s.ts = httptest.NewServer(mux)
+	return s
+}
+
+// URL returns the server's root, e.g. "http://127.0.0.1:41234". Give it to
+// llm.WithBaseURL; with llm.WithGateway the gateway routes are served from the same root.
+func (s *Server) URL() string { return s.ts.URL }
+
+// Close shuts the server down and blocks until all outstanding requests have completed.
+func (s *Server) Close() { s.ts.Close() }
+
+// Requests returns a copy of every request received so far, in arrival order. A request
+// appears before the first byte of its answer is sent, so once a client has a response,
+// its request is listed.
+func (s *Server) Requests() []Recorded {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Recorded, len(s.requests))
+	for i, r := range s.requests {
+		r.Header = r.Header.Clone()
+		r.Body = slices.Clone(r.Body)
+		out[i] = r
+	}
+	return out
+}
+
+// Client returns an llm.Client pointed at the server, with account "test-account" (or
+// the WithAccount id) and token "test-token" (or the WithToken token). opts are applied
+// after those, so they can replace them.
+func (s *Server) Client(opts ...llm.Option) (*llm.Client, error) {
+	account, token := "test-account", "test-token"
+	if s.account != "" {
+		account = s.account
+	}
+	if s.token != "" {
+		token = s.token
+	}
+	base := []llm.Option{llm.WithBaseURL(s.URL()), llm.WithAccount(account, token)}
+	return llm.NewClient(append(base, opts...)...)
+}
+
+type route int
+
+const (
+	routeNone             route = iota
+	routeRun                    // native /ai/run/{model}: enveloped JSON
+	routeV1Chat                 // Workers AI /ai/v1/chat/completions: bare chat.completion
+	routeV1Embeddings           // Workers AI /ai/v1/embeddings
+	routeCompatChat             // generic OpenAI-compatible server: any model, OpenAI errors
+	routeCompatEmbeddings       // generic OpenAI-compatible embeddings
+	routeFeedback               // AI Gateway log feedback
+)
+
+func (rt route) compat() bool { return rt == routeCompatChat || rt == routeCompatEmbeddings }
+
+// exchange is one request being answered.
+type exchange struct {
+	route   route
+	r       *http.Request
+	body    []byte
+	model   string
+	gateway string // set on AI Gateway routes
+	reqID   string // cf-ai-req-id
+	seq     int64
+	rec     int // index in Server.requests
+}
+
+// output is an answer, built whole before it is written, so that the gateway cache can
+// keep it and Requests can show its status before the client sees it.
+type output struct {
+	status int
+	header http.Header
+	body   []byte
+	events []string // an event stream when non-nil; body is then unused
+	stream bool
+}
+
+type cached struct {
+	out     output
+	expires time.Time
+}
+
+func (s *Server) serve(rt route) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<20))
+		ex := &exchange{route: rt, r: r, body: body, gateway: r.PathValue("gateway"), seq: s.seq.Add(1)}
+		ex.reqID = fmt.Sprintf("00000000-0000-4000-8000-%012x", ex.seq)
+		if rt == routeRun {
+			ex.model = r.PathValue("model")
+		}
+		if rt == routeV1Chat || rt == routeV1Embeddings || rt == routeCompatChat || rt == routeCompatEmbeddings {
+			var m struct {
+				Model string `json:"model"`
+			}
+			_ = json.Unmarshal(body, &m) // a bad body is reported below, once the route is known
+			ex.model = m.Model
+		}
+		ex.rec = s.record(r, ex.model, body)
+		if err != nil {
+			s.write(w, ex, aiError(ex, http.StatusRequestEntityTooLarge, 3006, "Request is too large"))
+			return
+		}
+		s.answer(w, ex)
+	}
+}
+
+// answer checks the credentials and the route, then builds and writes the reply.
+func (s *Server) answer(w http.ResponseWriter, ex *exchange) {
+	r := ex.r
+	if s.token != "" && r.Header.Get("Authorization") != "Bearer "+s.token {
+		s.write(w, ex, routerError(ex, http.StatusUnauthorized, 10000, "Authentication error"))
+		return
+	}
+	if acc := r.PathValue("account"); s.account != "" && ex.route != routeNone && acc != s.account {
+		s.write(w, ex, routerError(ex, http.StatusNotFound, 7003,
+			"Could not route to /client/v4"+r.URL.EscapedPath()+", perhaps your object identifier is invalid?"))
+		return
+	}
+	switch ex.route {
+	case routeNone:
+		s.write(w, ex, noRoute(r.URL.EscapedPath()))
+		return
+	case routeFeedback:
+		s.write(w, ex, s.feedback(ex))
+		return
+	}
+	if ex.route == routeRun && r.URL.Query().Get("queueRequest") == "true" {
+		s.write(w, ex, aiError(ex, http.StatusBadRequest, 5006, "llmtest: batch API not emulated yet"))
+		return
+	}
+	if ex.model == "" && ex.route != routeRun {
+		s.write(w, ex, aiError(ex, http.StatusBadRequest, 5006, "Bad input: required properties at '/' are 'model'"))
+		return
+	}
+
+	key, cacheable := s.cacheKey(ex)
+	if cacheable {
+		s.mu.Lock()
+		c, hit := s.cache[key]
+		s.mu.Unlock()
+		if hit && time.Now().Before(c.expires) {
+			out := c.out
+			out.header = c.out.header.Clone()
+			out.header.Set("cf-aig-cache-status", "HIT")
+			s.write(w, ex, out)
+			return
+		}
+	}
+
+	rep := s.handler(ex.model, ex.body)
+	if rep.outOfScript {
+		s.mu.Lock()
+		s.requests[ex.rec].OutOfScript = true
+		s.mu.Unlock()
+	}
+	if rep.latency > 0 {
+		t := time.NewTimer(rep.latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	out := s.render(ex, rep)
+	if cacheable && out.status/100 == 2 {
+		ttl, _ := strconv.Atoi(r.Header.Get("cf-aig-cache-ttl"))
+		s.mu.Lock()
+		s.cache[key] = cached{out: out, expires: time.Now().Add(time.Duration(ttl) * time.Second)}
+		s.mu.Unlock()
+	}
+	s.write(w, ex, out)
+}
+
+// cacheKey says whether AI Gateway would cache this request: a gateway route with
+// cf-aig-cache-ttl set and no cf-aig-skip-cache (reference §11). Identical requests share
+// a key; cf-aig-cache-key replaces the body in it.
+func (s *Server) cacheKey(ex *exchange) (string, bool) {
+	h := ex.r.Header
+	if ex.gateway == "" || h.Get("cf-aig-skip-cache") == "true" {
+		return "", false
+	}
+	if ttl, err := strconv.Atoi(h.Get("cf-aig-cache-ttl")); err != nil || ttl <= 0 {
+		return "", false
+	}
+	key := string(ex.body)
+	if k := h.Get("cf-aig-cache-key"); k != "" {
+		key = "key:" + k
+	}
+	return ex.r.URL.Path + "\x00" + key, true
+}
+
+func (s *Server) record(r *http.Request, model string, body []byte) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, Recorded{
+		Method: r.Method, Path: r.URL.Path, Model: model,
+		Header: redactHeader(r.Header), Body: body,
+	})
+	return len(s.requests) - 1
+}
+
+// write sends out, adding the gateway headers on gateway routes.
+func (s *Server) write(w http.ResponseWriter, ex *exchange, out output) {
+	h := w.Header()
+	for k, v := range out.header {
+		h[k] = v
+	}
+	if ex.gateway != "" {
+		logID := gatewayLogID(ex.seq)
+		s.mu.Lock()
+		s.logs[logID] = ex.gateway
+		s.mu.Unlock()
+		h.Set("cf-aig-log-id", logID)
+		if h.Get("cf-aig-cache-status") == "" {
+			h.Set("cf-aig-cache-status", "MISS")
+		}
+	}
+	s.mu.Lock()
+	s.requests[ex.rec].Status = out.status
+	s.mu.Unlock()
+
+	if !out.stream {
+		h.Set("Content-Length", strconv.Itoa(len(out.body)))
+		w.WriteHeader(out.status)
+		_, _ = w.Write(out.body)
+		return
+	}
+	w.WriteHeader(out.status)
+	flusher, _ := w.(http.Flusher)
+	for _, e := range out.events {
+		if _, err := io.WriteString(w, "data: "+e+"\n\n"); err != nil {
+			return // the client went away
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+}
+
+// gatewayLogID is a deterministic id shaped like AI Gateway's: 26 characters of
+// Crockford base32, as a ULID is (reference §11).
+func gatewayLogID(n int64) string {
+	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	id := []byte("01HZXTEST0" + "0000000000000000") // a fixed "timestamp", then the counter
+	for i := len(id) - 1; i >= 10 && n > 0; i-- {
+		id[i] = alphabet[n&31]
+		n >>= 5
+	}
+	return string(id)
+}
+
+// feedback answers PATCH .../ai-gateway/gateways/{gateway}/logs/{log} (reference §11).
+func (s *Server) feedback(ex *exchange) output {
+	logID, gw := ex.r.PathValue("log"), ex.r.PathValue("gateway")
+	s.mu.Lock()
+	owner, ok := s.logs[logID]
+	s.mu.Unlock()
+	if !ok || owner != gw {
+		return routerError(ex, http.StatusNotFound, 7003, "llmtest: gateway "+gw+" has no log "+logID)
+	}
+	var fb struct {
+		Feedback *int            `json:"feedback"`
+		Score    *int            `json:"score"`
+		Metadata json.RawMessage `json:"metadata"`
+	}
+	bad := func(msg string) output { return routerError(ex, http.StatusBadRequest, 5006, "Bad input: "+msg) }
+	switch {
+	case json.Unmarshal(ex.body, &fb) != nil:
+		return bad("the body must be a JSON object {feedback?, score?, metadata?}")
+	case fb.Feedback != nil && *fb.Feedback != 1 && *fb.Feedback != -1:
+		return bad("feedback must be 1, -1 or null")
+	case fb.Score != nil && (*fb.Score < 0 || *fb.Score > 100):
+		return bad("score must be between 0 and 100")
+	case len(fb.Metadata) > 0 && fb.Metadata[0] != '{' && string(fb.Metadata) != "null":
+		return bad("metadata must be an object or null")
+	}
+	if fb.Metadata == nil {
+		fb.Metadata = json.RawMessage("null")
+	}
+	return envelope(http.StatusOK, map[string]any{
+		"id": logID, "feedback": fb.Feedback, "score": fb.Score, "metadata": fb.Metadata,
+	})
+}
+
+// emulate is the built-in answer to a model route: Model() replies and the nil Handler.
+func (s *Server) emulate(ex *exchange, rep Reply) output {
+	info, known := llm.LookupModel(ex.model)
+	if ex.model == DefaultTestModelID {
+		// Not in the catalog, but always served: it answers in the legacy family on /ai/run.
+		info, known = llm.ModelInfo{ID: DefaultTestModelID, Task: llm.TaskTextGeneration}, true
+	}
+	if !known && !ex.route.compat() {
+		// The live service answers an unknown model with 400/7000, not 5007 (recording #12).
+		return noRouteModel()
+	}
+	switch ex.route {
+	case routeV1Embeddings, routeCompatEmbeddings:
+		if known && info.Task != llm.TaskTextEmbeddings {
+			return aiError(ex, http.StatusBadRequest, 5006,
+				fmt.Sprintf("llmtest: %s is a %s model, not an embeddings model", ex.model, info.Task))
+		}
+		return s.embeddings(ex, info)
+	case routeV1Chat, routeCompatChat:
+		if known && info.Task != llm.TaskTextGeneration {
+			return aiError(ex, http.StatusBadRequest, 5006,
+				fmt.Sprintf("llmtest: %s is a %s model; chat completions take text-generation models", ex.model, info.Task))
+		}
+		return s.generate(ex, rep, nil)
+	}
+	switch info.Task {
+	case llm.TaskTextGeneration:
+		return s.generate(ex, rep, nil)
+	case llm.TaskTextEmbeddings:
+		var probe struct {
+			Contexts json.RawMessage `json:"contexts"`
+		}
+		if json.Unmarshal(ex.body, &probe) == nil && probe.Contexts != nil {
+			return s.rerank(ex) // bge-m3 reranks when given {query, contexts} (reference §5)
+		}
+		return s.embeddings(ex, info)
+	case llm.TaskRerank:
+		return s.rerank(ex)
+	case llm.TaskImageToText:
+		return s.describe(ex)
+	case llm.TaskTextToImage:
+		return s.paint(ex, info)
+	}
+	return aiError(ex, http.StatusBadRequest, 5006, fmt.Sprintf(
+		"llmtest: the emulator does not answer %s models (%s); give NewServer a Handler that does", info.Task, ex.model))
+}
+
+// wireRequest is a text-generation body in any of the forms the service takes: prompt or
+// messages, OpenAI or legacy tools, bare or wrapped JSON schema (reference §2.1, §2.4).
+type wireRequest struct {
+	Prompt              *string         `json:"prompt"`
+	Messages            []wireMessage   `json:"messages"`
+	Image               json.RawMessage `json:"image"`
+	Tools               []wireTool      `json:"tools"`
+	ToolChoice          json.RawMessage `json:"tool_choice"`
+	ResponseFormat      *wireFormat     `json:"response_format"`
+	GuidedJSON          json.RawMessage `json:"guided_json"`
+	MaxTokens           int             `json:"max_tokens"`
+	MaxCompletionTokens int             `json:"max_completion_tokens"`
+	Temperature         *float64        `json:"temperature"`
+	TopP                *float64        `json:"top_p"`
+	TopK                *int            `json:"top_k"`
+	Seed                *int64          `json:"seed"`
+	RepetitionPenalty   *float64        `json:"repetition_penalty"`
+	FrequencyPenalty    *float64        `json:"frequency_penalty"`
+	PresencePenalty     *float64        `json:"presence_penalty"`
+	ReasoningEffort     string          `json:"reasoning_effort"`
+	Stream              bool            `json:"stream"`
+}
+
+type wireMessage struct {
+	Role       string          `json:"role"`
+	Content    json.RawMessage `json:"content"`
+	ToolCalls  []wireToolCall  `json:"tool_calls"`
+	ToolCallID string          `json:"tool_call_id"`
+}
+
+// wireToolCall is an OpenAI call {id, type, function:{name, arguments}} or a legacy flat
+// {name, arguments}; arguments may be a JSON string or an object (reference §2.3).
+type wireToolCall struct {
+	ID       string `json:"id"`
+	Function *struct {
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	} `json:"function"`
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
+}
+
+// wireTool is an OpenAI {type, function:{...}} tool or a legacy flat one.
+type wireTool struct {
+	Function    *wireToolDef `json:"function"`
+	Name        string       `json:"name"`
+	Description string       `json:"description"`
+	Parameters  json.RawMessage
+}
+
+type wireToolDef struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Parameters  json.RawMessage `json:"parameters"`
+}
+
+type wireFormat struct {
+	Type       string          `json:"type"`
+	JSONSchema json.RawMessage `json:"json_schema"`
+}
+
+// parseChatRequest reads a text-generation body into an llm.Request. It reports the stream
+// flag even when the rest of the body is bad.
+func parseChatRequest(body []byte) (llm.Request, bool, error) {
+	var w wireRequest
+	if err := json.Unmarshal(body, &w); err != nil {
+		return llm.Request{}, false, fmt.Errorf("the body is not a valid request: %w", err)
+	}
+	req := llm.Request{
+		MaxTokens: w.MaxTokens, Temperature: w.Temperature, TopP: w.TopP, TopK: w.TopK, Seed: w.Seed,
+		RepetitionPenalty: w.RepetitionPenalty, FrequencyPenalty: w.FrequencyPenalty,
+		PresencePenalty: w.PresencePenalty, ReasoningEffort: w.ReasoningEffort,
+	}
+	if w.MaxCompletionTokens > 0 {
+		req.MaxTokens = w.MaxCompletionTokens
+	}
+	format, err := parseFormat(w.ResponseFormat, w.GuidedJSON)
+	if err != nil {
+		return req, w.Stream, err
+	}
+	req.Format = format
+	switch {
+	case len(w.Messages) > 0:
+		for i, m := range w.Messages {
+			msg, err := parseMessage(m)
+			if err != nil {
+				return req, w.Stream, fmt.Errorf("messages[%d]: %w", i, err)
+			}
+			req.Messages = append(req.Messages, msg)
+		}
+	case w.Prompt != nil:
+		req.Messages = []llm.Message{llm.User(*w.Prompt)}
+	default:
+		return req, w.Stream, errors.New("Error: oneOf at '/' not met, 0 matches: required properties at '/' are 'prompt', required properties at '/' are 'messages'")
+	}
+	if len(w.Image) > 0 && string(w.Image) != "null" {
+		// llama-3.2-11b-vision takes one image as a top-level byte array (reference §6).
+		img, err := imageBytes(w.Image)
+		if err != nil {
+			return req, w.Stream, fmt.Errorf("image: %w", err)
+		}
+		i := len(req.Messages) - 1
+		for i > 0 && req.Messages[i].Role != llm.RoleUser {
+			i--
+		}
+		req.Messages[i].Images = append(req.Messages[i].Images, llm.Image{Data: img, MIME: http.DetectContentType(img)})
+	}
+	for i, t := range w.Tools {
+		def := llm.ToolDef{Name: t.Name, Description: t.Description, Parameters: t.Parameters}
+		if t.Function != nil {
+			def = llm.ToolDef{Name: t.Function.Name, Description: t.Function.Description, Parameters: t.Function.Parameters}
+		}
+		if def.Name == "" {
+			return req, w.Stream, fmt.Errorf("tools[%d]: name is required", i)
+		}
+		req.Tools = append(req.Tools, def)
+	}
+	if req.ToolChoice, err = parseToolChoice(w.ToolChoice); err != nil {
+		return req, w.Stream, err
+	}
+	return req, w.Stream, nil
+}
+
+func parseMessage(m wireMessage) (llm.Message, error) {
+	msg := llm.Message{Role: llm.Role(m.Role), ToolCallID: m.ToolCallID}
+	switch msg.Role {
+	case llm.RoleSystem, llm.RoleUser, llm.RoleAssistant, llm.RoleTool:
+	default:
+		return msg, fmt.Errorf("role %q is not system, user, assistant or tool", m.Role)
+	}
+	content := bytes.TrimSpace(m.Content)
+	switch {
+	case len(content) == 0 || string(content) == "null":
+	case content[0] == '"':
+		if err := json.Unmarshal(content, &msg.Content); err != nil {
+			return msg, fmt.Errorf("content: %w", err)
+		}
+	default:
+		var parts []struct {
+			Type     string `json:"type"`
+			Text     string `json:"text"`
+			ImageURL *struct {
+				URL string `json:"url"`
+			} `json:"image_url"`
+		}
+		if err := json.Unmarshal(content, &parts); err != nil {
+			return msg, fmt.Errorf("content must be a string or an array of parts: %w", err)
+		}
+		var texts []string
+		for j, p := range parts {
+			switch {
+			case p.Type == "text":
+				texts = append(texts, p.Text)
+			case p.Type == "image_url" && p.ImageURL != nil:
+				img, err := decodeDataURL(p.ImageURL.URL)
+				if err != nil {
+					return msg, fmt.Errorf("content[%d].image_url: %w", j, err)
+				}
+				msg.Images = append(msg.Images, img)
+			default:
+				return msg, fmt.Errorf("content[%d]: unsupported part type %q", j, p.Type)
+			}
+		}
+		msg.Content = strings.Join(texts, "\n")
+	}
+	for j, tc := range m.ToolCalls {
+		name, args := tc.Name, tc.Arguments
+		if tc.Function != nil {
+			name, args = tc.Function.Name, tc.Function.Arguments
+		}
+		if len(args) > 0 && args[0] == '"' {
+			var s string
+			if err := json.Unmarshal(args, &s); err != nil {
+				return msg, fmt.Errorf("tool_calls[%d].arguments: %w", j, err)
+			}
+			args = json.RawMessage(s)
+		}
+		a, err := compactArguments(args)
+		if err != nil {
+			return msg, fmt.Errorf("tool_calls[%d]: %w", j, err)
+		}
+		msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: tc.ID, Name: name, Arguments: a})
+	}
+	return msg, nil
+}
+
+// decodeDataURL reads an image_url; the service takes data: URLs only (reference §6).
+func decodeDataURL(u string) (llm.Image, error) {
+	rest, ok := strings.CutPrefix(u, "data:")
+	if !ok {
+		return llm.Image{}, fmt.Errorf("url must be a data: URL, got %.40q", u)
+	}
+	meta, data, ok := strings.Cut(rest, ",")
+	if !ok {
+		return llm.Image{}, errors.New("data: URL has no comma")
+	}
+	mimeType, isBase64 := strings.CutSuffix(meta, ";base64")
+	if !isBase64 {
+		return llm.Image{}, errors.New("data: URL must be base64-encoded")
+	}
+	b, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		return llm.Image{}, fmt.Errorf("data: URL: %w", err)
+	}
+	return llm.Image{Data: b, MIME: mimeType}, nil
+}
+
+// imageBytes reads an image given as an array of byte values, or as base64 text.
+func imageBytes(raw json.RawMessage) ([]byte, error) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+			return b, nil
+		}
+		return []byte(s), nil
+	}
+	var vals []int
+	if err := json.Unmarshal(raw, &vals); err != nil {
+		return nil, errors.New("must be an array of byte values or a string")
+	}
+	b := make([]byte, len(vals))
+	for i, v := range vals {
+		if v < 0 || v > 255 {
+			return nil, fmt.Errorf("value %d at [%d] is not a byte", v, i)
+		}
+		b[i] = byte(v)
+	}
+	return b, nil
+}
+
+// parseFormat reads response_format (json_schema bare or wrapped {name, schema}, or
+// json_object) and guided_json (reference §2.4).
+func parseFormat(rf *wireFormat, guided json.RawMessage) (*llm.Format, error) {
+	if len(guided) > 0 && string(guided) != "null" {
+		return &llm.Format{Schema: guided}, nil
+	}
+	if rf == nil {
+		return nil, nil
+	}
+	switch rf.Type {
+	case "", "text":
+		return nil, nil
+	case "json_object":
+		return &llm.Format{}, nil
+	case "json_schema":
+		var probe struct {
+			Schema     json.RawMessage `json:"schema"`
+			Type       json.RawMessage `json:"type"`
+			Properties json.RawMessage `json:"properties"`
+		}
+		if err := json.Unmarshal(rf.JSONSchema, &probe); err != nil {
+			return nil, fmt.Errorf("response_format.json_schema must be an object: %w", err)
+		}
+		if len(probe.Schema) > 0 && probe.Type == nil && probe.Properties == nil {
+			return &llm.Format{Schema: probe.Schema}, nil // the OpenAI wrapper {name, strict, schema}
+		}
+		return &llm.Format{Schema: rf.JSONSchema}, nil
+	}
+	return nil, fmt.Errorf("response_format.type %q is not json_object, json_schema or text", rf.Type)
+}
+
+// parseToolChoice reads "auto" | "none" | "required" | {type:"function", function:{name}}.
+func parseToolChoice(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, nil
+	}
+	var obj struct {
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal(raw, &obj); err != nil || obj.Function.Name == "" {
+		return "", errors.New(`tool_choice must be a string or {"type":"function","function":{"name":...}}`)
+	}
+	return obj.Function.Name, nil
+}
+
+// embeddings answers native {text, pooling} with {shape, data, pooling} and the
+// OpenAI-compatible {model, input} with an embeddings list (reference §5; recording #25).
+func (s *Server) embeddings(ex *exchange, info llm.ModelInfo) output {
+	var in struct {
+		Text    json.RawMessage `json:"text"`
+		Input   json.RawMessage `json:"input"`
+		Pooling string          `json:"pooling"`
+	}
+	if err := json.Unmarshal(ex.body, &in); err != nil {
+		return aiError(ex, http.StatusBadRequest, 5006, "Bad input: "+err.Error())
+	}
+	native := ex.route == routeRun
+	field, raw := "input", in.Input
+	if native {
+		field, raw = "text", in.Text
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		if native {
+			return aiError(ex, http.StatusBadRequest, 5006, "Bad input: Error: oneOf at '/' not met, 0 matches: required properties at '/' are 'text', required properties at '/' are 'requests'")
+		}
+		return aiError(ex, http.StatusBadRequest, 5006, "Bad input: required properties at '/' are 'input'")
+	}
+	var texts []string
+	if raw[0] == '"' {
+		texts = make([]string, 1)
+		if err := json.Unmarshal(raw, &texts[0]); err != nil {
+			return aiError(ex, http.StatusBadRequest, 5006, "Bad input: "+err.Error())
+		}
+	} else if err := json.Unmarshal(raw, &texts); err != nil {
+		return aiError(ex, http.StatusBadRequest, 5006, "Bad input: Type mismatch of '/"+field+"', not a string or an array of strings")
+	}
+	limit := info.MaxBatchItems
+	if limit == 0 {
+		limit = 100 // the bge schemas cap text at 100 items (reference §5)
+	}
+	if len(texts) > limit {
+		return aiError(ex, http.StatusBadRequest, 5006, fmt.Sprintf(
+			"Bad input: Error: maxItems at '/%s' not met: %d items, at most %d allowed", field, len(texts), limit))
+	}
+	pooling := in.Pooling
+	switch pooling {
+	case "":
+		pooling = "mean"
+	case "mean", "cls":
+	default:
+		return aiError(ex, http.StatusBadRequest, 5006, fmt.Sprintf("Bad input: pooling %q is not mean or cls", pooling))
+	}
+	dims := info.Dimensions
+	if dims == 0 {
+		dims = 384
+	}
+	vecs := Embed(texts, dims)
+	var out output
+	if native {
+		out = envelope(http.StatusOK, map[string]any{"shape": []int{len(texts), dims}, "data": vecs, "pooling": pooling})
+	} else {
+		type item struct {
+			Object    string    `json:"object"`
+			Embedding []float32 `json:"embedding"`
+			Index     int       `json:"index"`
+		}
+		items := make([]item, len(vecs))
+		for i, v := range vecs {
+			items[i] = item{"embedding", v, i}
+		}
+		out = jsonOutput(http.StatusOK, struct {
+			Object string `json:"object"`
+			Data   []item `json:"data"`
+			Model  string `json:"model"`
+		}{"list", items, ex.model})
+	}
+	n := 0
+	for _, t := range texts {
+		n += estimateTokens(len(t))
+	}
+	out.header.Set("cf-ai-neurons", formatNeurons(neuronsFor(ex.model, llm.Usage{PromptTokens: n})))
+	return out
+}
+
+// rerank scores each context by the share of the query's words it contains. The score is
+// lexical and deterministic, not semantic: enough to test ordering and top_k.
+func (s *Server) rerank(ex *exchange) output {
+	var in struct {
+		Query    *string `json:"query"`
+		Contexts []struct {
+			Text string `json:"text"`
+		} `json:"contexts"`
+		TopK *int `json:"top_k"`
+	}
+	if err := json.Unmarshal(ex.body, &in); err != nil {
+		return aiError(ex, http.StatusBadRequest, 5006, "Bad input: "+err.Error())
+	}
+	if in.Query == nil || in.Contexts == nil {
+		return aiError(ex, http.StatusBadRequest, 5006, "Bad input: Error: required properties at '/' are 'query,contexts'")
+	}
+	if in.TopK != nil && *in.TopK < 1 {
+		return aiError(ex, http.StatusBadRequest, 5006, fmt.Sprintf("Bad input: top_k %d is less than 1", *in.TopK))
+	}
+	type ranked struct {
+		ID    int     `json:"id"`
+		Score float64 `json:"score"`
+	}
+	query := wordSet(*in.Query)
+	out := make([]ranked, len(in.Contexts))
+	for i, c := range in.Contexts {
+		out[i].ID = i
+		if len(query) > 0 {
+			hits := 0
+			for w := range wordSet(c.Text) {
+				if query[w] {
+					hits++
+				}
+			}
+			out[i].Score = float64(hits) / float64(len(query))
+		}
+	}
+	slices.SortStableFunc(out, func(a, b ranked) int { return cmpFloatDesc(a.Score, b.Score) })
+	if in.TopK != nil && *in.TopK < len(out) {
+		out = out[:*in.TopK]
+	}
+	tokens := estimateTokens(len(ex.body))
+	return envelope(http.StatusOK, map[string]any{
+		"response": out,
+		"usage":    toWireUsage(llm.Usage{PromptTokens: tokens, TotalTokens: tokens}, familyLegacy),
+	})
+}
+
+func cmpFloatDesc(a, b float64) int {
+	switch {
+	case a > b:
+		return -1
+	case a < b:
+		return 1
+	}
+	return 0
+}
+
+// wordSet is the set of lower-cased runs of letters and digits in s.
+func wordSet(s string) map[string]bool {
+	set := map[string]bool{}
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}) {
+		set[w] = true
+	}
+	return set
+}
+
+// describe answers image-to-text models ({image, prompt} in, {description} out; reference
+// §6). A body that is not JSON is taken as the image itself, as uform accepts.
+func (s *Server) describe(ex *exchange) output {
+	var in struct {
+		Image  json.RawMessage `json:"image"`
+		Prompt string          `json:"prompt"`
+	}
+	var img []byte
+	if json.Unmarshal(ex.body, &in) != nil {
+		img = ex.body
+	} else {
+		if len(in.Image) == 0 || string(in.Image) == "null" {
+			return aiError(ex, http.StatusBadRequest, 5006, "Bad input: required properties at '/' are 'image'")
+		}
+		var err error
+		if img, err = imageBytes(in.Image); err != nil {
+			return aiError(ex, http.StatusBadRequest, 5006, "Bad input: image "+err.Error())
+		}
+	}
+	return envelope(http.StatusOK, map[string]string{
+		"description": fmt.Sprintf(" test model: image of %d bytes; prompt: %s", len(img), in.Prompt),
+	})
+}
+
+// paint answers text-to-image models with an 8×8 PNG whose colour depends on the prompt,
+// in the model's output form: base64 in JSON, raw bytes, or base64 after a multipart
+// request (reference §7). The size asked for is checked, not honoured.
+func (s *Server) paint(ex *exchange, info llm.ModelInfo) output {
+	var prompt string
+	if info.ImageOutput == llm.ImageOutputMultipartJSON {
+		fields, images, err := readForm(ex.r.Header.Get("Content-Type"), ex.body)
+		if err != nil {
+			return aiError(ex, http.StatusBadRequest, 5006, "Bad input: "+err.Error())
+		}
+		for _, dim := range []string{"width", "height"} {
+			if n, err := strconv.Atoi(fields[dim]); err == nil && n > 2048 {
+				// recording #10
+				return aiError(ex, http.StatusBadRequest, 3030, fmt.Sprintf("%d is too large, max %s is 2048", n, dim))
+			}
+		}
+		if images > 4 {
+			return aiError(ex, http.StatusBadRequest, 3030, "provided too many input images. max=4") // recording #11
+		}
+		prompt = fields["prompt"] // an empty prompt is accepted (recording #9)
+	} else {
+		var in map[string]json.RawMessage
+		if err := json.Unmarshal(ex.body, &in); err != nil {
+			return aiError(ex, http.StatusBadRequest, 5006, "Bad input: "+err.Error())
+		}
+		if err := json.Unmarshal(in["prompt"], &prompt); err != nil || prompt == "" || utf8.RuneCountInString(prompt) > 2048 {
+			return aiError(ex, http.StatusBadRequest, 5006, "Bad input: prompt must be a string of 1 to 2048 characters")
+		}
+		if ex.model == "@cf/black-forest-labs/flux-1-schnell" {
+			// flux-1-schnell's schema has additionalProperties:false (reference §7).
+			for _, k := range slices.Sorted(maps.Keys(in)) {
+				if k != "prompt" && k != "steps" {
+					return aiError(ex, http.StatusBadRequest, 5006, "Bad input: Error: Additional or unevaluated properties '/"+k+"' at '/' not allowed")
+				}
+			}
+			var steps int
+			if json.Unmarshal(in["steps"], &steps) == nil && steps > 8 {
+				return aiError(ex, http.StatusBadRequest, 5006, fmt.Sprintf("Bad input: Error: maximum at '/steps' not met: %d > 8", steps))
+			}
+		}
+	}
+	png := tinyPNG(prompt)
+	var out output
+	if info.ImageOutput == llm.ImageOutputBinary {
+		out = output{status: http.StatusOK, header: http.Header{"Content-Type": {"image/png"}}, body: png}
+	} else {
+		out = envelope(http.StatusOK, map[string]string{"image": base64.StdEncoding.EncodeToString(png)})
+	}
+	out.header.Set("cf-ai-neurons", formatNeurons(neuronsFor(ex.model, llm.Usage{PromptTokens: estimateTokens(len(prompt))})))
+	return out
+}
+
+// readForm reads a multipart/form-data body: its text fields and how many input images
+// (input_image_N) it carries.
+func readForm(contentType string, body []byte) (map[string]string, int, error) {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "multipart/form-data" {
+		// The message the service gives to a JSON body (reference §1).
+		return nil, 0, errors.New("required properties at '/' are 'multipart'")
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	fields := map[string]string{}
+	images := 0
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return fields, images, nil
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("multipart body: %w", err)
+		}
+		b, err := io.ReadAll(p)
+		if err != nil {
+			return nil, 0, fmt.Errorf("multipart part %q: %w", p.FormName(), err)
+		}
+		if strings.HasPrefix(p.FormName(), "input_image") {
+			images++
+			continue
+		}
+		fields[p.FormName()] = string(b)
+	}
+}
+
+func tinyPNG(seed string) []byte {
+	h := fnv.New32a()
+	h.Write([]byte(seed))
+	v := h.Sum32()
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	c := color.RGBA{R: uint8(v), G: uint8(v >> 8), B: uint8(v >> 16), A: 255}
+	for y := range 8 {
+		for x := range 8 {
+			img.Set(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	_ = png.Encode(&b, img) // writing to memory cannot fail
+	return b.Bytes()
+}
