@@ -30,6 +30,8 @@ type wireResult struct {
 	ToolCalls   []wireToolCall  `json:"tool_calls"` // legacy native, also on the llama-3.3 hybrid
 	Description *string         `json:"description"`
 	Usage       *wireUsage      `json:"usage"`
+	// FinishReason at the top level: some native models report it there (reference §3.1).
+	FinishReason string `json:"finish_reason"`
 }
 
 type wireChoice struct {
@@ -193,6 +195,9 @@ func (w *wireResult) fillChat(resp *Response) error {
 			resp.Reasoning = joinReasoning(m.ReasoningContent, m.Reasoning)
 			calls = m.ToolCalls
 		}
+	}
+	if resp.FinishReason == "" {
+		resp.FinishReason = normalizeFinishReason(w.FinishReason)
 	}
 	if resp.Text == "" && w.Response != nil {
 		text, err := valueText(w.Response)
