@@ -7,8 +7,9 @@
 //     client's real HTTP path runs: envelopes, event streams, image bytes, error codes,
 //     AI Gateway headers and cache. A Handler decides each reply; Script replays a fixed
 //     sequence; a nil Handler lets the built-in emulation answer everything.
-//   - TestModel, an llm.Model in memory: it calls each offered tool once, then answers with
-//     JSON valid for the requested schema. It is what the Server answers with by default.
+//   - TestModel, an llm.Model in memory: it calls each offered tool once, then answers, with
+//     JSON valid for the requested schema when one is asked for. It is what the Server
+//     answers with by default.
 //   - Recorder, an http.RoundTripper that records exchanges with the live service to a
 //     cassette file once, and replays them offline afterwards, with credentials removed.
 //

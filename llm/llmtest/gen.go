@@ -67,8 +67,9 @@ const (
 	refDepth = 2
 	// valueBudget bounds the work for schemas whose expansion grows exponentially.
 	valueBudget = 100_000
-	// maxStringRunes bounds strings built from patterns with large repeat counts.
+	// maxStringRunes bounds the strings Example builds, maxCount its arrays and objects.
 	maxStringRunes = 10_000
+	maxCount       = 10_000
 	// schemaURL is the in-memory name the document is compiled under.
 	schemaURL = "mem://schema.json"
 )
@@ -792,6 +793,9 @@ func upperBound(s *schema) (*big.Rat, bool) {
 // generated from the pattern with growing repetition counts, and "", taking the k-th
 // variant of the first that meets every constraint.
 func buildString(s *schema, k int) (any, error) {
+	if s.minLen > maxStringRunes {
+		return nil, fmt.Errorf("minLength %d is more than Example builds (%d)", s.minLen, maxStringRunes)
+	}
 	check := jsonschema.Formats[s.format]
 	ok := func(v string) bool {
 		n := utf8.RuneCountInString(v)
@@ -812,10 +816,15 @@ func buildString(s *schema, k int) (any, error) {
 		return v, nil
 	}
 	if len(s.patterns) > 0 {
+		// Few repetitions read best; more may be needed to reach minLength.
 		reps := []int{1, 0}
-		for r := 2; r <= min(s.minLen+1, maxStringRunes); r++ {
+		for r := 2; r <= 16; r++ {
 			reps = append(reps, r)
 		}
+		for r := 32; r < s.minLen; r *= 2 {
+			reps = append(reps, r)
+		}
+		reps = append(reps, s.minLen, s.minLen+1)
 		for _, r := range reps {
 			if v, found := patternString(s.patterns[0].tree, k, r); found && ok(v) {
 				return v, nil
@@ -1049,6 +1058,9 @@ func classChoices(ranges []rune) []rune {
 // k varies the first item. An item cut off by recursion ends the array early when
 // minItems allows.
 func (g *generator) buildArray(s *schema, k int) (any, error) {
+	if s.minItems > maxCount {
+		return nil, fmt.Errorf("minItems %d is more than Example builds (%d)", s.minItems, maxCount)
+	}
 	n := max(s.minItems, 1, len(s.prefix))
 	if s.maxItems >= 0 {
 		n = min(n, s.maxItems)
@@ -1106,6 +1118,9 @@ func (g *generator) buildArray(s *schema, k int) (any, error) {
 // properties, an additionalProperties schema) gets one entry, "key". Variant k varies the
 // first value.
 func (g *generator) buildObject(s *schema, k int) (any, error) {
+	if s.minProps > maxCount {
+		return nil, fmt.Errorf("minProperties %d is more than Example builds (%d)", s.minProps, maxCount)
+	}
 	out := &object{vals: map[string]any{}}
 	required := func(name string) bool { return slices.Contains(s.required, name) }
 	// add builds and adds one property; one cut off by recursion is left out when optional.

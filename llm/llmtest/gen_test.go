@@ -102,7 +102,7 @@ func TestExampleValidates(t *testing.T) {
 		{"required not in properties", `{"type":"object","properties":{"a":{"type":"string"}},"required":["z","a","m"]}`},
 		{"minProperties", `{"type":"object","minProperties":2,"additionalProperties":{"type":"boolean"}}`},
 		{"maxProperties drops optional", `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"string"},"c":{"type":"string"}},"required":["c"],"maxProperties":2}`},
-		{"draft-07 definitions and tuple items", `{"definitions":{"n":{"type":"integer","minimum":2}},"type":"array","items":[{"$ref":"#/definitions/n"},{"type":"string"}]}`},
+		{"draft-07 definitions and tuple items", `{"$schema":"http://json-schema.org/draft-07/schema#","definitions":{"n":{"type":"integer","minimum":2}},"type":"array","items":[{"$ref":"#/definitions/n"},{"type":"string"}]}`},
 		{"$defs recursion", `{"$ref":"#/$defs/Node","$defs":{"Node":{"type":"object","properties":{"name":{"type":"string"},"children":{"type":"array","items":{"$ref":"#/$defs/Node"}}},"required":["name"],"additionalProperties":false}}}`},
 		{"$defs recursion through nullable", `{"$defs":{"L":{"type":"object","properties":{"v":{"type":"integer"},"next":{"anyOf":[{"$ref":"#/$defs/L"},{"type":"null"}]}},"required":["v","next"]}},"$ref":"#/$defs/L"}`},
 		{"mutual recursion", `{"$defs":{"A":{"type":"object","properties":{"b":{"$ref":"#/$defs/B"}}},"B":{"type":"object","properties":{"a":{"$ref":"#/$defs/A"}}}},"$ref":"#/$defs/A"}`},
@@ -292,7 +292,7 @@ func FuzzExample(f *testing.F) {
 		`{}`, `true`, `false`, `[]`, `{"type":["string","null"]}`, `{"pattern":"^a{2,}(b|c)*$","minLength":4}`,
 		`{"$ref":"#"}`, `{"$ref":"#/x"}`, `{"items":[{"$ref":"#/items/0"}]}`, `{"minimum":1e400}`,
 		`{"multipleOf":0.0001,"maximum":-1e-9}`, `{"enum":[]}`, `{"anyOf":[]}`, `{"type":"integer","multipleOf":1e-300}`,
-		`{"properties":{"":{"$ref":"#/properties/"}},"required":[""]}`, `{"minLength":999999999999}`,
+		`{"properties":{"":{"$ref":"#/properties/"}},"required":[""]}`, `{"minLength":999999999999}`, `{"minItems":100000000}`, `{"pattern":"^(a{1000}){1000}$"}`, `{"minLength":9000,"pattern":"^[a-z]{2}\\d*$"}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -129,13 +129,14 @@ func (r Reply) CutAfter(n int) Reply { r.cutAfter = max(n, 0); r.hasCut = true; 
 func (r Reply) WithContentType(ct string) Reply { return r.WithHeader("Content-Type", ct) }
 
 // WithFinishReason sets the finish reason of a Text, Calls or Model reply ("length",
-// "stop", ...). The legacy family has no finish_reason of its own; there it is sent as a
-// top-level "finish_reason", which some legacy streams carry (reference §3.1).
+// "stop", ...). The legacy family usually carries none; there a set reason, or any reason
+// but "stop" and "tool_calls", is sent as a top-level "finish_reason", as some legacy
+// models do (reference §3.1), so that a client can see truncation.
 func (r Reply) WithFinishReason(s string) Reply { r.finish = s; return r }
 
 // Script returns a Handler that answers requests with replies in order, one each. Once the
-// replies run out, every further request gets a 500 error saying so, and is marked
-// OutOfScript in Server.Requests. Concurrent requests take replies in arrival order.
+// replies run out, every further request gets a 400 error saying so (a status clients do
+// not retry, so the test fails at once), and is marked OutOfScript in Server.Requests. Concurrent requests take replies in arrival order.
 func Script(replies ...Reply) Handler {
 	var (
 		mu   sync.Mutex
@@ -146,7 +147,7 @@ func Script(replies ...Reply) Handler {
 		mu.Lock()
 		defer mu.Unlock()
 		if next >= len(replies) {
-			r := Fail(http.StatusInternalServerError, 0,
+			r := Fail(http.StatusBadRequest, 0,
 				fmt.Sprintf("llmtest: script ran out: it has %d replies and this is request %d", len(replies), next+1))
 			r.outOfScript = true
 			next++
@@ -185,7 +186,14 @@ func (s *Server) render(ex *exchange, rep Reply) output {
 	case kindSSE:
 		out = eventStream(rep.events)
 	case kindFail:
+		if rep.status < 100 || rep.status > 999 {
+			out = failure(ex, http.StatusInternalServerError, 0, fmt.Sprintf("llmtest: Fail: %d is not an HTTP status", rep.status))
+			break
+		}
 		out = failure(ex, rep.status, rep.code, rep.msg)
+	}
+	if out.status/100 == 2 && ex.route == routeRun {
+		out.header.Set("cf-ai-req-id", ex.reqID) // on /ai/run successes only (recordings README item 2)
 	}
 	if out.status/100 == 2 && out.header.Get("cf-ai-neurons") == "" {
 		u := llm.Usage{PromptTokens: estimateTokens(len(ex.body))}
@@ -381,7 +389,7 @@ func (s *Server) generate(ex *exchange, rep Reply, fixed *llm.Response) output {
 		var out output
 		switch {
 		case fam == familyLegacy:
-			out = envelope(http.StatusOK, legacyResult(r, jsonMode, rep.finish != ""))
+			out = envelope(http.StatusOK, legacyResult(r, jsonMode, sendFinish(rep, r.FinishReason)))
 		case ex.route == routeRun:
 			out = envelope(http.StatusOK, chatCompletion(ex, r))
 		default:
@@ -431,13 +439,19 @@ func (s *Server) generate(ex *exchange, rep Reply, fixed *llm.Response) output {
 	finish, usage = finalize(ex, rep, finish, usage, generatedLen(text.String(), reasoning.String(), calls), len(calls) > 0)
 	var events []string
 	if fam == familyLegacy {
-		events = legacyEvents(ex, deltas, finish, usage, rep.finish != "", streamErr)
+		events = legacyEvents(ex, deltas, finish, usage, sendFinish(rep, finish), streamErr)
 	} else {
 		events = chatEvents(ex, deltas, finish, usage, streamErr)
 	}
 	out := eventStream(events)
 	out.header.Set("cf-ai-neurons", formatNeurons(usage.Neurons))
 	return out
+}
+
+// sendFinish says whether the legacy family reports the finish reason: only when the reply
+// sets one or it is unusual, since the live legacy family rarely sends one.
+func sendFinish(rep Reply, finish string) bool {
+	return rep.finish != "" || (finish != "stop" && finish != "tool_calls")
 }
 
 // modelFailure reports an error from the model: an *llm.Error as it is, anything else as

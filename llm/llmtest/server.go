@@ -113,7 +113,8 @@ func NewServer(h Handler, opts ...ServerOption) *Server {
 	mux.HandleFunc("POST /v1/{account}/{gateway}/workers-ai/v1/embeddings", s.serve(routeV1Embeddings))
 	mux.HandleFunc("POST /v1/chat/completions", s.serve(routeCompatChat))
 	mux.HandleFunc("POST /v1/embeddings", s.serve(routeCompatEmbeddings))
-	mux.HandleFunc("PATCH /accounts/{account}/ai-gateway/gateways/{gateway}/logs/{log}", s.serve(routeFeedback))
+	// {gw}, not {gateway}: feedback is an API call, not a request through the gateway.
+	mux.HandleFunc("PATCH /accounts/{account}/ai-gateway/gateways/{gw}/logs/{log}", s.serve(routeFeedback))
 	mux.HandleFunc("/", s.serve(routeNone))
 	s.ts = httptest.NewServer(mux)
 	return s
@@ -250,7 +251,7 @@ func (s *Server) answer(w http.ResponseWriter, ex *exchange) {
 		return
 	}
 
-	key, cacheable := s.cacheKey(ex)
+	key, ttl, cacheable := cacheKey(ex)
 	if cacheable {
 		s.mu.Lock()
 		c, hit := s.cache[key]
@@ -281,30 +282,30 @@ func (s *Server) answer(w http.ResponseWriter, ex *exchange) {
 	}
 	out := s.render(ex, rep)
 	if cacheable && out.status/100 == 2 {
-		ttl, _ := strconv.Atoi(r.Header.Get("cf-aig-cache-ttl"))
 		s.mu.Lock()
-		s.cache[key] = cached{out: out, expires: time.Now().Add(time.Duration(ttl) * time.Second)}
+		s.cache[key] = cached{out: out, expires: time.Now().Add(ttl)}
 		s.mu.Unlock()
 	}
 	s.write(w, ex, out)
 }
 
-// cacheKey says whether AI Gateway would cache this request: a gateway route with
-// cf-aig-cache-ttl set and no cf-aig-skip-cache (reference §11). Identical requests share
-// a key; cf-aig-cache-key replaces the body in it.
-func (s *Server) cacheKey(ex *exchange) (string, bool) {
+// cacheKey says whether AI Gateway would cache this request, and for how long: a gateway
+// route with cf-aig-cache-ttl (seconds) set and no cf-aig-skip-cache (reference §11).
+// Identical requests share a key; cf-aig-cache-key replaces the body in it.
+func cacheKey(ex *exchange) (string, time.Duration, bool) {
 	h := ex.r.Header
 	if ex.gateway == "" || h.Get("cf-aig-skip-cache") == "true" {
-		return "", false
+		return "", 0, false
 	}
-	if ttl, err := strconv.Atoi(h.Get("cf-aig-cache-ttl")); err != nil || ttl <= 0 {
-		return "", false
+	secs, err := strconv.Atoi(h.Get("cf-aig-cache-ttl"))
+	if err != nil || secs <= 0 {
+		return "", 0, false
 	}
 	key := string(ex.body)
 	if k := h.Get("cf-aig-cache-key"); k != "" {
 		key = "key:" + k
 	}
-	return ex.r.URL.Path + "\x00" + key, true
+	return ex.r.URL.Path + "\x00" + key, time.Duration(secs) * time.Second, true
 }
 
 func (s *Server) record(r *http.Request, model string, body []byte) int {
@@ -369,7 +370,7 @@ func gatewayLogID(n int64) string {
 
 // feedback answers PATCH .../ai-gateway/gateways/{gateway}/logs/{log} (reference §11).
 func (s *Server) feedback(ex *exchange) output {
-	logID, gw := ex.r.PathValue("log"), ex.r.PathValue("gateway")
+	logID, gw := ex.r.PathValue("log"), ex.r.PathValue("gw")
 	s.mu.Lock()
 	owner, ok := s.logs[logID]
 	s.mu.Unlock()
