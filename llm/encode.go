@@ -196,12 +196,18 @@ func imageToTextBody(body *jsonObject, model string, req Request, images []Image
 	case len(images) != 1:
 		return fmt.Errorf("image-to-text model %s takes exactly one image; request.Messages carry %d", model, len(images))
 	}
+	// The conversation is flattened into the one prompt these models take. Earlier
+	// assistant turns (a retry with feedback carries one) are labelled so the model can tell
+	// them from the instructions.
 	var texts []string
 	for i, m := range req.Messages {
-		if m.Role != RoleSystem && m.Role != RoleUser {
-			return fmt.Errorf("image-to-text model %s takes a single prompt; request.Messages[%d] is a %s message", model, i, m.Role)
-		}
-		if m.Content != "" {
+		switch {
+		case m.Role == RoleTool || len(m.ToolCalls) > 0:
+			return fmt.Errorf("image-to-text model %s takes no tool turns; request.Messages[%d] is one", model, i)
+		case m.Content == "":
+		case m.Role == RoleAssistant:
+			texts = append(texts, "Your previous answer: "+m.Content)
+		default:
 			texts = append(texts, m.Content)
 		}
 	}

@@ -334,8 +334,8 @@ func TestEncodeChatErrors(t *testing.T) {
 			Request{Messages: []Message{User("x", pic)}, Format: &Format{}}, []string{llava, "Format"}},
 		{"image-to-text without an image", llava, bad(User("x")), []string{llava, "exactly one image", "0"}},
 		{"image-to-text with two images", llava, bad(User("x", pic, pic)), []string{llava, "exactly one image", "2"}},
-		{"image-to-text with an assistant turn", llava,
-			Request{Messages: []Message{User("x", pic), Assistant("y")}}, []string{llava, "Messages[1]", "assistant"}},
+		{"image-to-text with a tool turn", llava,
+			Request{Messages: []Message{User("x", pic), ToolResult("c1", "y")}}, []string{llava, "Messages[1]", "tool"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
