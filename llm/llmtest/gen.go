@@ -70,6 +70,8 @@ const (
 	// maxStringRunes bounds the strings Example builds, maxCount its arrays and objects.
 	maxStringRunes = 10_000
 	maxCount       = 10_000
+	// maxUniqueTries bounds the search for an item unlike the ones before it.
+	maxUniqueTries = 1_000
 	// schemaURL is the in-memory name the document is compiled under.
 	schemaURL = "mem://schema.json"
 )
@@ -525,7 +527,7 @@ func (s *schema) absorb(b *schema) {
 // values, for uniqueItems.
 func (g *generator) value(s *schema, k int) (any, error) {
 	if g.budget--; g.budget < 0 {
-		return nil, errors.New("the schema expands to too many values")
+		return nil, fmt.Errorf("the schema expands to more than %d values", valueBudget)
 	}
 	f, entered, err := g.flatten(s)
 	defer g.leave(entered)
@@ -1090,12 +1092,12 @@ func (g *generator) buildArray(s *schema, k int) (any, error) {
 		case s.unique:
 			variant = next[item]
 		}
-		for {
+		for tries := 0; ; tries++ {
 			v, err := g.value(item, variant)
 			if errors.Is(err, errCut) && i >= s.minItems {
 				return out, nil
 			}
-			if errors.Is(err, errExhausted) && i > 0 {
+			if (errors.Is(err, errExhausted) || tries == maxUniqueTries) && i > 0 {
 				return nil, fmt.Errorf("cannot make %d unique items: item %d has no value unlike the ones before", n, i)
 			}
 			if err != nil {

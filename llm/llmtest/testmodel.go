@@ -38,6 +38,8 @@ const DefaultTestModelID = "@cf/gowai/test-model"
 //     calls the first tool again once every tool has been called;
 //   - otherwise, when Format is set, answers with Example(Format.Schema) as compact JSON, or
 //     {"answer":"<summary>"} when the schema is nil;
+//   - otherwise, when a system message holds a JSON Schema in a ```json fenced block (how
+//     prompt-mode structured output asks for JSON), answers with Example(schema);
 //   - otherwise answers with a summary of the request, such as
 //     test model: received 3 messages (last user message: "what is 2+2?"); tool results: calc -> 4
 //     where the last user message is cut to 200 runes and each tool result to 80.
@@ -294,6 +296,11 @@ func isEmptyObject(b []byte) bool {
 func (m *TestModel) answer(req llm.Request, conv conversation) (string, error) {
 	summary := summarize(req.Messages, conv)
 	if req.Format == nil {
+		if schema := promptSchema(req.Messages); schema != nil {
+			if out, err := Example(schema); err == nil {
+				return string(out), nil
+			}
+		}
 		return summary, nil
 	}
 	if len(bytes.TrimSpace(req.Format.Schema)) == 0 {
@@ -383,4 +390,34 @@ func Embed(texts []string, dims int) [][]float32 {
 		out[i] = vec
 	}
 	return out
+}
+
+// promptSchema finds a JSON Schema given in a system message's ```json fenced block, the
+// way a prompt asks a model without JSON mode for structured output. nil when none.
+func promptSchema(msgs []llm.Message) json.RawMessage {
+	for _, msg := range msgs {
+		if msg.Role != llm.RoleSystem {
+			continue
+		}
+		rest := msg.Content
+		for {
+			_, after, ok := strings.Cut(rest, "```json\n")
+			if !ok {
+				break
+			}
+			block, tail, ok := strings.Cut(after, "\n```")
+			if !ok {
+				break
+			}
+			rest = tail
+			var probe struct {
+				Type       json.RawMessage `json:"type"`
+				Properties json.RawMessage `json:"properties"`
+			}
+			if json.Unmarshal([]byte(block), &probe) == nil && (probe.Type != nil || probe.Properties != nil) {
+				return json.RawMessage(block)
+			}
+		}
+	}
+	return nil
 }

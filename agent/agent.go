@@ -1,0 +1,434 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gowai/gowai/llm"
+	"github.com/gowai/gowai/tools"
+)
+
+// ErrBudgetExceeded is matched by the error of a run stopped by its Budget. The run's partial
+// *Result is returned with it.
+var ErrBudgetExceeded = errors.New("agent: budget exceeded")
+
+// errStopped ends a run whose Stream consumer stopped iterating; it never reaches a caller.
+var errStopped = errors.New("agent: stream consumer stopped")
+
+// stepLimitNote is the user turn that asks for an answer once the step limit is reached.
+const stepLimitNote = "You have reached the limit of tool-using steps for this task, so no more tools can be called. " +
+	"Give your best final answer now from what you know so far, and say what is missing if you could not finish."
+
+// Agent runs a model and a set of tools in a loop until the model answers. An Agent holds no
+// per-run state and is safe for concurrent use.
+type Agent struct {
+	model       llm.Model
+	system      string
+	tools       []tools.Tool
+	set         *tools.Set
+	maxSteps    int
+	parallelism int
+	toolTimeout time.Duration
+	hooks       Hooks
+	budget      Budget
+	edits       []func(*llm.Request)
+	logger      *slog.Logger
+	err         error // a configuration error, returned by every run
+}
+
+// Option configures an Agent.
+type Option func(*Agent)
+
+// Hooks are called during a run, from the goroutine that runs it.
+type Hooks struct {
+	// BeforeTool is called before each tool call runs. A non-nil error refuses the call: the
+	// tool does not run and the model is told the call was refused, with the error's text,
+	// so it can carry on without it. This is the place to ask a human for approval.
+	BeforeTool func(ctx context.Context, call llm.ToolCall) error
+	// AfterStep is called once each step is complete, with the step.
+	AfterStep func(ctx context.Context, s Step)
+}
+
+// Budget caps what one run may spend; a zero field means no cap. Tokens and neurons are
+// checked after each model reply: a reply that needs more work (tool calls, or the typed
+// answer of RunTyped) while the run is over budget ends the run with ErrBudgetExceeded, but a
+// final answer that crosses the line is still returned, since it has been paid for.
+// MaxToolCalls refuses a step whose calls would take the run past it; none of them run.
+type Budget struct {
+	MaxTokens    int     // total tokens (prompt and completion) over all model calls
+	MaxNeurons   float64 // Workers AI neurons over all model calls
+	MaxToolCalls int     // tool calls run
+}
+
+// Result is what a run produced. Messages is the whole conversation, the system message
+// first (once) and the final answer last; it can be passed to RunMessages with a new user
+// message appended to continue. Usage sums every model call. On error, Result holds
+// everything up to the failure.
+type Result struct {
+	Text     string
+	Steps    []Step
+	Messages []llm.Message
+	Usage    llm.Usage
+}
+
+// Step is one model call and the tool calls it asked for.
+type Step struct {
+	// Response is the model's reply as received. Its ToolCalls may differ from Calls.
+	Response *llm.Response
+	// Calls are the calls run in this step: the reply's tool calls, or the calls the model
+	// wrote as text, with ids made unique within the conversation.
+	Calls []llm.ToolCall
+	// Results holds one result per call, in order, each with its own duration.
+	Results []tools.Result
+	// Usage is what the step's model calls used.
+	Usage llm.Usage
+	// Attempts counts the step's model calls: 1, or more when RunTyped retried an invalid
+	// answer.
+	Attempts int
+	// ModelTime is the time spent waiting for the model; Duration the whole step's.
+	ModelTime, Duration time.Duration
+}
+
+// New returns an Agent for m. Defaults: at most 8 tool-using steps, 4 tool calls at a time,
+// 30 s per tool call, no budget. A configuration mistake (duplicate or invalid tools, a
+// nil model, a step limit below 1, ...) is returned by every run.
+func New(m llm.Model, opts ...Option) *Agent {
+	a := &Agent{model: m, maxSteps: 8, parallelism: 4, toolTimeout: 30 * time.Second}
+	for _, o := range opts {
+		o(a)
+	}
+	var errs []error
+	if m == nil {
+		errs = append(errs, errors.New("agent: nil model"))
+	}
+	if a.maxSteps < 1 {
+		errs = append(errs, fmt.Errorf("agent: WithMaxSteps(%d): need at least 1", a.maxSteps))
+	}
+	if a.parallelism < 1 {
+		errs = append(errs, fmt.Errorf("agent: WithParallelism(%d): need at least 1", a.parallelism))
+	}
+	if a.toolTimeout < 0 {
+		errs = append(errs, fmt.Errorf("agent: WithToolTimeout(%s): negative", a.toolTimeout))
+	}
+	if b := a.budget; b.MaxTokens < 0 || b.MaxNeurons < 0 || b.MaxToolCalls < 0 {
+		errs = append(errs, fmt.Errorf("agent: WithBudget(%+v): negative limit", b))
+	}
+	set, err := tools.NewSet(a.tools...)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("agent: %w", err))
+	} else {
+		a.set = set.WithTimeout(a.toolTimeout)
+		if a.logger != nil {
+			a.set = a.set.WithLogger(a.logger)
+		}
+	}
+	a.err = errors.Join(errs...)
+	return a
+}
+
+// WithSystem sets the system prompt. It is put first in the conversation unless the messages
+// given to RunMessages already start with a system message (as Result.Messages does).
+func WithSystem(s string) Option { return func(a *Agent) { a.system = s } }
+
+// WithTools adds tools the model may call. Names must be distinct.
+func WithTools(ts ...tools.Tool) Option {
+	return func(a *Agent) { a.tools = append(a.tools, ts...) }
+}
+
+// WithMaxSteps caps the model calls that may use tools (default 8). When the cap is reached,
+// one more call is made with tools disabled, asking for the best answer from what is known,
+// so a run ends with an answer unless that call fails.
+func WithMaxSteps(n int) Option { return func(a *Agent) { a.maxSteps = n } }
+
+// WithParallelism caps the tool calls of one step that run at the same time (default 4).
+func WithParallelism(n int) Option { return func(a *Agent) { a.parallelism = n } }
+
+// WithToolTimeout gives each tool call at most d (default 30 s; 0 means no limit). A call
+// that times out becomes an error result the model reads.
+func WithToolTimeout(d time.Duration) Option { return func(a *Agent) { a.toolTimeout = d } }
+
+// WithHooks sets the hooks.
+func WithHooks(h Hooks) Option { return func(a *Agent) { a.hooks = h } }
+
+// WithBudget caps what one run may spend.
+func WithBudget(b Budget) Option { return func(a *Agent) { a.budget = b } }
+
+// WithRequest edits every request before it is sent (temperature, max tokens, ...),
+// including those of RunTyped's typed answer. Edits work on a copy of the conversation. On
+// the final call after the step limit, tools stay disabled whatever the edit does.
+func WithRequest(f func(*llm.Request)) Option {
+	return func(a *Agent) { a.edits = append(a.edits, f) }
+}
+
+// WithLogger sets the logger for tool panics (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(a *Agent) { a.logger = l } }
+
+// Run starts a conversation with input as the user message and runs it to an answer. Each
+// step sends the conversation and the tool definitions; tool calls in the reply are run
+// (concurrently, after Hooks.BeforeTool) and their results appended; the run ends at a reply
+// with no tool calls, whose text is Result.Text. The returned *Result is never nil, also on
+// error.
+func (a *Agent) Run(ctx context.Context, input string) (*Result, error) {
+	return a.RunMessages(ctx, []llm.Message{llm.User(input)})
+}
+
+// RunMessages is Run over a conversation: to continue one, pass the previous
+// Result.Messages with a new user message appended. The messages are copied, not changed.
+func (a *Agent) RunMessages(ctx context.Context, msgs []llm.Message) (*Result, error) {
+	r, err := a.start(msgs, nil)
+	if err != nil {
+		return r.res, err
+	}
+	return r.res, r.complete(ctx)
+}
+
+// run is the state of one run.
+type run struct {
+	a       *Agent
+	res     *Result
+	defs    []llm.ToolDef
+	names   map[string]bool  // offered tool names
+	ids     map[string]bool  // tool-call ids used in the conversation
+	nextID  int              // for new ids
+	calls   int              // tool calls run so far
+	emit    func(Event) bool // nil unless streaming
+	stopped bool             // the stream consumer stopped iterating
+}
+
+func (a *Agent) start(msgs []llm.Message, emit func(Event) bool) (*run, error) {
+	history := make([]llm.Message, 0, len(msgs)+1)
+	if a.system != "" && (len(msgs) == 0 || msgs[0].Role != llm.RoleSystem) {
+		history = append(history, llm.System(a.system))
+	}
+	history = append(history, msgs...)
+	r := &run{a: a, res: &Result{Messages: history}, emit: emit}
+	if a.err != nil {
+		return r, a.err
+	}
+	if len(msgs) == 0 {
+		return r, errors.New("agent: no messages")
+	}
+	r.defs = a.set.Defs()
+	r.names = make(map[string]bool, len(r.defs))
+	for _, d := range r.defs {
+		r.names[d.Name] = true
+	}
+	r.ids = make(map[string]bool)
+	for _, m := range history {
+		for _, c := range m.ToolCalls {
+			r.ids[c.ID] = true
+		}
+		if m.ToolCallID != "" {
+			r.ids[m.ToolCallID] = true
+		}
+	}
+	return r, nil
+}
+
+// complete runs the loop and, if the step limit was reached, the final call without tools.
+func (r *run) complete(ctx context.Context) error {
+	limited, err := r.loop(ctx)
+	if err != nil || !limited {
+		return err
+	}
+	r.res.Messages = append(r.res.Messages, llm.User(stepLimitNote))
+	start := time.Now()
+	resp, _, _, err := r.reply(ctx, r.request(true))
+	if err != nil {
+		return r.fail(err)
+	}
+	r.res.Usage = r.res.Usage.Add(resp.Usage)
+	// Tools were not offered, so any calls in this reply cannot be answered: the text is the answer.
+	r.res.Text = resp.Text
+	r.res.Messages = append(r.res.Messages, llm.Assistant(resp.Text))
+	took := time.Since(start)
+	return r.endStep(ctx, Step{Response: resp, Usage: resp.Usage, Attempts: 1, ModelTime: took, Duration: took})
+}
+
+// loop runs steps until the model answers without calling tools or the step limit is reached
+// (limited).
+func (r *run) loop(ctx context.Context) (limited bool, err error) {
+	for range r.a.maxSteps {
+		done, err := r.step(ctx)
+		if err != nil || done {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// step makes one model call and runs the calls it asks for. done reports a final answer.
+func (r *run) step(ctx context.Context) (done bool, err error) {
+	// Tools run under a context of their own step, so nothing started here outlives it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start := time.Now()
+	resp, calls, content, err := r.reply(ctx, r.request(false))
+	if err != nil {
+		return false, r.fail(err)
+	}
+	st := Step{Response: resp, Usage: resp.Usage, Attempts: 1, ModelTime: time.Since(start)}
+	r.res.Usage = r.res.Usage.Add(resp.Usage)
+	if len(calls) == 0 {
+		r.res.Text = resp.Text
+		r.res.Messages = append(r.res.Messages, llm.Assistant(resp.Text))
+		st.Duration = time.Since(start)
+		return true, r.endStep(ctx, st)
+	}
+	st.Calls = r.uniqueIDs(calls)
+	r.res.Messages = append(r.res.Messages, llm.Message{Role: llm.RoleAssistant, Content: content, ToolCalls: st.Calls})
+	overErr := r.overBudget(len(st.Calls))
+	if overErr != nil {
+		st.Results = make([]tools.Result, len(st.Calls))
+		for i, c := range st.Calls {
+			st.Results[i] = tools.Result{Call: c, Err: overErr, Output: "error: not run: the budget for this task is used up"}
+		}
+	} else if st.Results, err = r.runTools(ctx, st.Calls); err != nil {
+		return false, err
+	}
+	// Every call gets its result, so the conversation stays valid to continue, whatever happened.
+	for _, res := range st.Results {
+		r.res.Messages = append(r.res.Messages, llm.ToolResult(res.Call.ID, res.Output))
+	}
+	st.Duration = time.Since(start)
+	if err := r.endStep(ctx, st); err != nil {
+		return false, err
+	}
+	if overErr != nil {
+		return false, overErr
+	}
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("agent: %w", err)
+	}
+	return false, nil
+}
+
+// request builds the next request; final disables tools.
+func (r *run) request(final bool) llm.Request {
+	// Clipped, so that an append by anyone holding the request cannot write into the history,
+	// and copied when an edit could change the messages in place.
+	req := llm.Request{Messages: slices.Clip(r.res.Messages)}
+	if len(r.a.edits) > 0 {
+		req.Messages = slices.Clone(req.Messages)
+	}
+	if !final {
+		req.Tools = r.defs
+	}
+	for _, f := range r.a.edits {
+		f(&req)
+	}
+	if final {
+		req.Tools, req.ToolChoice = nil, "none"
+	}
+	return req
+}
+
+// runTools asks BeforeTool about each call, runs the approved ones through the Set, and
+// returns one result per call in order.
+func (r *run) runTools(ctx context.Context, calls []llm.ToolCall) ([]tools.Result, error) {
+	results := make([]tools.Result, len(calls))
+	approved := make([]llm.ToolCall, 0, len(calls))
+	at := make([]int, 0, len(calls))
+	for i, c := range calls {
+		if err := r.send(Event{Kind: EventToolCallStarted, Call: c}); err != nil {
+			return nil, err
+		}
+		if h := r.a.hooks.BeforeTool; h != nil {
+			if err := h(ctx, c); err != nil {
+				results[i] = tools.Result{
+					Call:   c,
+					Err:    fmt.Errorf("agent: call to %s refused: %w", c.Name, err),
+					Output: "error: the call was refused: " + err.Error(),
+				}
+				continue
+			}
+		}
+		approved = append(approved, c)
+		at = append(at, i)
+	}
+	for j, res := range r.a.set.Run(ctx, approved, r.a.parallelism) {
+		results[at[j]] = res
+	}
+	r.calls += len(approved)
+	for i := range results {
+		if err := r.send(Event{Kind: EventToolCallFinished, Call: results[i].Call, Tool: &results[i]}); err != nil {
+			return nil, err
+		}
+	}
+	return results, nil
+}
+
+// endStep records st and reports it.
+func (r *run) endStep(ctx context.Context, st Step) error {
+	r.res.Steps = append(r.res.Steps, st)
+	if h := r.a.hooks.AfterStep; h != nil {
+		h(ctx, st)
+	}
+	return r.send(Event{Kind: EventStepFinished, Step: &r.res.Steps[len(r.res.Steps)-1]})
+}
+
+// overBudget returns an error matching ErrBudgetExceeded if the run may not go on to run
+// calls more tool calls (0 when only the tokens and neurons matter).
+func (r *run) overBudget(calls int) error {
+	b, u := r.a.budget, r.res.Usage
+	tokens := u.TotalTokens
+	if tokens == 0 {
+		tokens = u.PromptTokens + u.CompletionTokens
+	}
+	switch {
+	case b.MaxTokens > 0 && tokens > b.MaxTokens:
+		return fmt.Errorf("%w: %d tokens used, the budget is %d", ErrBudgetExceeded, tokens, b.MaxTokens)
+	case b.MaxNeurons > 0 && u.Neurons > b.MaxNeurons:
+		return fmt.Errorf("%w: %.2f neurons used, the budget is %.2f", ErrBudgetExceeded, u.Neurons, b.MaxNeurons)
+	case b.MaxToolCalls > 0 && r.calls+calls > b.MaxToolCalls:
+		return fmt.Errorf("%w: %d tool calls asked for after %d, the budget is %d", ErrBudgetExceeded, calls, r.calls, b.MaxToolCalls)
+	}
+	return nil
+}
+
+// uniqueIDs returns calls with every id unique within the conversation. Kimi reuses ids such
+// as "functions.get_weather:0" in every turn, and legacy tool calls carry none (reference
+// §2.3); a repeated id would pair a tool result with the wrong call. Results are built from
+// the returned calls, so they carry the new ids.
+func (r *run) uniqueIDs(calls []llm.ToolCall) []llm.ToolCall {
+	out := slices.Clone(calls)
+	for i := range out {
+		if out[i].ID == "" || r.ids[out[i].ID] {
+			for {
+				r.nextID++
+				id := "call_" + strconv.Itoa(r.nextID)
+				if !r.ids[id] {
+					out[i].ID = id
+					break
+				}
+			}
+		}
+		r.ids[out[i].ID] = true
+	}
+	return out
+}
+
+// fail wraps a model error; a stopped stream stays errStopped.
+func (r *run) fail(err error) error {
+	if errors.Is(err, errStopped) {
+		return err
+	}
+	return fmt.Errorf("agent: step %d: %w", len(r.res.Steps)+1, err)
+}
+
+// send hands an event to the stream consumer, if there is one.
+func (r *run) send(ev Event) error {
+	if r.emit == nil {
+		return nil
+	}
+	if r.stopped || !r.emit(ev) {
+		r.stopped = true
+		return errStopped
+	}
+	return nil
+}

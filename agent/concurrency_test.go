@@ -1,0 +1,94 @@
+package agent_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/gowai/gowai/agent"
+	"github.com/gowai/gowai/llm/llmtest"
+	"github.com/gowai/gowai/tools"
+)
+
+// nap is a tool that takes d, or stops when its context is done.
+func nap(name string, d time.Duration) tools.Tool {
+	return tools.New(name, "Wait a moment", func(ctx context.Context, _ struct{}) (string, error) {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return "rested", nil
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	})
+}
+
+// The in-memory TestModel calls every offered tool in one turn; inside a synctest bubble
+// time is fake, so the run's duration shows how many tools ran at once. (No HTTP here:
+// an httptest server cannot run inside a bubble.)
+func TestCallsOfOneTurnRunConcurrently(t *testing.T) {
+	tests := []struct {
+		parallelism int
+		want        time.Duration
+	}{
+		{4, 100 * time.Millisecond},
+		{3, 100 * time.Millisecond},
+		{2, 200 * time.Millisecond},
+		{1, 300 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("parallelism %d", tt.parallelism), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a := agent.New(llmtest.NewTestModel(),
+					agent.WithTools(nap("a", 100*time.Millisecond), nap("b", 100*time.Millisecond), nap("c", 100*time.Millisecond)),
+					agent.WithParallelism(tt.parallelism))
+				start := time.Now()
+				res, err := a.Run(t.Context(), "rest three times")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if took := time.Since(start); took != tt.want {
+					t.Fatalf("run took %s of fake time, want %s", took, tt.want)
+				}
+				if len(res.Steps) != 2 || len(res.Steps[0].Results) != 3 {
+					t.Fatalf("steps = %+v", res.Steps)
+				}
+				for _, r := range res.Steps[0].Results {
+					if r.Err != nil || r.Duration != 100*time.Millisecond {
+						t.Fatalf("result %+v", r)
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestToolTimeoutInFakeTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := agent.New(llmtest.NewTestModel(), agent.WithTools(nap("slow", time.Hour)), agent.WithToolTimeout(2*time.Second))
+		start := time.Now()
+		res, err := a.Run(t.Context(), "rest")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != 2*time.Second {
+			t.Fatalf("run took %s, want the 2s timeout", took)
+		}
+		if out := res.Steps[0].Results[0].Output; out != "error: tool slow timed out after 2s" {
+			t.Fatalf("output = %q", out)
+		}
+	})
+}
+
+func TestDefaultToolTimeoutIs30Seconds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		res, err := agent.New(llmtest.NewTestModel(), agent.WithTools(nap("slow", time.Hour))).Run(t.Context(), "rest")
+		if err != nil || time.Since(start) != 30*time.Second || res.Steps[0].Results[0].Err == nil {
+			t.Fatalf("took %s, err %v", time.Since(start), err)
+		}
+	})
+}

@@ -1,0 +1,116 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log"
+	"strings"
+
+	"github.com/gowai/gowai/agent"
+	"github.com/gowai/gowai/llm"
+	"github.com/gowai/gowai/llm/llmtest"
+	"github.com/gowai/gowai/tools"
+)
+
+type lengthIn struct {
+	Km float64 `json:"km" jsonschema_description:"Distance in kilometres"`
+}
+
+var kmToMiles = tools.New("km_to_miles", "Convert kilometres to miles",
+	func(_ context.Context, in lengthIn) (float64, error) {
+		return float64(int(in.Km/1.609344*100+0.5)) / 100, nil
+	})
+
+// offlineModel returns a model on the offline Workers AI emulator that answers with the
+// given replies in order; a real program would use llm.NewClient().Model(...).
+func offlineModel(replies ...llmtest.Reply) (llm.Model, func()) {
+	srv := llmtest.NewServer(llmtest.Script(replies...))
+	c, err := srv.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
+	return c.Model("@cf/meta/llama-3.3-70b-instruct-fp8-fast"), srv.Close
+}
+
+func ExampleAgent_Run() {
+	model, closeModel := offlineModel(
+		llmtest.Calls(llm.ToolCall{Name: "km_to_miles", Arguments: json.RawMessage(`{"km":42.195}`)}),
+		llmtest.Text("A marathon, 42.195 km, is about 26.22 miles."),
+	)
+	defer closeModel()
+
+	a := agent.New(model,
+		agent.WithSystem("Use the tools for any arithmetic."),
+		agent.WithTools(kmToMiles),
+		agent.WithHooks(agent.Hooks{AfterStep: func(_ context.Context, s agent.Step) {
+			for _, r := range s.Results {
+				fmt.Printf("tool %s(%s) -> %s\n", r.Call.Name, r.Call.Arguments, r.Output)
+			}
+		}}))
+	res, err := a.Run(context.Background(), "How many miles is a marathon?")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Text)
+	fmt.Println(len(res.Steps), "steps,", len(res.Messages), "messages")
+	// Output:
+	// tool km_to_miles({"km":42.195}) -> 26.22
+	// A marathon, 42.195 km, is about 26.22 miles.
+	// 2 steps, 5 messages
+}
+
+func ExampleRunTyped() {
+	model, closeModel := offlineModel(
+		llmtest.Calls(llm.ToolCall{Name: "km_to_miles", Arguments: json.RawMessage(`{"km":10}`)}),
+		llmtest.Text("10 km is 6.21 miles."),
+		llmtest.Text(`{"km":10,"miles":6.21}`),
+	)
+	defer closeModel()
+
+	type Answer struct {
+		Km    float64 `json:"km"`
+		Miles float64 `json:"miles"`
+	}
+	a := agent.New(model, agent.WithTools(kmToMiles))
+	v, res, err := agent.RunTyped[Answer](context.Background(), a, "How many miles is a 10K race?")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%+v after %d steps\n", v, len(res.Steps))
+	// Output:
+	// {Km:10 Miles:6.21} after 3 steps
+}
+
+func ExampleAgent_Stream() {
+	model, closeModel := offlineModel(
+		llmtest.Calls(llm.ToolCall{Name: "km_to_miles", Arguments: json.RawMessage(`{"km":5}`)}),
+		llmtest.Text("5 km is 3.11 miles."),
+	)
+	defer closeModel()
+
+	a := agent.New(model, agent.WithTools(kmToMiles))
+	var answer strings.Builder
+	for ev, err := range a.Stream(context.Background(), "How far is a 5K in miles?") {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		switch ev.Kind {
+		case agent.EventToolCallStarted:
+			fmt.Println("calling", ev.Call.Name)
+		case agent.EventToolCallFinished:
+			fmt.Println("got", ev.Tool.Output)
+		case agent.EventTextDelta:
+			answer.WriteString(ev.Text) // a UI would show each piece as it comes
+		case agent.EventDone:
+			fmt.Println(answer.String())
+		}
+	}
+	// Output:
+	// calling km_to_miles
+	// got 3.11
+	// 5 km is 3.11 miles.
+}

@@ -1,0 +1,97 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gowai/gowai/llm"
+	"github.com/gowai/gowai/structured"
+)
+
+// typedNote is the user turn that asks for the typed answer.
+const typedNote = "Now give your final answer in the required format."
+
+// RunTyped runs the tool loop on input like Run, then takes the final answer as a T: once the
+// model stops calling tools (or the step limit is reached), the conversation so far goes to
+// structured.GenerateFrom[T], without the tools, so T's schema validation and the retry with
+// feedback apply. The typed answer is the last step (its Attempts counts the answers the model
+// gave), its JSON is Result.Text, and its usage is in Result.Usage, also when it fails. The
+// budget is checked before the typed answer is asked for.
+func RunTyped[T any](ctx context.Context, a *Agent, input string) (T, *Result, error) {
+	var zero T
+	r, err := a.start([]llm.Message{llm.User(input)}, nil)
+	if err != nil {
+		return zero, r.res, err
+	}
+	limited, err := r.loop(ctx)
+	if err != nil {
+		return zero, r.res, err
+	}
+	if err := r.overBudget(0); err != nil {
+		return zero, r.res, err
+	}
+	note := typedNote
+	if limited {
+		note = stepLimitNote + " " + typedNote
+	}
+	r.res.Messages = append(r.res.Messages, llm.User(note))
+
+	msgs := r.res.Messages
+	var opts []structured.Option
+	if msgs[0].Role == llm.RoleSystem {
+		// structured puts its own instructions in the system prompt in prompt mode; handing it
+		// ours keeps the conversation to one system message.
+		opts = append(opts, structured.WithSystem(msgs[0].Content))
+		msgs = msgs[1:]
+	}
+	for _, f := range a.edits {
+		opts = append(opts, structured.WithRequest(f))
+	}
+	m := &meter{Model: a.model}
+	start := time.Now()
+	sr, err := structured.GenerateFrom[T](ctx, m, msgs, opts...)
+	took := time.Since(start)
+	r.res.Usage = r.res.Usage.Add(m.usage)
+	st := Step{Response: m.last, Usage: m.usage, Attempts: m.calls, ModelTime: took, Duration: took}
+	if err != nil {
+		r.res.Steps = append(r.res.Steps, st)
+		if h := a.hooks.AfterStep; h != nil {
+			h(ctx, st)
+		}
+		return zero, r.res, fmt.Errorf("agent: typed answer: %w", err)
+	}
+	r.res.Text = sr.Raw
+	r.res.Messages = append(r.res.Messages, llm.Assistant(sr.Raw))
+	if err := r.endStep(ctx, st); err != nil {
+		return zero, r.res, err
+	}
+	return sr.Value, r.res, nil
+}
+
+// meter counts the model calls and usage of the typed answer, which structured does not
+// report when it fails. structured calls Generate one attempt at a time, and never Stream.
+type meter struct {
+	llm.Model
+	calls int
+	usage llm.Usage
+	last  *llm.Response
+}
+
+func (m *meter) Generate(ctx context.Context, req llm.Request) (*llm.Response, error) {
+	m.calls++
+	resp, err := m.Model.Generate(ctx, req)
+	if err == nil {
+		m.usage = m.usage.Add(resp.Usage)
+		m.last = resp
+	}
+	return resp, err
+}
+
+// ID lets structured look the model up in the catalog to choose its mode.
+func (m *meter) ID() string {
+	if id, ok := m.Model.(interface{ ID() string }); ok {
+		return id.ID()
+	}
+	return ""
+}

@@ -1,0 +1,196 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gowai/gowai/llm"
+)
+
+// Result is the outcome of one call. Output is what the model reads back: the tool's output,
+// or "error: ..." saying what went wrong. Err keeps the Go error for the caller; it is nil
+// when the tool succeeded.
+type Result struct {
+	Call     llm.ToolCall
+	Output   string
+	Err      error
+	Duration time.Duration
+}
+
+// Set is a group of tools with distinct names that runs the calls a model asks for. A Set is
+// safe for concurrent use; WithTimeout and WithLogger return a changed copy and leave the
+// receiver as it was.
+type Set struct {
+	tools   []Tool
+	byName  map[string]Tool
+	defs    []llm.ToolDef
+	timeout time.Duration
+	log     *slog.Logger
+}
+
+// NewSet returns a Set of ts. It refuses a nil tool, a tool New or Func could not build
+// (matching ErrInvalidTool), a name the providers reject, and two tools with the same name.
+func NewSet(ts ...Tool) (*Set, error) {
+	s := &Set{byName: make(map[string]Tool, len(ts)), defs: make([]llm.ToolDef, 0, len(ts))}
+	var errs []error
+	for i, t := range ts {
+		if t == nil {
+			errs = append(errs, fmt.Errorf("%w: tool %d is nil", ErrInvalidTool, i))
+			continue
+		}
+		if b, ok := t.(interface{ err() error }); ok && b.err() != nil {
+			errs = append(errs, b.err())
+			continue
+		}
+		def := t.Def()
+		if err := checkName(def.Name); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, dup := s.byName[def.Name]; dup {
+			errs = append(errs, fmt.Errorf("%w %q: two tools have this name", ErrInvalidTool, def.Name))
+			continue
+		}
+		s.byName[def.Name] = t
+		s.tools = append(s.tools, t)
+		s.defs = append(s.defs, def)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Defs returns the tools' descriptions, in the order given to NewSet, for llm.Request.Tools.
+func (s *Set) Defs() []llm.ToolDef { return slices.Clone(s.defs) }
+
+// WithTimeout returns a copy of s in which each call is given at most d (0, the default, means
+// no limit beyond ctx). The limit reaches the tool through its context: a tool that ignores
+// its context cannot be stopped, and Run waits for it.
+func (s *Set) WithTimeout(d time.Duration) *Set {
+	c := *s
+	c.timeout = d
+	return &c
+}
+
+// WithLogger returns a copy of s that logs tool panics, with their stack, to l (default
+// slog.Default()). The stack is never sent to the model.
+func (s *Set) WithLogger(l *slog.Logger) *Set {
+	c := *s
+	c.log = l
+	return &c
+}
+
+// Run runs calls concurrently, at most limit at a time (limit <= 0 means all at once), and
+// returns one Result per call in the order of calls. It never fails as a whole: invalid
+// arguments, an unknown tool, a tool's error, a panic and a timeout each become a Result whose
+// Output tells the model what happened. When ctx is done, calls that have not started are not
+// started; their Err is ctx's error and their Output "error: cancelled". Run returns when every
+// call it started has returned, so nothing it started outlives it.
+func (s *Set) Run(ctx context.Context, calls []llm.ToolCall, limit int) []Result {
+	results := make([]Result, len(calls))
+	if limit <= 0 {
+		limit = len(calls)
+	}
+	var g errgroup.Group
+	g.SetLimit(limit)
+	for i, c := range calls {
+		// g.Go blocks while limit calls run and does not watch ctx, so a cancelled ctx is
+		// checked again by the call itself once it gets a slot.
+		if ctx.Err() != nil {
+			results[i] = cancelled(ctx, c)
+			continue
+		}
+		g.Go(func() error {
+			results[i] = s.call(ctx, c)
+			return nil
+		})
+	}
+	_ = g.Wait() // the funcs never fail: every outcome is a Result
+	return results
+}
+
+// call runs one call and turns every way it can end into a Result.
+func (s *Set) call(ctx context.Context, c llm.ToolCall) Result {
+	if ctx.Err() != nil {
+		return cancelled(ctx, c)
+	}
+	start := time.Now()
+	r := s.invoke(ctx, c)
+	r.Duration = time.Since(start)
+	return r
+}
+
+func (s *Set) invoke(ctx context.Context, c llm.ToolCall) Result {
+	t, ok := s.byName[c.Name]
+	if !ok {
+		names := make([]string, len(s.defs))
+		for i, d := range s.defs {
+			names[i] = d.Name
+		}
+		return Result{
+			Call:   c,
+			Err:    fmt.Errorf("%w %q", ErrUnknownTool, c.Name),
+			Output: fmt.Sprintf("error: there is no tool named %q; the tools are: %s", c.Name, strings.Join(names, ", ")),
+		}
+	}
+	callCtx := ctx
+	if s.timeout > 0 {
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+	}
+	out, err := s.protect(callCtx, t, c)
+	if err == nil {
+		return Result{Call: c, Output: out}
+	}
+	r := Result{Call: c}
+	var argErr *ArgumentError
+	switch {
+	case errors.As(err, &argErr):
+		r.Err = err
+		r.Output = fmt.Sprintf("error: invalid arguments for %s; nothing was run. Problems:\n%s\nCall it again with corrected arguments.",
+			c.Name, strings.Join(argErr.Problems, "\n"))
+	case errors.Is(err, ErrPanicked):
+		r.Err = err
+		r.Output = fmt.Sprintf("error: tool %s failed with an internal error", c.Name)
+	case ctx.Err() != nil:
+		r.Err = fmt.Errorf("tools: %s: %w", c.Name, ctx.Err())
+		r.Output = "error: cancelled"
+	case callCtx.Err() != nil:
+		r.Err = fmt.Errorf("tools: %s: timed out after %s: %w", c.Name, s.timeout, callCtx.Err())
+		r.Output = fmt.Sprintf("error: tool %s timed out after %s", c.Name, s.timeout)
+	default:
+		r.Err = fmt.Errorf("tools: %s: %w", c.Name, err)
+		r.Output = "error: " + err.Error()
+	}
+	return r
+}
+
+// protect calls t, turning a panic into an error matching ErrPanicked. The panic and its stack
+// go to the log only: they describe the program, not anything the model can fix.
+func (s *Set) protect(ctx context.Context, t Tool, c llm.ToolCall) (out string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			log := s.log
+			if log == nil {
+				log = slog.Default()
+			}
+			log.ErrorContext(ctx, "tools: tool panicked", "tool", c.Name, "call_id", c.ID, "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("%w: %s: %v", ErrPanicked, c.Name, v)
+		}
+	}()
+	return t.Call(ctx, c.Arguments)
+}
+
+func cancelled(ctx context.Context, c llm.ToolCall) Result {
+	return Result{Call: c, Err: ctx.Err(), Output: "error: cancelled"}
+}
