@@ -99,20 +99,43 @@ func (m *ChatModel) Generate(ctx context.Context, req Request) (*Response, error
 		return nil, err
 	}
 	h := resp.Header
+	var r *Response
 	if mediaType(h) == "text/event-stream" {
 		// A server that streams although we did not ask: gather the stream.
-		return collect(decodeStream(resp.Body, m.id), h)
-	}
-	data, err := m.c.readBody(resp)
-	if err != nil {
-		return nil, err
-	}
-	r, err := decodeChat(data)
-	if err != nil {
-		return nil, m.annotate(err, h)
+		if r, err = collect(decodeStream(resp.Body, m.id)); err != nil {
+			return nil, err
+		}
+	} else {
+		data, err := m.c.readBody(resp)
+		if err != nil {
+			return nil, err
+		}
+		if r, err = decodeChat(data); err != nil {
+			return nil, m.annotate(err, h)
+		}
 	}
 	fillFromHeaders(r, h)
+	r.FinishReason = inferFinish(r.FinishReason, r.Usage, len(r.ToolCalls) > 0, req.MaxTokens)
 	return r, nil
+}
+
+// inferFinish fills the finish reason legacy models leave out (they report none, reference
+// §2.2): "length" when the answer used the whole max_tokens budget, so that a silent
+// cut-off is visible, else "tool_calls" or "stop".
+func inferFinish(reason string, u Usage, calls bool, maxTokens int) string {
+	if reason != "" {
+		return reason
+	}
+	if maxTokens <= 0 {
+		maxTokens = DefaultMaxTokens
+	}
+	switch {
+	case u.CompletionTokens >= maxTokens:
+		return "length"
+	case calls:
+		return "tool_calls"
+	}
+	return "stop"
 }
 
 // Stream sends req with stream:true and yields the reply as it arrives. The request is
@@ -148,11 +171,17 @@ func (m *ChatModel) Stream(ctx context.Context, req Request) iter.Seq2[Delta, er
 				return
 			}
 			fillFromHeaders(r, h)
+			r.FinishReason = inferFinish(r.FinishReason, r.Usage, len(r.ToolCalls) > 0, req.MaxTokens)
 			u := r.Usage
 			yield(Delta{Text: r.Text, Reasoning: r.Reasoning, FinishReason: r.FinishReason, ToolCalls: r.ToolCalls, Usage: &u}, nil)
 			return
 		}
+		calls := false
 		for d, err := range decodeStream(resp.Body, m.id) {
+			calls = calls || len(d.ToolCalls) > 0
+			if d.Usage != nil && err == nil {
+				d.FinishReason = inferFinish(d.FinishReason, *d.Usage, calls, req.MaxTokens)
+			}
 			if !yield(d, err) || err != nil {
 				return
 			}
@@ -204,7 +233,7 @@ func fillFromHeaders(r *Response, h http.Header) {
 }
 
 // collect gathers a stream into one Response.
-func collect(s iter.Seq2[Delta, error], h http.Header) (*Response, error) {
+func collect(s iter.Seq2[Delta, error]) (*Response, error) {
 	var r Response
 	var text, reasoning strings.Builder
 	for d, err := range s {
@@ -222,6 +251,5 @@ func collect(s iter.Seq2[Delta, error], h http.Header) (*Response, error) {
 		}
 	}
 	r.Text, r.Reasoning = text.String(), reasoning.String()
-	fillFromHeaders(&r, h)
 	return &r, nil
 }

@@ -358,3 +358,19 @@ func TestEmptySuccessIsAnError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestLegacyTruncationIsReportedAsLength(t *testing.T) {
+	full := `{"result":{"response":"cut mid-sen","usage":{"prompt_tokens":9,"completion_tokens":50,"total_tokens":59}},"success":true,"errors":[],"messages":[]}`
+	short := `{"result":{"response":"done","usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}},"success":true,"errors":[],"messages":[]}`
+	c := newTestClient(t, &scripted{replies: []canned{{200, nil, full}, {200, nil, short}}})
+	m := c.Model("@cf/meta/llama-3.1-8b-instruct")
+	for _, want := range []string{"length", "stop"} {
+		resp, err := m.Generate(t.Context(), Request{Messages: []Message{User("hi")}, MaxTokens: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.FinishReason != want {
+			t.Errorf("finish reason %q, want %q", resp.FinishReason, want)
+		}
+	}
+}

@@ -153,7 +153,7 @@ func TestReplayRecordings(t *testing.T) {
 		"marmarko__brainz__ai-v1-chat-glm-5.2-reasoning-only.json":         chat("", "1.  **Analyze the Request:**", "length", 8.82, ""),
 		"marmarko__brainz__ai-v1-chat-nemotron-reasoning-only.json":        chat("", "We need to reply with", "length", 3.21, ""),
 		"marmarko__brainz__ai-v1-chat-third-party-gemini-passthrough.json": chat("ok", "", "stop", 0, ""),
-		"marmarko__brainz__ai-run-llava-description.json":                  chat(` The text "Google" appears in the image.`, "", "", 0, ""),
+		"marmarko__brainz__ai-run-llava-description.json":                  chat(` The text "Google" appears in the image.`, "", "stop", 0, ""),
 		"marmarko__brainz__ai-v1-chat-glm-5.2-cached-tokens.json": func(t *testing.T, c *llm.Client, _ recording) {
 			resp, err := c.OpenAIModel("@cf/zai-org/glm-5.2").Generate(t.Context(), llm.Request{Messages: []llm.Message{llm.User("x")}})
 			if err != nil || resp.Usage.CachedTokens != 320 || resp.Usage.PromptTokens != 376 {
