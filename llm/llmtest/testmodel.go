@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/gowai/gowai/llm"
@@ -53,6 +54,36 @@ const DefaultTestModelID = "@cf/gowai/test-model"
 // last delta carries FinishReason, Usage and any tool calls.
 type TestModel struct {
 	cfg testModelConfig
+
+	mu       sync.Mutex
+	examples map[string]exampleResult // Example is deterministic and costly: answers per schema
+}
+
+type exampleResult struct {
+	out json.RawMessage
+	err error
+}
+
+// maxCachedExamples bounds the per-model cache of generated answers.
+const maxCachedExamples = 1024
+
+// example is Example(schema), remembered per schema.
+func (m *TestModel) example(schema json.RawMessage) (json.RawMessage, error) {
+	key := string(schema)
+	m.mu.Lock()
+	r, ok := m.examples[key]
+	m.mu.Unlock()
+	if ok {
+		return bytes.Clone(r.out), r.err
+	}
+	out, err := Example(schema)
+	m.mu.Lock()
+	if m.examples == nil || len(m.examples) >= maxCachedExamples {
+		m.examples = make(map[string]exampleResult)
+	}
+	m.examples[key] = exampleResult{bytes.Clone(out), err}
+	m.mu.Unlock()
+	return out, err
 }
 
 var _ llm.Model = (*TestModel)(nil)
@@ -277,7 +308,7 @@ func (m *TestModel) arguments(t llm.ToolDef) (json.RawMessage, error) {
 	if len(params) == 0 || string(params) == "true" || isEmptyObject(params) {
 		return json.RawMessage("{}"), nil
 	}
-	args, err := Example(params)
+	args, err := m.example(params)
 	if err != nil {
 		return nil, m.badInput(fmt.Sprintf("tool %q parameters: %v", t.Name, err))
 	}
@@ -297,7 +328,7 @@ func (m *TestModel) answer(req llm.Request, conv conversation) (string, error) {
 	summary := summarize(req.Messages, conv)
 	if req.Format == nil {
 		if schema := promptSchema(req.Messages); schema != nil {
-			if out, err := Example(schema); err == nil {
+			if out, err := m.example(schema); err == nil {
 				return string(out), nil
 			}
 		}
@@ -310,7 +341,7 @@ func (m *TestModel) answer(req llm.Request, conv conversation) (string, error) {
 		buf.WriteByte('}')
 		return buf.String(), nil
 	}
-	out, err := Example(req.Format.Schema)
+	out, err := m.example(req.Format.Schema)
 	if err != nil {
 		return "", m.badInput(fmt.Sprintf("Format.Schema: %v", err))
 	}
