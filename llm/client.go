@@ -413,3 +413,22 @@ func (c *Client) RunOpenAI(ctx context.Context, model, path string, input, outpu
 	}
 	return nil
 }
+
+// AccountAPI calls another route of the account on the Cloudflare API (Vectorize, AI
+// Gateway logs, ...) with the client's token, retry policy and size limit. path is
+// relative to /accounts/{account_id}/, e.g. "vectorize/v2/indexes"; it never goes
+// through AI Gateway. body is sent with contentType ("application/json" when empty; nil
+// body for none); the envelope's result is decoded into out, which may be nil.
+func (c *Client) AccountAPI(ctx context.Context, method, path, contentType string, body []byte, out any) error {
+	data, _, err := c.runRaw(ctx, call{method: method, url: c.accountURL(strings.TrimLeft(path, "/")), body: body, contentType: contentType})
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("llm: %s %s: decode result: %w", method, path, err)
+	}
+	return nil
+}
