@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/gowai/gowai/internal/jsonorder"
 	"github.com/invopop/jsonschema"
 	validator "github.com/santhosh-tekuri/jsonschema/v5"
 	"golang.org/x/sync/singleflight"
@@ -84,14 +85,14 @@ func For(t reflect.Type) (*Schema, error) {
 // Compile compiles an arbitrary JSON Schema (e.g. hand-written tool parameters) into a Schema with Type nil.
 // The schema must be self-contained: references to other documents are not loaded.
 func Compile(raw json.RawMessage) (*Schema, error) {
-	tree, err := parseOrdered(raw)
+	tree, err := jsonorder.Decode(raw)
 	if err != nil {
 		return nil, fmt.Errorf("schema: invalid JSON: %w", err)
 	}
 	hasRefs := false
-	eachSchema(tree, "", func(o *object, _ string) {
+	eachSchema(tree, "", func(o *jsonorder.Object, _ string) {
 		for _, kw := range []string{"$ref", "$dynamicRef", "$defs", "definitions"} {
-			if _, ok := o.get(kw); ok {
+			if _, ok := o.Get(kw); ok {
 				hasRefs = true
 			}
 		}
@@ -133,15 +134,15 @@ func build(t reflect.Type) (s *Schema, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("schema: %s: encode: %w", Describe(t), err)
 	}
-	tree, err := parseOrdered(data)
+	tree, err := jsonorder.Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("schema: %s: encode: %w", Describe(t), err)
 	}
 	if self != "" {
 		// The root definition now sits at the top of the document, so references to it point at "#".
-		eachSchema(tree, "", func(o *object, _ string) {
-			if ref, _ := o.get("$ref"); ref == self {
-				o.set("$ref", "#")
+		eachSchema(tree, "", func(o *jsonorder.Object, _ string) {
+			if ref, _ := o.Get("$ref"); ref == self {
+				o.Set("$ref", "#")
 			}
 		})
 	}
@@ -177,7 +178,7 @@ func newSchema(tree any) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
-	doc, err := parseOrdered(data) // kept unchanged, while tree becomes the strict form
+	doc, err := jsonorder.Decode(data) // kept unchanged, while tree becomes the strict form
 	if err != nil {
 		return nil, fmt.Errorf("encode: %w", err)
 	}

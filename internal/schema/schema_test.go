@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/gowai/gowai/internal/jsonorder"
 	"github.com/invopop/jsonschema"
 )
 
@@ -90,15 +91,12 @@ func TestPropertiesKeepStructOrder(t *testing.T) {
 	s := mustFor[recipe](t)
 	want := []string{"title", "course", "servings", "rating", "code", "tags", "author", "source", "id", "day", "version", "created"}
 	for name, doc := range map[string][]byte{"JSON": s.JSON, "Strict": s.Strict()} {
-		tree, err := parseOrdered(doc)
+		tree, err := jsonorder.Decode(doc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		props, _ := tree.(*object).get("properties")
-		var got []string
-		for _, m := range props.(*object).members {
-			got = append(got, m.key)
-		}
+		props, _ := tree.(*jsonorder.Object).Get("properties")
+		got := props.(*jsonorder.Object).Keys()
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s property order (-want +got):\n%s", name, diff)
 		}
@@ -552,7 +550,7 @@ func TestCompileRejects(t *testing.T) {
 		name, schema, want string
 	}{
 		{"invalid JSON", `{"type":`, "schema: invalid JSON: "},
-		{"trailing data", `{} {}`, "schema: invalid JSON: unexpected data after the JSON document"},
+		{"trailing data", `{} {}`, "schema: invalid JSON: unexpected data after the JSON value"},
 		{"invalid schema", `{"type":5}`, "schema: compile: "},
 		{"external reference", `{"$ref":"file:///etc/passwd"}`, "references to other documents are not loaded"},
 	}

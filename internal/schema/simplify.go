@@ -3,11 +3,11 @@ package schema
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
+
+	"github.com/gowai/gowai/internal/jsonorder"
 )
 
 // Strict returns the schema in the form strict provider modes want: every property of every object is listed in
@@ -19,14 +19,14 @@ func (s *Schema) Strict() json.RawMessage {
 
 // strictForm rewrites a parsed schema tree in place into the strict form described at Strict.
 func strictForm(root any) {
-	eachSchema(root, "", func(o *object, _ string) {
-		props, ok := o.get("properties")
-		p, isObj := props.(*object)
+	eachSchema(root, "", func(o *jsonorder.Object, _ string) {
+		props, ok := o.Get("properties")
+		p, isObj := props.(*jsonorder.Object)
 		if !ok || !isObj {
 			return
 		}
 		required := map[string]bool{}
-		if list, ok := o.get("required"); ok {
+		if list, ok := o.Get("required"); ok {
 			if list, ok := list.([]any); ok {
 				for _, name := range list {
 					if name, ok := name.(string); ok {
@@ -35,16 +35,17 @@ func strictForm(root any) {
 				}
 			}
 		}
-		all := make([]any, 0, len(p.members))
-		for i, m := range p.members {
-			all = append(all, m.key)
-			if !required[m.key] {
-				p.members[i].val = &object{members: []member{
-					{"anyOf", []any{m.val, &object{members: []member{{"type", "null"}}}}},
-				}}
+		all := make([]any, 0, p.Len())
+		for key, val := range p.All() {
+			all = append(all, key)
+			if !required[key] {
+				null, wrapped := &jsonorder.Object{}, &jsonorder.Object{}
+				null.Set("type", "null")
+				wrapped.Set("anyOf", []any{val, null})
+				p.Set(key, wrapped)
 			}
 		}
-		o.set("required", all)
+		o.Set("required", all)
 	})
 }
 
@@ -54,18 +55,18 @@ func strictForm(root any) {
 // that held the keyword ("/" for the root). Keywords that do not occur are ignored. schema is not changed; if it is
 // not valid JSON it is returned as is, with no lines.
 func Simplify(schema json.RawMessage, drop ...string) (json.RawMessage, []string) {
-	root, err := parseOrdered(schema)
+	root, err := jsonorder.Decode(schema)
 	if err != nil || len(drop) == 0 {
 		return bytes.Clone(schema), nil
 	}
 	var dropped []string
-	eachSchema(root, "", func(o *object, ptr string) {
+	eachSchema(root, "", func(o *jsonorder.Object, ptr string) {
 		for _, kw := range drop {
-			v, ok := o.get(kw)
+			v, ok := o.Get(kw)
 			if !ok {
 				continue
 			}
-			o.del(kw)
+			o.Delete(kw)
 			val, isString := v.(string)
 			if !isString {
 				val = compact(v)
@@ -97,27 +98,27 @@ var (
 
 // eachSchema calls fn for every schema object in the tree rooted at v, parents before children, with its JSON
 // pointer. fn may change the object; its children are read after fn returns.
-func eachSchema(v any, ptr string, fn func(o *object, ptr string)) {
-	o, ok := v.(*object)
+func eachSchema(v any, ptr string, fn func(o *jsonorder.Object, ptr string)) {
+	o, ok := v.(*jsonorder.Object)
 	if !ok {
 		return
 	}
 	fn(o, ptr)
-	for _, m := range o.members {
-		at := ptr + "/" + escapePointer(m.key)
+	for key, val := range o.All() {
+		at := ptr + "/" + escapePointer(key)
 		switch {
-		case slices.Contains(schemaMapKeywords, m.key):
-			if sub, ok := m.val.(*object); ok {
-				for _, c := range sub.members {
-					eachSchema(c.val, at+"/"+escapePointer(c.key), fn)
+		case slices.Contains(schemaMapKeywords, key):
+			if sub, ok := val.(*jsonorder.Object); ok {
+				for name, c := range sub.All() {
+					eachSchema(c, at+"/"+escapePointer(name), fn)
 				}
 			}
-		case slices.Contains(schemaListKeywords, m.key) && isList(m.val):
-			for i, c := range m.val.([]any) {
+		case slices.Contains(schemaListKeywords, key) && isList(val):
+			for i, c := range val.([]any) {
 				eachSchema(c, fmt.Sprintf("%s/%d", at, i), fn)
 			}
-		case slices.Contains(schemaKeywords, m.key):
-			eachSchema(m.val, at, fn)
+		case slices.Contains(schemaKeywords, key):
+			eachSchema(val, at, fn)
 		}
 	}
 }
@@ -132,110 +133,4 @@ func escapePointer(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
-}
-
-// object is a JSON object that keeps its key order. Rewritten schemas must list properties in the order the Go
-// struct declares them: models tend to fill fields in the order the schema lists them.
-type object struct{ members []member }
-
-type member struct {
-	key string
-	val any
-}
-
-func (o *object) get(key string) (any, bool) {
-	for _, m := range o.members {
-		if m.key == key {
-			return m.val, true
-		}
-	}
-	return nil, false
-}
-
-func (o *object) set(key string, val any) {
-	for i, m := range o.members {
-		if m.key == key {
-			o.members[i].val = val
-			return
-		}
-	}
-	o.members = append(o.members, member{key, val})
-}
-
-func (o *object) del(key string) {
-	o.members = slices.DeleteFunc(o.members, func(m member) bool { return m.key == key })
-}
-
-// MarshalJSON writes the members in order.
-func (o *object) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, m := range o.members {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, err := json.Marshal(m.key)
-		if err != nil {
-			return nil, err
-		}
-		v, err := json.Marshal(m.val)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(v)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
-
-// parseOrdered decodes one JSON document into *object, []any, string, json.Number, bool and nil values.
-func parseOrdered(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	v, err := decodeValue(dec)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("unexpected data after the JSON document")
-	}
-	return v, nil
-}
-
-func decodeValue(dec *json.Decoder) (any, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch tok {
-	case json.Delim('{'):
-		o := &object{}
-		for dec.More() {
-			key, err := dec.Token()
-			if err != nil {
-				return nil, err
-			}
-			val, err := decodeValue(dec)
-			if err != nil {
-				return nil, err
-			}
-			o.set(key.(string), val) // the decoder only yields string keys; a repeated key keeps the last value, like encoding/json
-		}
-		_, err := dec.Token() // '}'
-		return o, err
-	case json.Delim('['):
-		list := []any{}
-		for dec.More() {
-			val, err := decodeValue(dec)
-			if err != nil {
-				return nil, err
-			}
-			list = append(list, val)
-		}
-		_, err := dec.Token() // ']'
-		return list, err
-	}
-	return tok, nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/gowai/gowai/internal/jsonorder"
 )
 
 type address struct {
@@ -128,15 +129,12 @@ func TestSimplifyReturnsInvalidJSONUnchanged(t *testing.T) {
 
 func TestSimplifiedSchemaKeepsPropertyOrder(t *testing.T) {
 	got, _ := Simplify(mustFor[profile](t).JSON, "minLength")
-	tree, err := parseOrdered(got)
+	tree, err := jsonorder.Decode(got)
 	if err != nil {
 		t.Fatal(err)
 	}
-	props, _ := tree.(*object).get("properties")
-	var names []string
-	for _, m := range props.(*object).members {
-		names = append(names, m.key)
-	}
+	props, _ := tree.(*jsonorder.Object).Get("properties")
+	names := props.(*jsonorder.Object).Keys()
 	if diff := cmp.Diff([]string{"name", "nick", "home", "others", "score"}, names); diff != "" {
 		t.Errorf("order (-want +got):\n%s", diff)
 	}

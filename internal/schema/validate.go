@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gowai/gowai/internal/jsonorder"
 	validator "github.com/santhosh-tekuri/jsonschema/v5"
 )
 
@@ -80,7 +81,7 @@ func (s *Schema) message(e *validator.ValidationError) string {
 	return "value must be one of " + strings.Join(allowed, ", ")
 }
 
-// lookup resolves a JSON pointer in a tree made by parseOrdered.
+// lookup resolves a JSON pointer in a tree made by jsonorder.Decode.
 func lookup(v any, ptr string) (any, bool) {
 	if ptr == "" {
 		return v, true
@@ -88,9 +89,9 @@ func lookup(v any, ptr string) (any, bool) {
 	for _, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
 		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
 		switch node := v.(type) {
-		case *object:
+		case *jsonorder.Object:
 			var ok bool
-			if v, ok = node.get(tok); !ok {
+			if v, ok = node.Get(tok); !ok {
 				return nil, false
 			}
 		case []any:

@@ -18,6 +18,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gowai/gowai/internal/jsonorder"
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
@@ -56,9 +57,11 @@ func Example(schema json.RawMessage) (json.RawMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("llmtest: example: %w", err)
 	}
-	var buf bytes.Buffer
-	writeJSON(&buf, v)
-	return buf.Bytes(), nil
+	out, err := jsonorder.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("llmtest: example: %w", err)
+	}
+	return out, nil
 }
 
 const (
@@ -158,7 +161,7 @@ func newGenerator(raw json.RawMessage) (*generator, *schema, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, nil, errors.New("empty schema")
 	}
-	doc, err := decodeOrdered(raw)
+	doc, err := jsonorder.Decode(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("schema is not JSON: %w", err)
 	}
@@ -227,16 +230,17 @@ func (g *generator) parse(v any, ptr string) (*schema, error) {
 	case bool:
 		s.never = !v
 		return s, nil
-	case *object:
+	case *jsonorder.Object:
 		return s, g.parseObject(s, v, ptr)
 	}
 	return nil, fmt.Errorf("%s: a schema must be an object or a boolean", where(ptr))
 }
 
-func (g *generator) parseObject(s *schema, o *object, ptr string) error {
+func (g *generator) parseObject(s *schema, o *jsonorder.Object, ptr string) error {
 	sub := func(key string, v any) (*schema, error) { return g.parse(v, ptr+"/"+escapeToken(key)) }
 	subs := func(key string) ([]*schema, error) {
-		list, _ := o.vals[key].([]any)
+		v, _ := o.Get(key)
+		list, _ := v.([]any)
 		var out []*schema
 		for i, v := range list {
 			c, err := g.parse(v, ptr+"/"+key+"/"+strconv.Itoa(i))
@@ -248,8 +252,7 @@ func (g *generator) parseObject(s *schema, o *object, ptr string) error {
 		return out, nil
 	}
 	var err error
-	for _, key := range o.keys {
-		v := o.vals[key]
+	for key, v := range o.All() {
 		switch key {
 		case "type":
 			switch t := v.(type) {
@@ -273,13 +276,13 @@ func (g *generator) parseObject(s *schema, o *object, ptr string) error {
 				s.anyOf = append(s.anyOf, group)
 			}
 		case "properties":
-			props, _ := v.(*object)
+			props, _ := v.(*jsonorder.Object)
 			if props == nil {
 				break
 			}
-			for _, name := range props.keys {
+			for name, pv := range props.All() {
 				var p *schema
-				if p, err = g.parse(props.vals[name], ptr+"/properties/"+escapeToken(name)); err != nil {
+				if p, err = g.parse(pv, ptr+"/properties/"+escapeToken(name)); err != nil {
 					break
 				}
 				s.props = append(s.props, property{name, p})
@@ -300,7 +303,8 @@ func (g *generator) parseObject(s *schema, o *object, ptr string) error {
 				s.items, err = sub(key, v)
 			}
 		case "additionalItems":
-			if _, isList := o.vals["items"].([]any); isList {
+			items, _ := o.Get("items")
+			if _, isList := items.([]any); isList {
 				s.items, err = sub(key, v)
 			}
 		case "prefixItems":
@@ -377,8 +381,8 @@ func (g *generator) resolve(ref string) (*schema, error) {
 			}
 			tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
 			switch c := v.(type) {
-			case *object:
-				v, ok = c.vals[tok]
+			case *jsonorder.Object:
+				v, ok = c.Get(tok)
 			case []any:
 				i, err := strconv.Atoi(tok)
 				ok = err == nil && i >= 0 && i < len(c)
@@ -1123,7 +1127,7 @@ func (g *generator) buildObject(s *schema, k int) (any, error) {
 	if s.minProps > maxCount {
 		return nil, fmt.Errorf("minProperties %d is more than Example builds (%d)", s.minProps, maxCount)
 	}
-	out := &object{vals: map[string]any{}}
+	out := &jsonorder.Object{}
 	required := func(name string) bool { return slices.Contains(s.required, name) }
 	// add builds and adds one property; one cut off by recursion is left out when optional.
 	add := func(name string, sch *schema) (bool, error) {
@@ -1135,8 +1139,7 @@ func (g *generator) buildObject(s *schema, k int) (any, error) {
 			return false, fmt.Errorf("property %q: %w", name, err)
 		}
 		k = 0
-		out.keys = append(out.keys, name)
-		out.vals[name] = v
+		out.Set(name, v)
 		return true, nil
 	}
 	for _, p := range s.props {
@@ -1151,7 +1154,7 @@ func (g *generator) buildObject(s *schema, k int) (any, error) {
 	}
 	var missing []string
 	for _, r := range s.required {
-		if _, ok := out.vals[r]; !ok && !slices.ContainsFunc(s.props, func(p property) bool { return p.name == r }) {
+		if _, ok := out.Get(r); !ok && !slices.ContainsFunc(s.props, func(p property) bool { return p.name == r }) {
 			missing = append(missing, r)
 		}
 	}
@@ -1169,9 +1172,9 @@ func (g *generator) buildObject(s *schema, k int) (any, error) {
 			return nil, err
 		}
 	}
-	for i := 1; len(out.keys) < s.minProps; i++ {
+	for i := 1; out.Len() < s.minProps; i++ {
 		name := "extra" + strconv.Itoa(i)
-		if _, taken := out.vals[name]; taken {
+		if _, taken := out.Get(name); taken {
 			continue
 		}
 		if !open {
@@ -1181,14 +1184,16 @@ func (g *generator) buildObject(s *schema, k int) (any, error) {
 			return nil, fmt.Errorf("minProperties %d cannot be met: %w", s.minProps, cmp.Or(err, errCut))
 		}
 	}
-	for i := len(out.keys) - 1; i >= 0 && s.maxProps >= 0 && len(out.keys) > s.maxProps; i-- {
-		if name := out.keys[i]; !required(name) {
-			out.keys = slices.Delete(out.keys, i, i+1)
-			delete(out.vals, name)
+	if s.maxProps >= 0 && out.Len() > s.maxProps {
+		keys := out.Keys()
+		for i := len(keys) - 1; i >= 0 && out.Len() > s.maxProps; i-- {
+			if !required(keys[i]) {
+				out.Delete(keys[i])
+			}
 		}
 	}
-	if s.maxProps >= 0 && len(out.keys) > s.maxProps {
-		return nil, fmt.Errorf("maxProperties %d is less than the %d required properties", s.maxProps, len(out.keys))
+	if s.maxProps >= 0 && out.Len() > s.maxProps {
+		return nil, fmt.Errorf("maxProperties %d is less than the %d required properties", s.maxProps, out.Len())
 	}
 	if k > 0 {
 		return nil, errExhausted
@@ -1196,123 +1201,19 @@ func (g *generator) buildObject(s *schema, k int) (any, error) {
 	return out, nil
 }
 
-// object is a JSON object that keeps its keys in document order.
-type object struct {
-	keys []string
-	vals map[string]any
-}
-
-// decodeOrdered decodes JSON into *object, []any, string, json.Number, bool and nil,
-// keeping object keys in order (a repeated key keeps its first position, last value).
-func decodeOrdered(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	v, err := decodeValue(dec)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("data after the JSON value")
-	}
-	return v, nil
-}
-
-func decodeValue(dec *json.Decoder) (any, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch tok {
-	case json.Delim('{'):
-		o := &object{vals: map[string]any{}}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return nil, err
-			}
-			key, _ := kt.(string)
-			v, err := decodeValue(dec)
-			if err != nil {
-				return nil, err
-			}
-			if _, dup := o.vals[key]; !dup {
-				o.keys = append(o.keys, key)
-			}
-			o.vals[key] = v
-		}
-		_, err := dec.Token()
-		return o, err
-	case json.Delim('['):
-		a := []any{}
-		for dec.More() {
-			v, err := decodeValue(dec)
-			if err != nil {
-				return nil, err
-			}
-			a = append(a, v)
-		}
-		_, err := dec.Token()
-		return a, err
-	}
-	return tok, nil
-}
-
-// writeJSON writes v compactly, object keys in order, without HTML escaping so the output
-// reads as written.
-func writeJSON(buf *bytes.Buffer, v any) {
-	switch v := v.(type) {
-	case *object:
-		buf.WriteByte('{')
-		for i, k := range v.keys {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			writeString(buf, k)
-			buf.WriteByte(':')
-			writeJSON(buf, v.vals[k])
-		}
-		buf.WriteByte('}')
-	case []any:
-		buf.WriteByte('[')
-		for i, e := range v {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			writeJSON(buf, e)
-		}
-		buf.WriteByte(']')
-	case string:
-		writeString(buf, v)
-	case json.Number:
-		buf.WriteString(string(v))
-	case bool:
-		buf.WriteString(strconv.FormatBool(v))
-	default:
-		buf.WriteString("null")
-	}
-}
-
-func writeString(buf *bytes.Buffer, s string) {
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)           // a string always encodes
-	buf.Truncate(buf.Len() - 1) // Encode's newline
-}
-
 // canonical is the compact JSON text of v, used to compare values.
 func canonical(v any) string {
-	var buf bytes.Buffer
-	writeJSON(&buf, v)
-	return buf.String()
+	b, _ := jsonorder.Marshal(v) // cannot fail: the values are trees
+	return string(b)
 }
 
 // toPlain converts ordered values to the maps the validator expects.
 func toPlain(v any) any {
 	switch v := v.(type) {
-	case *object:
-		m := make(map[string]any, len(v.keys))
-		for _, k := range v.keys {
-			m[k] = toPlain(v.vals[k])
+	case *jsonorder.Object:
+		m := make(map[string]any, v.Len())
+		for k, e := range v.All() {
+			m[k] = toPlain(e)
 		}
 		return m
 	case []any:

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/gowai/gowai/internal/jsonorder"
 	"github.com/gowai/gowai/llm"
 )
 
@@ -335,11 +336,8 @@ func (m *TestModel) answer(req llm.Request, conv conversation) (string, error) {
 		return summary, nil
 	}
 	if len(bytes.TrimSpace(req.Format.Schema)) == 0 {
-		var buf bytes.Buffer
-		buf.WriteString(`{"answer":`)
-		writeString(&buf, summary)
-		buf.WriteByte('}')
-		return buf.String(), nil
+		answer, _ := jsonorder.Marshal(summary) // cannot fail: a string always encodes
+		return `{"answer":` + string(answer) + "}", nil
 	}
 	out, err := m.example(req.Format.Schema)
 	if err != nil {
