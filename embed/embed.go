@@ -51,6 +51,9 @@ type config struct {
 	progress    func(done, total int)
 	truncate    func(Truncation)
 	truncateSet bool
+	queue       bool // WithQueue (queue.go)
+	queueMin    int  // Embed calls with more texts than this go through the batch API
+	queueOpts   []llm.QueueOption
 }
 
 // WithConcurrency sets how many requests may be in flight at once (default 4; at least 1).
@@ -141,7 +144,7 @@ func New(c *llm.Client, model string, opts ...Option) *Model {
 	default:
 		budget = defaultBatchItems * defaultMaxTokens
 	}
-	m.cfg = config{concurrency: defaultConcurrent, batchSize: batchLimit, tokenBudget: budget}
+	m.cfg = config{concurrency: defaultConcurrent, batchSize: batchLimit, tokenBudget: budget, queueMin: defaultQueueMin}
 	for _, o := range opts {
 		o(&m.cfg)
 	}
@@ -171,6 +174,12 @@ func New(c *llm.Client, model string, opts ...Option) *Model {
 		m.err = errors.New("embed: WithPooling needs the native endpoint; /ai/v1/embeddings takes no pooling")
 	case cfg.truncateSet && cfg.truncate == nil:
 		m.err = errors.New("embed: WithTruncate needs a report function, got nil")
+	case cfg.queue && cfg.openAI:
+		m.err = errors.New("embed: WithQueue needs the native endpoint; /ai/v1/embeddings has no batch API")
+	case cfg.queue && known && !info.Batch:
+		m.err = fmt.Errorf("embed: WithQueue: %s does not take the async batch API", model)
+	case cfg.queueMin < 0:
+		m.err = fmt.Errorf("embed: queue threshold %d: must be 0 or more", cfg.queueMin)
 	}
 	return m
 }
@@ -206,6 +215,9 @@ func (m *Model) Dimensions() int { return int(m.dims.Load()) }
 // empty text, or one whose estimate exceeds the model's input limit (512 tokens for bge) or
 // the token budget, is an error naming its index, unless WithTruncate is set: texts are
 // never cut silently.
+//
+// With WithQueue, a call of more texts than the queue threshold goes through the async
+// batch API instead, in the same requests.
 func (m *Model) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	if m.err != nil {
 		return nil, m.err
@@ -219,6 +231,9 @@ func (m *Model) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 	input, tokens, err := m.prepare(texts)
 	if err != nil {
 		return nil, err
+	}
+	if m.cfg.queue && len(texts) > m.cfg.queueMin {
+		return m.embedQueued(ctx, input, tokens)
 	}
 	out := make([][]float32, len(texts))
 	var (
@@ -377,25 +392,41 @@ func (m *Model) request(ctx context.Context, texts []string) ([][]float32, error
 		if err := m.client.Run(ctx, m.id, nativeInput{Text: texts, Pooling: m.cfg.pooling}, &out); err != nil {
 			return nil, err
 		}
-		if len(out.Data) != len(texts) {
-			return nil, fmt.Errorf("embed: %s returned %d vectors for %d texts", m.id, len(out.Data), len(texts))
-		}
-		if m.cfg.pooling != "" && out.Pooling != "" && out.Pooling != m.cfg.pooling {
-			return nil, fmt.Errorf("embed: %s pooled %q, not the %q asked for", m.id, out.Pooling, m.cfg.pooling)
-		}
-		vecs = out.Data
+		return m.native(out, len(texts))
 	}
+	if err := m.finish(vecs); err != nil {
+		return nil, err
+	}
+	return vecs, nil
+}
+
+// native checks a native reply to a request of n texts and returns its vectors, finished.
+func (m *Model) native(out nativeOutput, n int) ([][]float32, error) {
+	if len(out.Data) != n {
+		return nil, fmt.Errorf("embed: %s returned %d vectors for %d texts", m.id, len(out.Data), n)
+	}
+	if m.cfg.pooling != "" && out.Pooling != "" && out.Pooling != m.cfg.pooling {
+		return nil, fmt.Errorf("embed: %s pooled %q, not the %q asked for", m.id, out.Pooling, m.cfg.pooling)
+	}
+	if err := m.finish(out.Data); err != nil {
+		return nil, err
+	}
+	return out.Data, nil
+}
+
+// finish checks that every vector has the model's length and scales it to unit length.
+func (m *Model) finish(vecs [][]float32) error {
 	for i, v := range vecs {
 		if len(v) == 0 {
-			return nil, fmt.Errorf("embed: %s returned an empty vector for text %d of the request", m.id, i)
+			return fmt.Errorf("embed: %s returned an empty vector for text %d of the request", m.id, i)
 		}
 		m.dims.CompareAndSwap(0, int64(len(v)))
 		if d := m.Dimensions(); len(v) != d {
-			return nil, fmt.Errorf("embed: %s returned a %d-dimensional vector; its vectors have %d", m.id, len(v), d)
+			return fmt.Errorf("embed: %s returned a %d-dimensional vector; its vectors have %d", m.id, len(v), d)
 		}
 		normalize(v)
 	}
-	return vecs, nil
+	return nil
 }
 
 // normalize scales v to unit length in place; a zero vector is left alone. The norm is summed

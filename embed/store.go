@@ -37,7 +37,7 @@ type Vector struct {
 type Query struct {
 	TopK           int            // how many hits, at least 1
 	Namespace      string         // only vectors in this namespace; "" searches all of them
-	Filter         map[string]any // only vectors whose metadata has these values: string, bool, int, float64...
+	Filter         map[string]any // only vectors whose metadata passes it: see Filter; {"k": v} is {"k": {"$eq": v}}
 	ReturnMetadata bool           // fill Hit.Metadata
 }
 
@@ -170,7 +170,8 @@ func (s *MemoryStore) vector(i int) Vector {
 }
 
 // Query returns the q.TopK stored vectors with the highest cosine similarity to vector,
-// highest first; equal scores are ordered by ID. An empty store returns no hits.
+// highest first; equal scores are ordered by ID. An empty store returns no hits. q.Filter
+// takes the operators Vectorize takes, evaluated the same way (see Filter).
 func (s *MemoryStore) Query(ctx context.Context, vector []float32, q Query) ([]Hit, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("embed: query: %w", err)
@@ -178,10 +179,9 @@ func (s *MemoryStore) Query(ctx context.Context, vector []float32, q Query) ([]H
 	if q.TopK < 1 {
 		return nil, fmt.Errorf("embed: query: TopK %d: must be at least 1", q.TopK)
 	}
-	for k, v := range q.Filter {
-		if !filterable(v) {
-			return nil, fmt.Errorf("embed: query: filter %q: %T is not a string, number or bool", k, v)
-		}
+	clauses, err := parseFilter(q.Filter)
+	if err != nil {
+		return nil, fmt.Errorf("embed: query: %w", err)
 	}
 	if !finite(vector) {
 		return nil, fmt.Errorf("embed: query: the vector has a value that is not a finite number")
@@ -198,11 +198,11 @@ func (s *MemoryStore) Query(ctx context.Context, vector []float32, q Query) ([]H
 		return nil, fmt.Errorf("embed: query: vector has %d dimensions; the store holds %d", len(query), s.dims)
 	}
 	top := topK{k: q.TopK}
-	if q.Namespace == "" && len(q.Filter) == 0 {
+	if q.Namespace == "" && len(clauses) == 0 {
 		s.scan(query, &top)
 	} else {
 		for i := range s.ids {
-			if (q.Namespace == "" || s.ns[i] == q.Namespace) && matches(s.meta[i], q.Filter) {
+			if (q.Namespace == "" || s.ns[i] == q.Namespace) && matchAll(clauses, s.meta[i]) {
 				top.offer(s.ids, i, dot(query, s.vecs[i*s.dims:]))
 			}
 		}
@@ -326,36 +326,6 @@ func (t *topK) sorted(ids []string) []Hit {
 func finite(v []float32) bool {
 	for _, x := range v {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return false
-		}
-	}
-	return true
-}
-
-func filterable(v any) bool {
-	_, ok := number(v)
-	switch v.(type) {
-	case string, bool:
-		ok = true
-	}
-	return ok
-}
-
-// matches reports whether meta has every value in filter. Numbers compare by value, whatever
-// their Go type, since metadata read back from JSON holds float64.
-func matches(meta, filter map[string]any) bool {
-	for k, want := range filter {
-		got, ok := meta[k]
-		if !ok {
-			return false
-		}
-		if w, isNum := number(want); isNum {
-			if g, ok := number(got); !ok || g != w {
-				return false
-			}
-			continue
-		}
-		if !filterable(got) || got != want {
 			return false
 		}
 	}

@@ -4,7 +4,10 @@
 //
 //	go run ./examples/rag -q "How do I test my app offline?"
 //	go run ./examples/rag -dir docs -index /tmp/docs.idx -rerank=false
+//	go run ./examples/rag -store vectorize -vindex my-docs
 //
+// With -store vectorize the vectors go to a Cloudflare Vectorize index (created when
+// missing) instead of a file; the question is answered by the same code either way.
 // Offline by default (the llmtest emulator, whose vectors are hash-based, so the ranking
 // means nothing); real Workers AI with CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN set.
 // With OPENAI_BASE_URL the answer comes from that server and the embeddings from the
@@ -40,17 +43,22 @@ func main() {
 	question := flag.String("q", "How do I test my app offline?", "the question to answer")
 	indexPath := flag.String("index", filepath.Join(os.TempDir(), "gowai-rag.idx"), "file the index is saved to")
 	rerank := flag.Bool("rerank", true, "rerank the matches with "+embed.RerankModel)
+	store := flag.String("store", "memory", "where the vectors live: memory (saved to -index) or vectorize (a Cloudflare Vectorize index; the emulator's when offline)")
+	vindex := flag.String("vindex", "gowai-rag", "the Vectorize index of -store vectorize; created when missing")
 	flag.Parse()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if err := run(ctx, *dir, *question, *indexPath, *rerank); err != nil {
+	if err := run(ctx, *dir, *question, *indexPath, *rerank, *store, *vindex); err != nil {
 		fmt.Fprintln(os.Stderr, "rag:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, dir, question, indexPath string, rerank bool) error {
+func run(ctx context.Context, dir, question, indexPath string, rerank bool, store, vindex string) error {
+	if store != "memory" && store != "vectorize" {
+		return fmt.Errorf("-store %q: want memory or vectorize", store)
+	}
 	b, err := backend.Open(chatModel, os.Stderr)
 	if err != nil {
 		return err
@@ -86,18 +94,36 @@ func run(ctx context.Context, dir, question, indexPath string, rerank bool) erro
 		embed.WithTruncate(func(t embed.Truncation) {
 			fmt.Fprintf(os.Stderr, "note: %s cut to %d of %d runes to fit the model\n", docs[t.Index].ID, t.KeptRunes, t.Runes)
 		}))
-	ix := embed.NewIndex(m)
-	if err := ix.Add(ctx, docs...); err != nil {
-		return err
+	var ix *embed.Index
+	if store == "vectorize" {
+		v, err := openVectorize(ctx, client, vindex, m.Dimensions())
+		if err != nil {
+			return err
+		}
+		ix = embed.NewIndexOn(m, v)
+		if err := ix.Add(ctx, docs...); err != nil {
+			return err
+		}
+		// Vectorize applies writes a few seconds after accepting them: wait, so that the
+		// search below sees every chunk.
+		if err := v.Sync(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "index: %d chunks in Vectorize index %s\n", len(docs), vindex)
+	} else {
+		ix = embed.NewIndex(m)
+		if err := ix.Add(ctx, docs...); err != nil {
+			return err
+		}
+		if err := save(ix, indexPath); err != nil {
+			return err
+		}
+		// A fresh Model, as a later run would make: loading checks it is the same model.
+		if ix, err = load(indexPath, embed.New(client, embedModel)); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "index: %d chunks saved to and loaded from %s\n", ix.Len(), indexPath)
 	}
-	if err := save(ix, indexPath); err != nil {
-		return err
-	}
-	// A fresh Model, as a later run would make: loading checks it is the same model.
-	if ix, err = load(indexPath, embed.New(client, embedModel)); err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "index: %d chunks saved to and loaded from %s\n", ix.Len(), indexPath)
 
 	matches, err := ix.Search(ctx, question, topK)
 	if err != nil {
@@ -146,6 +172,28 @@ func run(ctx context.Context, dir, question, indexPath string, rerank bool) erro
 		fmt.Println(line)
 	}
 	return nil
+}
+
+// openVectorize returns the Vectorize index name, creating it for the embeddings model
+// when it does not exist yet.
+func openVectorize(ctx context.Context, c *llm.Client, name string, dims int) (*embed.Vectorize, error) {
+	if name == "" {
+		return nil, errors.New("-store vectorize needs an index name (-vindex)")
+	}
+	v := embed.NewVectorize(c, name)
+	desc, err := v.Describe(ctx)
+	switch {
+	case errors.Is(err, embed.ErrIndexNotFound):
+		if _, err := v.Create(ctx, embed.IndexConfig{Model: embedModel, Description: "gowai examples/rag"}); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(os.Stderr, "vectorize: created index %s for %s\n", name, embedModel)
+	case err != nil:
+		return nil, err
+	case desc.Dimensions != dims:
+		return nil, fmt.Errorf("vectorize index %s holds %d-dimensional vectors; %s makes %d: pick another -vindex", name, desc.Dimensions, embedModel, dims)
+	}
+	return v, nil
 }
 
 // readDocs chunks every *.md file directly in dir into documents "file#n".

@@ -33,7 +33,8 @@ import (
 // OpenAI-compatible /accounts/{account}/ai/v1/chat/completions and /ai/v1/embeddings
 // routes, the same routes under AI Gateway's /v1/{account}/{gateway}/workers-ai/ prefix
 // (with cf-aig-log-id, cf-aig-cache-status and the gateway cache), gateway log feedback,
-// and a generic OpenAI-compatible server under /v1 for llm.NewOpenAICompatible.
+// a generic OpenAI-compatible server under /v1 for llm.NewOpenAICompatible, the async
+// batch API (?queueRequest=true, batch.go) and Vectorize v2 in memory (vectorize.go).
 //
 // Replies follow the live service's wire format: envelopes, headers (cf-ai-req-id,
 // cf-ai-neurons), error bodies and codes, as recorded in the project's fixtures. Ids and
@@ -53,6 +54,9 @@ type Server struct {
 	requests []Recorded
 	logs     map[string]string // gateway log id -> gateway id
 	cache    map[string]cached // gateway cache by request key
+
+	queue *batchQueue     // async batch API jobs (batch.go)
+	vec   *vectorizeStore // Vectorize v2 indexes (vectorize.go)
 }
 
 // Recorded is one request the server received, in arrival order. Authorization headers
@@ -94,6 +98,8 @@ func NewServer(h Handler, opts ...ServerOption) *Server {
 		handler: h,
 		logs:    map[string]string{},
 		cache:   map[string]cached{},
+		queue:   newBatchQueue(),
+		vec:     newVectorizeStore(),
 	}
 	for _, o := range opts {
 		o(s)
@@ -115,6 +121,9 @@ func NewServer(h Handler, opts ...ServerOption) *Server {
 	mux.HandleFunc("POST /v1/embeddings", s.serve(routeCompatEmbeddings))
 	// {gw}, not {gateway}: feedback is an API call, not a request through the gateway.
 	mux.HandleFunc("PATCH /accounts/{account}/ai-gateway/gateways/{gw}/logs/{log}", s.serve(routeFeedback))
+	mux.HandleFunc("/accounts/{account}/vectorize/v2/indexes", s.serve(routeVectorize))
+	mux.HandleFunc("/accounts/{account}/vectorize/v2/indexes/{index}", s.serve(routeVectorize))
+	mux.HandleFunc("/accounts/{account}/vectorize/v2/indexes/{index}/{op...}", s.serve(routeVectorize))
 	mux.HandleFunc("/", s.serve(routeNone))
 	s.ts = httptest.NewServer(mux)
 	return s
@@ -167,6 +176,7 @@ const (
 	routeCompatChat             // generic OpenAI-compatible server: any model, OpenAI errors
 	routeCompatEmbeddings       // generic OpenAI-compatible embeddings
 	routeFeedback               // AI Gateway log feedback
+	routeVectorize              // Vectorize v2 (vectorize.go)
 )
 
 func (rt route) compat() bool { return rt == routeCompatChat || rt == routeCompatEmbeddings }
@@ -200,7 +210,11 @@ type cached struct {
 
 func (s *Server) serve(rt route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<20))
+		limit := int64(64 << 20)
+		if rt == routeVectorize {
+			limit = vecMaxBody + 1 // Vectorize takes writes of up to 100 MB; its route refuses more
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 		ex := &exchange{route: rt, r: r, body: body, gateway: r.PathValue("gateway"), seq: s.seq.Add(1)}
 		ex.reqID = fmt.Sprintf("00000000-0000-4000-8000-%012x", ex.seq)
 		if rt == routeRun {
@@ -241,9 +255,12 @@ func (s *Server) answer(w http.ResponseWriter, ex *exchange) {
 	case routeFeedback:
 		s.write(w, ex, s.feedback(ex))
 		return
+	case routeVectorize:
+		s.write(w, ex, s.vectorize(ex))
+		return
 	}
 	if ex.route == routeRun && r.URL.Query().Get("queueRequest") == "true" {
-		s.write(w, ex, aiError(ex, http.StatusBadRequest, 5006, "llmtest: batch API not emulated yet"))
+		s.write(w, ex, s.queued(ex))
 		return
 	}
 	if ex.model == "" && ex.route != routeRun {
