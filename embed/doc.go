@@ -23,7 +23,20 @@
 // vectors live in a Store. NewIndex uses a MemoryStore, searched exhaustively (about 14 ms
 // for 100,000 bge-small vectors on two cores); Save and LoadIndex write it to a file and
 // read it back, and the file remembers the model, so that an index is never searched with
-// another model's vectors. NewIndexOn takes any other Store.
+// another model's vectors. NewIndexOn takes any other Store, such as Cloudflare Vectorize
+// for a corpus past one machine, with the same Add and Search code:
+//
+//	vz := embed.NewVectorize(client, "docs")
+//	_, err := vz.Create(ctx, embed.IndexConfig{Model: "@cf/baai/bge-small-en-v1.5"})
+//	ix := embed.NewIndexOn(m, vz)
+//
+// Vectorize writes are NDJSON batches of at most 5,000 vectors, checked against the
+// service's limits before anything is sent; the service applies them asynchronously, so
+// Vectorize.WaitFor (or WithWaitForWrites) waits until a write is searchable. Filters are
+// built with Eq, In, Lt and friends and work on both stores.
+//
+// For very large corpora, WithQueue sends the work through Workers AI's asynchronous batch
+// API (llm.Client.Queue) instead of many synchronous requests.
 //
 // Rerank re-scores the best matches with a cross-encoder, which reads query and document
 // together, for a more precise order before they go into a prompt.

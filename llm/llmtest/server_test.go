@@ -387,7 +387,9 @@ func TestAnythingElseHasNoRoute(t *testing.T) {
 	}
 }
 
-func TestBatchQueueIsNotEmulatedYet(t *testing.T) {
+// The batch API is emulated only for models the catalog marks as batch-capable, like the
+// service; other models are refused with 5006 (batch_test.go covers the queue itself).
+func TestBatchQueueRefusesModelsWithoutBatchSupport(t *testing.T) {
 	srv := llmtest.NewServer(nil)
 	defer srv.Close()
 	resp, body := post(t, srv, runLegacy+"?queueRequest=true", `{"requests":[{"prompt":"x"}]}`)
