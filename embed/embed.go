@@ -236,10 +236,7 @@ func (m *Model) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 		return m.embedQueued(ctx, input, tokens)
 	}
 	out := make([][]float32, len(texts))
-	var (
-		mu   sync.Mutex
-		done int
-	)
+	prog := &progress{fn: m.cfg.progress, total: len(texts)}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(m.cfg.concurrency)
 	// Every batch gets a goroutine, even after a failure: it returns at once, and no batch
@@ -257,13 +254,7 @@ func (m *Model) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 				return &BatchError{b.start, b.end, err}
 			}
 			copy(out[b.start:b.end], vecs)
-			if m.cfg.progress == nil {
-				return nil
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			done += b.end - b.start
-			return report(m.cfg.progress, done, len(texts))
+			return prog.add(b.end - b.start)
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -272,15 +263,29 @@ func (m *Model) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 	return out, nil
 }
 
-// report calls the progress callback, turning a panic into an error: it runs on a worker
-// goroutine, where a panic could not be recovered by the caller of Embed.
-func report(fn func(done, total int), done, total int) (err error) {
+// progress counts the texts of one Embed call as their requests complete and reports the
+// count to the WithProgress callback fn (if any), one call at a time.
+type progress struct {
+	mu          sync.Mutex
+	fn          func(done, total int)
+	done, total int
+}
+
+// add counts n more texts done and reports, turning a panic in the callback into an error:
+// it runs on a worker goroutine, where a panic could not be recovered by the caller of Embed.
+func (p *progress) add(n int) (err error) {
+	if p.fn == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("embed: progress callback panicked: %v", r)
 		}
 	}()
-	fn(done, total)
+	p.done += n
+	p.fn(p.done, p.total)
 	return nil
 }
 

@@ -3,7 +3,6 @@ package embed_test
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"strings"
 	"testing"
 
@@ -51,7 +50,8 @@ func filterStore(t *testing.T) *embed.MemoryStore {
 	return s
 }
 
-// filterCases are evaluated by both stores; want lists the matching IDs in order.
+// filterCases are evaluated by both stores; want lists the matching IDs in order. Every
+// operator's semantics are tested in internal/vecfilter; these show both stores use them.
 var filterCases = []struct {
 	name string
 	f    map[string]any
@@ -73,17 +73,7 @@ var filterCases = []struct {
 
 func TestMemoryStoreEvaluatesEveryOperator(t *testing.T) {
 	s := filterStore(t)
-	extra := []struct {
-		name string
-		f    map[string]any
-		want []string
-	}{
-		{"a nested property", map[string]any{"info.lang": "en"}, []string{"c"}},
-		{"$eq nil matches a missing property", embed.Filter(embed.Eq("genre", nil)), []string{"d", "e"}},
-		{"$ne nil matches a present one", embed.Filter(embed.Ne("draft", nil)), []string{"a", "d"}},
-		{"$in takes a typed slice", map[string]any{"genre": map[string]any{"$in": []string{"drama"}}}, []string{"b"}},
-	}
-	for _, tt := range append(slices.Clone(filterCases), extra...) {
+	for _, tt := range filterCases {
 		t.Run(tt.name, func(t *testing.T) {
 			hits, err := s.Query(t.Context(), []float32{1, 0}, embed.Query{TopK: 10, Filter: tt.f})
 			if err != nil {
@@ -104,7 +94,9 @@ func hitIDs(hits []embed.Hit) []string {
 	return ids
 }
 
-// badFilters are refused by both stores before anything is searched or sent.
+// badFilters are refused by both stores before anything is searched or sent; the full list
+// of what is refused is tested in internal/vecfilter. Most of these are mistakes Filter
+// lets through: an operator twice, In without values, or with a slice where values go.
 var badFilters = []struct {
 	name string
 	f    map[string]any
@@ -113,14 +105,8 @@ var badFilters = []struct {
 	{"unknown operator", map[string]any{"year": map[string]any{"$regex": "x"}}, `unknown operator "$regex"`},
 	{"one operator twice", embed.Filter(embed.Lt("year", 2024), embed.Lt("year", 2020)), "$lt given twice (2024 and 2020)"},
 	{"empty $in", embed.Filter(embed.In("year")), "non-empty list"},
-	{"$lt on a bool", embed.Filter(embed.Lt("draft", true)), "not a number or string"},
-	{"$eq on a struct", embed.Filter(embed.Eq("x", struct{}{})), "not a string, number, bool or nil"},
 	{"$in with a list inside", embed.Filter(embed.In("x", []int{1})), "item 0"},
-	{"key starting with $", map[string]any{"$and": "x"}, "must not be empty, start with $"},
-	{"empty key", map[string]any{"": "x"}, "must not be empty"},
 	{"empty part between dots", map[string]any{"a..b": "x"}, "empty part between dots"},
-	{"shorthand list", map[string]any{"lang": []string{"en"}}, "is not a string, number or bool"},
-	{"no operator", map[string]any{"x": map[string]any{}}, "no operator"},
 }
 
 func TestFiltersAreValidated(t *testing.T) {

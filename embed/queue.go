@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -68,10 +67,7 @@ func (m *Model) embedQueued(ctx context.Context, input []string, tokens []int) (
 	}
 
 	out := make([][]float32, len(input))
-	var (
-		mu   sync.Mutex
-		done int
-	)
+	prog := &progress{fn: m.cfg.progress, total: len(input)}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(m.cfg.concurrency)
 	for _, gr := range groups {
@@ -107,13 +103,7 @@ func (m *Model) embedQueued(ctx context.Context, input []string, tokens []int) (
 				}
 				copy(out[b.start:b.end], vecs)
 			}
-			if m.cfg.progress == nil {
-				return nil
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			done += last.end - first.start
-			return report(m.cfg.progress, done, len(input))
+			return prog.add(last.end - first.start)
 		})
 	}
 	if err := g.Wait(); err != nil {

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/gowai/gowai/internal/vecfilter"
 )
 
 // Store keeps vectors and finds the nearest ones to a query vector. MemoryStore keeps them in
@@ -179,7 +181,7 @@ func (s *MemoryStore) Query(ctx context.Context, vector []float32, q Query) ([]H
 	if q.TopK < 1 {
 		return nil, fmt.Errorf("embed: query: TopK %d: must be at least 1", q.TopK)
 	}
-	clauses, err := parseFilter(q.Filter)
+	conds, err := vecfilter.Parse(q.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("embed: query: %w", err)
 	}
@@ -198,11 +200,11 @@ func (s *MemoryStore) Query(ctx context.Context, vector []float32, q Query) ([]H
 		return nil, fmt.Errorf("embed: query: vector has %d dimensions; the store holds %d", len(query), s.dims)
 	}
 	top := topK{k: q.TopK}
-	if q.Namespace == "" && len(clauses) == 0 {
+	if q.Namespace == "" && len(conds) == 0 {
 		s.scan(query, &top)
 	} else {
 		for i := range s.ids {
-			if (q.Namespace == "" || s.ns[i] == q.Namespace) && matchAll(clauses, s.meta[i]) {
+			if (q.Namespace == "" || s.ns[i] == q.Namespace) && vecfilter.MatchAll(conds, s.meta[i]) {
 				top.offer(s.ids, i, dot(query, s.vecs[i*s.dims:]))
 			}
 		}
@@ -330,22 +332,4 @@ func finite(v []float32) bool {
 		}
 	}
 	return true
-}
-
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case int:
-		return float64(n), true
-	case int32:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case uint:
-		return float64(n), true
-	case float32:
-		return float64(n), true
-	case float64:
-		return n, true
-	}
-	return 0, false
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/gowai/gowai/internal/vecfilter"
 	"github.com/gowai/gowai/llm"
 )
 
@@ -625,7 +626,7 @@ func (v *Vectorize) Query(ctx context.Context, vector []float32, q Query) ([]Hit
 	case !finite(vector):
 		return fail("the vector has a value that is not a finite number")
 	}
-	if _, err := parseFilter(q.Filter); err != nil {
+	if _, err := vecfilter.Parse(q.Filter); err != nil {
 		return fail("%w", err)
 	}
 	if err := v.checkDims(ctx, "query", len(vector)); err != nil {

@@ -9,13 +9,13 @@ import (
 	"math"
 	"mime"
 	"net/http"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/gowai/gowai/internal/vecfilter"
 	"github.com/gowai/gowai/llm"
 )
 
@@ -416,12 +416,12 @@ func (v *vectorizeStore) metadataIndex(ex *exchange, ix *vecIndex, route string)
 // query answers a nearest-neighbour query over the vectors applied so far.
 func (ix *vecIndex) query(ex *exchange) output {
 	var in struct {
-		Vector         []float32       `json:"vector"`
-		TopK           *int            `json:"topK"`
-		ReturnValues   bool            `json:"returnValues"`
-		ReturnMetadata string          `json:"returnMetadata"`
-		Namespace      string          `json:"namespace"`
-		Filter         json.RawMessage `json:"filter"`
+		Vector         []float32      `json:"vector"`
+		TopK           *int           `json:"topK"`
+		ReturnValues   bool           `json:"returnValues"`
+		ReturnMetadata string         `json:"returnMetadata"`
+		Namespace      string         `json:"namespace"`
+		Filter         map[string]any `json:"filter"`
 	}
 	if err := decodeStrict(ex.body, &in); err != nil {
 		return vecBad(ex, "query: %v", err)
@@ -442,10 +442,16 @@ func (ix *vecIndex) query(ex *exchange) output {
 	case in.ReturnMetadata != "" && in.ReturnMetadata != "none" && in.ReturnMetadata != "indexed" && in.ReturnMetadata != "all":
 		return vecBad(ex, "query: returnMetadata %q is not none, indexed or all", in.ReturnMetadata)
 	}
-	conds, err := parseVecFilter(in.Filter)
+	conds, err := vecfilter.Parse(in.Filter)
 	if err != nil {
-		return vecBad(ex, "query: filter: %v", err)
+		return vecBad(ex, "query: %v", err)
 	}
+	// Only properties with a metadata index can be filtered on (the metadata filtering
+	// docs): a condition on any other property matches no vector.
+	unindexed := slices.ContainsFunc(conds, func(c vecfilter.Cond) bool {
+		_, ok := ix.metaIndexes[c.Key]
+		return !ok
+	})
 	type match struct {
 		ID        string         `json:"id"`
 		Score     float64        `json:"score"`
@@ -458,7 +464,7 @@ func (ix *vecIndex) query(ex *exchange) output {
 		if in.Namespace != "" && rec.Namespace != in.Namespace {
 			continue
 		}
-		if !ix.filterMatches(conds, rec.meta) {
+		if unindexed || !vecfilter.MatchAll(conds, rec.meta) {
 			continue
 		}
 		m := match{ID: rec.ID, Score: ix.score(in.Vector, rec.Values), Namespace: rec.Namespace}
@@ -470,7 +476,7 @@ func (ix *vecIndex) query(ex *exchange) output {
 			m.Metadata = rec.meta
 		case "indexed":
 			for p := range ix.metaIndexes {
-				if val, ok := lookupPath(rec.meta, p); ok {
+				if val, ok := vecfilter.Lookup(rec.meta, p); ok {
 					if m.Metadata == nil {
 						m.Metadata = map[string]any{}
 					}
@@ -513,145 +519,4 @@ func (ix *vecIndex) score(a, b []float32) float64 {
 		return 0
 	}
 	return dot / math.Sqrt(na*nb)
-}
-
-// vecCond is one condition of a metadata filter: path op value.
-type vecCond struct {
-	path   string
-	op     string
-	values []any // one value, or the list of $in / $nin
-}
-
-// parseVecFilter reads a filter {"prop": value | {"$op": value, ...}, ...}, refusing
-// unknown operators and values of the wrong type.
-func parseVecFilter(raw json.RawMessage) ([]vecCond, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var f map[string]any
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return nil, fmt.Errorf("must be an object: %v", err)
-	}
-	var conds []vecCond
-	for _, path := range slices.Sorted(maps.Keys(f)) {
-		if path == "" || strings.HasPrefix(path, "$") || strings.Contains(path, `"`) {
-			return nil, fmt.Errorf("key %q is empty, starts with $ or contains \"", path)
-		}
-		ops, isOps := f[path].(map[string]any)
-		if !isOps {
-			ops = map[string]any{"$eq": f[path]}
-		}
-		for _, op := range slices.Sorted(maps.Keys(ops)) {
-			val := ops[op]
-			c := vecCond{path: path, op: op}
-			switch op {
-			case "$eq", "$ne":
-				if !vecScalar(val) && val != nil {
-					return nil, fmt.Errorf("%s.%s: %v is not a string, number, boolean or null", path, op, val)
-				}
-				c.values = []any{val}
-			case "$lt", "$lte", "$gt", "$gte":
-				if _, ok := val.(bool); !vecScalar(val) || ok {
-					return nil, fmt.Errorf("%s.%s: %v is not a string or number", path, op, val)
-				}
-				c.values = []any{val}
-			case "$in", "$nin":
-				list, ok := val.([]any)
-				if !ok || len(list) == 0 {
-					return nil, fmt.Errorf("%s.%s: want a non-empty array", path, op)
-				}
-				for _, x := range list {
-					if !vecScalar(x) {
-						return nil, fmt.Errorf("%s.%s: %v is not a string, number or boolean", path, op, x)
-					}
-				}
-				c.values = list
-			default:
-				return nil, fmt.Errorf("%s: unknown operator %q", path, op)
-			}
-			conds = append(conds, c)
-		}
-	}
-	return conds, nil
-}
-
-func vecScalar(v any) bool {
-	switch v.(type) {
-	case string, float64, bool:
-		return true
-	}
-	return false
-}
-
-// filterMatches reports whether a vector's metadata meets every condition. Only
-// properties with a metadata index can be filtered on (the metadata filtering docs): a
-// condition on any other property matches no vector. A missing property fails $eq, $in
-// and the ranges and passes $ne and $nin; $eq null matches only a missing or null one.
-func (ix *vecIndex) filterMatches(conds []vecCond, meta map[string]any) bool {
-	for _, c := range conds {
-		if _, indexed := ix.metaIndexes[c.path]; !indexed {
-			return false
-		}
-		got, ok := lookupPath(meta, c.path)
-		if got == nil {
-			ok = false
-		}
-		var pass bool
-		switch c.op {
-		case "$eq":
-			pass = (c.values[0] == nil && !ok) || (ok && got == c.values[0])
-		case "$ne":
-			pass = (c.values[0] == nil && ok) || (c.values[0] != nil && (!ok || got != c.values[0]))
-		case "$in":
-			pass = ok && slices.Contains(c.values, got)
-		case "$nin":
-			pass = !ok || !slices.Contains(c.values, got)
-		default:
-			pass = ok && vecRange(c.op, got, c.values[0])
-		}
-		if !pass {
-			return false
-		}
-	}
-	return true
-}
-
-// vecRange compares two numbers or two strings; values of different types never pass.
-func vecRange(op string, got, want any) bool {
-	if reflect.TypeOf(got) != reflect.TypeOf(want) {
-		return false
-	}
-	var c int
-	switch g := got.(type) {
-	case float64:
-		c = cmp.Compare(g, want.(float64))
-	case string:
-		c = strings.Compare(g, want.(string))
-	default:
-		return false
-	}
-	switch op {
-	case "$lt":
-		return c < 0
-	case "$lte":
-		return c <= 0
-	case "$gt":
-		return c > 0
-	}
-	return c >= 0
-}
-
-// lookupPath finds a property by its dotted path ("a.b" is meta["a"]["b"]).
-func lookupPath(meta map[string]any, path string) (any, bool) {
-	var cur any = meta
-	for part := range strings.SplitSeq(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[part]; !ok {
-			return nil, false
-		}
-	}
-	return cur, true
 }
