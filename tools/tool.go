@@ -66,13 +66,8 @@ type tool struct {
 // Def still works, whose every Call fails with an error matching ErrInvalidTool, and which
 // NewSet refuses with that error, so the mistake surfaces before any model sees the tool.
 func New[In, Out any](name, description string, fn func(context.Context, In) (Out, error)) Tool {
-	t := &tool{def: llm.ToolDef{Name: name, Description: description, Parameters: noParams}}
-	if err := checkName(name); err != nil {
-		t.bad = err
-		return t
-	}
-	if fn == nil {
-		t.bad = fmt.Errorf("%w %q: nil function", ErrInvalidTool, name)
+	t := start(name, description, fn != nil)
+	if t.bad != nil {
 		return t
 	}
 	s, err := schema.For(reflect.TypeFor[In]())
@@ -109,13 +104,8 @@ func New[In, Out any](name, description string, fn func(context.Context, In) (Ou
 // the tool takes no arguments). Arguments are validated against it before fn runs, as in New.
 // A bad name or schema gives a Tool that fails the same way New's does.
 func Func(name, description string, params json.RawMessage, fn func(ctx context.Context, args json.RawMessage) (string, error)) Tool {
-	t := &tool{def: llm.ToolDef{Name: name, Description: description, Parameters: noParams}}
-	if err := checkName(name); err != nil {
-		t.bad = err
-		return t
-	}
-	if fn == nil {
-		t.bad = fmt.Errorf("%w %q: nil function", ErrInvalidTool, name)
+	t := start(name, description, fn != nil)
+	if t.bad != nil {
 		return t
 	}
 	params = bytes.TrimSpace(params)
@@ -132,6 +122,17 @@ func Func(name, description string, params json.RawMessage, fn func(ctx context.
 		return t
 	}
 	t.params, t.def.Parameters, t.fn = s, bytes.Clone(params), fn
+	return t
+}
+
+// start begins a tool for New or Func, recording a bad name or a missing function.
+func start(name, description string, hasFn bool) *tool {
+	t := &tool{def: llm.ToolDef{Name: name, Description: description, Parameters: noParams}}
+	if err := checkName(name); err != nil {
+		t.bad = err
+	} else if !hasFn {
+		t.bad = fmt.Errorf("%w %q: nil function", ErrInvalidTool, name)
+	}
 	return t
 }
 
