@@ -16,15 +16,18 @@ type ChatModel struct {
 	c       *Client
 	id      string
 	dialect dialect
+	url     string // the endpoint, built once: a Client's URLs never change
 }
 
 // Model returns the model id on the native endpoint /ai/run/{id}, which every Workers AI
 // model has. Requests and the three reply families are translated for you.
-func (c *Client) Model(id string) *ChatModel { return &ChatModel{c: c, id: id, dialect: dialectNative} }
+func (c *Client) Model(id string) *ChatModel {
+	return &ChatModel{c: c, id: id, dialect: dialectNative, url: c.runURL(id)}
+}
 
 // OpenAIModel returns the model id on the OpenAI-compatible endpoint /ai/v1/chat/completions.
 func (c *Client) OpenAIModel(id string) *ChatModel {
-	return &ChatModel{c: c, id: id, dialect: dialectOpenAI}
+	return &ChatModel{c: c, id: id, dialect: dialectOpenAI, url: c.v1URL("chat/completions")}
 }
 
 // NewOpenAICompatible returns model on any OpenAI-compatible server (Ollama, llama.cpp,
@@ -39,7 +42,7 @@ func NewOpenAICompatible(baseURL, apiKey, model string, opts ...Option) *ChatMod
 	base := strings.TrimRight(baseURL, "/")
 	c := &Client{
 		account:    "local",
-		token:      &secret{apiKey},
+		token:      newSecret(apiKey),
 		baseURL:    base,
 		baseSet:    true,
 		compatBase: base,
@@ -57,7 +60,7 @@ func NewOpenAICompatible(baseURL, apiKey, model string, opts ...Option) *ChatMod
 	if cfg.retry != nil {
 		c.retry = cfg.retry.withDefaults()
 	}
-	return &ChatModel{c: c, id: model, dialect: dialectOpenAI}
+	return c.OpenAIModel(model)
 }
 
 // ID returns the model id.
@@ -79,11 +82,7 @@ func (m *ChatModel) request(req Request, stream bool) (call, error) {
 	if err != nil {
 		return call{}, fmt.Errorf("llm: %s: %w", m.id, err)
 	}
-	u := m.c.runURL(m.id)
-	if m.dialect == dialectOpenAI {
-		u = m.c.v1URL("chat/completions")
-	}
-	return call{method: http.MethodPost, url: u, model: m.id, body: body}, nil
+	return call{method: http.MethodPost, url: m.url, model: m.id, body: body}, nil
 }
 
 // Generate sends req and returns the whole reply. Failures are *Error values (retried per
@@ -224,8 +223,9 @@ func fillFromHeaders(r *Response, h http.Header) {
 	if r.RequestID == "" {
 		r.RequestID = h.Get("cf-ai-req-id")
 	}
-	if r.Usage.Neurons == 0 {
-		if n, err := strconv.ParseFloat(h.Get("cf-ai-neurons"), 64); err == nil {
+	// An absent header is not parsed: ParseFloat("") allocates the error it returns.
+	if v := h.Get("cf-ai-neurons"); v != "" && r.Usage.Neurons == 0 {
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
 			r.Usage.Neurons = n
 		}
 	}

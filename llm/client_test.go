@@ -3,16 +3,21 @@ package llm
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"testing/synctest"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // rtFunc is an in-memory http.RoundTripper: retry tests run inside a synctest bubble,
@@ -373,4 +378,270 @@ func TestLegacyTruncationIsReportedAsLength(t *testing.T) {
 			t.Errorf("finish reason %q, want %q", resp.FinishReason, want)
 		}
 	}
+}
+
+func TestRunDecodesTheResult(t *testing.T) {
+	type image struct{ Image string }
+	const model = "@cf/black-forest-labs/flux-1-schnell"
+	tests := []struct {
+		name    string
+		body    string
+		out     func() any // a fresh output
+		want    any        // what out points to afterwards
+		wantErr string     // in the error text; "" for success
+		code    int        // the *Error code when the service reported one
+	}{
+		{"envelope result fills the output",
+			`{"result":{"image":"aGk="},"success":true,"errors":[],"messages":[]}`,
+			func() any { return &image{} }, &image{Image: "aGk="}, "", 0},
+		{"result after success in the envelope",
+			` {"success":true,"errors":[],"result":{"image":"aGk="}} `,
+			func() any { return &image{} }, &image{Image: "aGk="}, "", 0},
+		{"success false on 200 is a service error naming the model",
+			errBody(3040, "Capacity temporarily exceeded, please try again."),
+			func() any { return &image{Image: "kept"} }, &image{Image: "kept"}, "Capacity temporarily exceeded", 3040},
+		{"null result leaves the output as it was",
+			`{"result":null,"success":true}`,
+			func() any { return &image{Image: "kept"} }, &image{Image: "kept"}, "", 0},
+		{"null result reaches a json.Unmarshaler",
+			`{"result":null,"success":true}`,
+			func() any { return new(json.RawMessage) }, ptr(json.RawMessage("null")), "", 0},
+		{"null result clears a pointer output",
+			`{"result":null,"success":true}`,
+			func() any { p := &image{Image: "x"}; return &p }, ptr((*image)(nil)), "", 0},
+		{"raw output gets the result verbatim",
+			`{"result":{"image": "aGk=" },"success":true}`,
+			func() any { return new(json.RawMessage) }, ptr(json.RawMessage(`{"image": "aGk=" }`)), "", 0},
+		{"envelope without a result is an error",
+			`{"success":true,"errors":[],"messages":[]}`,
+			func() any { return &image{} }, &image{}, "llm: run " + model + ": decode result: unexpected end of JSON input", 0},
+		{"bare object is decoded whole",
+			`{"image":"aGk="}`,
+			func() any { return &image{} }, &image{Image: "aGk="}, "", 0},
+		{"bare array is decoded whole",
+			`[1,2,3]`,
+			func() any { return new([]int) }, &[]int{1, 2, 3}, "", 0},
+		{"result of the wrong type",
+			`{"result":{"image":5},"success":true}`,
+			func() any { return &image{} }, &image{}, "llm: run " + model + ": decode result: json: cannot unmarshal number into Go struct field", 0},
+		{"invalid JSON",
+			`{"result":{"image":"aGk="}`,
+			func() any { return &image{} }, &image{}, "llm: decode response: invalid JSON", 0},
+		{"empty body",
+			"",
+			func() any { return &image{} }, &image{}, "empty body", 0},
+		{"output that is not a pointer",
+			`{"result":{"image":"aGk="},"success":true}`,
+			func() any { return image{} }, image{}, "decode result: json: Unmarshal(non-pointer llm.image)", 0},
+		{"nil pointer output",
+			`{"result":{"image":"aGk="},"success":true}`,
+			func() any { return (*image)(nil) }, (*image)(nil), "decode result: json: Unmarshal(nil *llm.image)", 0},
+		{"no output still reports success false",
+			errBody(3036, "daily allocation"),
+			func() any { return nil }, nil, "daily allocation", 3036},
+		{"no output on success",
+			`{"result":{"image":"aGk="},"success":true}`,
+			func() any { return nil }, nil, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newTestClient(t, &scripted{replies: []canned{{200, nil, tt.body}}})
+			out := tt.out()
+			err := c.Run(t.Context(), model, map[string]any{"prompt": "cat"}, out)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Run: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("Run error = %v, want one containing %q", err, tt.wantErr)
+			}
+			e, isService := errors.AsType[*Error](err)
+			if isService != (tt.code != 0) {
+				t.Fatalf("Run error %v: service error %v, want %v", err, isService, tt.code != 0)
+			}
+			if isService && (e.Code != tt.code || e.Status != http.StatusOK || e.Model != model) {
+				t.Errorf("service error code %d status %d model %q, want %d 200 %q", e.Code, e.Status, e.Model, tt.code, model)
+			}
+			if diff := cmp.Diff(tt.want, out); diff != "" {
+				t.Errorf("output (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestReadBody(t *testing.T) {
+	const max = 1000
+	body := func(n int) string { return strings.Repeat("x", n) }
+	tests := []struct {
+		name    string
+		length  int64 // Content-Length; -1 unknown
+		body    io.Reader
+		want    int // bytes read
+		wantErr string
+	}{
+		{"announced length", 600, strings.NewReader(body(600)), 600, ""},
+		{"announced length in one-byte reads", 600, iotest.OneByteReader(strings.NewReader(body(600))), 600, ""},
+		{"EOF with the last bytes", 600, iotest.DataErrReader(strings.NewReader(body(600))), 600, ""},
+		{"unknown length", -1, strings.NewReader(body(600)), 600, ""},
+		{"exactly the cap", max, strings.NewReader(body(max)), max, ""},
+		{"body longer than announced is read whole", 10, strings.NewReader(body(700)), 700, ""},
+		{"body shorter than announced is what it is", 700, strings.NewReader(body(10)), 10, ""},
+		{"announced length over the cap", max + 1, strings.NewReader(body(max + 1)), 0, "exceeds 1000 bytes"},
+		{"body over the cap with a small announced length", 10, strings.NewReader(body(2 * max)), 0, "exceeds 1000 bytes"},
+		{"body over the cap with no announced length", -1, strings.NewReader(body(max + 1)), 0, "exceeds 1000 bytes"},
+		{"read error", 600, iotest.TimeoutReader(strings.NewReader(body(600))), 0, "llm: read response: timeout"},
+	}
+	c := newTestClient(t, nil, WithMaxResponseBytes(max))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rc := &closeRecorder{Reader: tt.body}
+			b, err := c.readBody(&http.Response{ContentLength: tt.length, Body: rc})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("readBody error = %v, want one containing %q", err, tt.wantErr)
+				}
+			} else if err != nil || len(b) != tt.want || strings.Trim(string(b), "x") != "" {
+				t.Fatalf("readBody = %d bytes, %v; want %d bytes of the body", len(b), err, tt.want)
+			}
+			if rc.closes != 1 {
+				t.Errorf("body closed %d times, want once", rc.closes)
+			}
+		})
+	}
+}
+
+func TestMediaType(t *testing.T) {
+	for ct, want := range map[string]string{
+		"application/json":                "application/json",
+		"text/event-stream":               "text/event-stream",
+		"application/json; charset=utf-8": "application/json",
+		"Application/JSON":                "application/json",
+		"text/event-stream;charset=UTF-8": "text/event-stream",
+		"image/png":                       "image/png",
+		"":                                "",
+		" Not/A;;Type ":                   "not/a;;type",
+	} {
+		if got := mediaType(http.Header{"Content-Type": {ct}}); got != want {
+			t.Errorf("mediaType(%q) = %q, want %q", ct, got, want)
+		}
+	}
+}
+
+func TestNeuronsFromHeader(t *testing.T) {
+	tests := []struct {
+		name   string
+		header string // cf-ai-neurons; "" absent
+		body   float64
+		want   float64
+	}{
+		{"absent header leaves none", "", 0, 0},
+		{"header fills what the body left out", "1.75", 0, 1.75},
+		{"the body's count wins", "1.75", 3, 3},
+		{"unparsable header is ignored", "lots", 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			if tt.header != "" {
+				h.Set("cf-ai-neurons", tt.header)
+			}
+			r := &Response{Usage: Usage{Neurons: tt.body}}
+			fillFromHeaders(r, h)
+			if r.Usage.Neurons != tt.want {
+				t.Errorf("neurons = %v, want %v", r.Usage.Neurons, tt.want)
+			}
+		})
+	}
+}
+
+func TestEveryRequestGetsItsAuthHeadersAfresh(t *testing.T) {
+	// The header values are built once per client; a transport that adds to a request's
+	// headers must not change the next request's.
+	var got [][]string
+	rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+		got = append(got, slices.Clone(r.Header["Authorization"]), slices.Clone(r.Header["Cf-Aig-Authorization"]), slices.Clone(r.Header["Content-Type"]))
+		r.Header.Add("Authorization", "extra")
+		r.Header.Add("Cf-Aig-Authorization", "extra")
+		r.Header.Add("Content-Type", "extra")
+		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(okText)), Request: r}, nil
+	})
+	c := newTestClient(t, rt, WithGateway("gw", WithGatewayToken("gw-token")))
+	for range 2 {
+		if _, err := c.Model("m").Generate(t.Context(), Request{Messages: []Message{User("hi")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := [][]string{{"Bearer secret-token-xyz"}, {"Bearer gw-token"}, {"application/json"}}
+	if diff := cmp.Diff(append(want, want...), got); diff != "" {
+		t.Errorf("headers sent (-want +got):\n%s", diff)
+	}
+}
+
+func TestRetryBudgetCountsFromTheFirstAttempt(t *testing.T) {
+	// Every attempt takes `each` and fails in a retryable way; waits are about a second.
+	p := RetryPolicy{MaxAttempts: 10, InitialInterval: time.Second, MaxInterval: time.Second, MaxElapsed: time.Minute}
+	tests := []struct {
+		name      string
+		each      time.Duration
+		wantCalls int
+	}{
+		// Attempts end at 20 s, 41 s and 62 s: no fourth starts past the minute.
+		{"slow attempts stop when the budget is spent", 20 * time.Second, 3},
+		{"a first attempt longer than the budget is not retried", 61 * time.Second, 1},
+		{"quick attempts stop at MaxAttempts", time.Millisecond, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				calls := 0
+				var notified []string
+				err := p.do(t.Context(), func() error {
+					calls++
+					time.Sleep(tt.each)
+					return fmt.Errorf("attempt %d failed", calls)
+				}, func(err error, _ time.Duration) { notified = append(notified, err.Error()) })
+				if calls != tt.wantCalls {
+					t.Errorf("%d attempts, want %d", calls, tt.wantCalls)
+				}
+				if want := fmt.Sprintf("attempt %d failed", tt.wantCalls); err == nil || err.Error() != want {
+					t.Errorf("error = %v, want %q", err, want)
+				}
+				// Each retry is announced with the error it retries, the first attempt's included.
+				for i, n := range notified {
+					if want := fmt.Sprintf("attempt %d failed", i+1); n != want {
+						t.Errorf("notice %d = %q, want %q", i, n, want)
+					}
+				}
+				if len(notified) != tt.wantCalls-1 {
+					t.Errorf("%d notices, want %d", len(notified), tt.wantCalls-1)
+				}
+			})
+		})
+	}
+}
+
+func TestFirstAttemptErrorsAreJudgedLikeAnyOther(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := RetryPolicy{MaxAttempts: 3, InitialInterval: time.Second, MaxInterval: time.Second, MaxElapsed: time.Minute}
+		daily := &Error{Status: 429, Code: 3036, Message: "daily"}
+		calls := 0
+		err := p.do(t.Context(), func() error { calls++; return daily }, nil)
+		if calls != 1 || err != daily {
+			t.Errorf("%d attempts, error %v; want 1 attempt and the daily-limit error itself", calls, err)
+		}
+
+		ctx, cancel := context.WithCancel(t.Context())
+		calls = 0
+		err = p.do(ctx, func() error { calls++; cancel(); return context.Canceled }, nil)
+		if calls != 1 || !errors.Is(err, context.Canceled) {
+			t.Errorf("%d attempts, error %v; want 1 attempt and context.Canceled", calls, err)
+		}
+
+		calls = 0
+		if err := p.do(t.Context(), func() error { calls++; return nil }, nil); err != nil || calls != 1 {
+			t.Errorf("%d attempts, error %v; want 1 attempt and no error", calls, err)
+		}
+	})
 }

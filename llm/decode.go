@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 )
 
 // Whole (non-streamed) chat replies. /ai/run answers with one of several output families inside the
@@ -20,13 +21,18 @@ type envelopeHead struct {
 	Result  json.RawMessage `json:"result"`
 }
 
-// wireResult holds every key of every chat output family; a family is recognised by which of them
+// answerType is the type of a result's two answer fields, response and message content. The general
+// path reads them as json.RawMessage, since they may be a string, null, a number or an object (JSON
+// mode, reference §2.2); the fast path reads them as string (see decodeChatFast).
+type answerType interface{ json.RawMessage | string }
+
+// chatResult holds every key of every chat output family; a family is recognised by which of them
 // are present. Keys it does not name (vLLM internals on gpt-oss, recording #3) are ignored.
-type wireResult struct {
+type chatResult[T answerType] struct {
 	Object      string          `json:"object"`
 	Model       string          `json:"model"`
-	Choices     []wireChoice    `json:"choices"`
-	Response    json.RawMessage `json:"response"`   // legacy native: string, null, number or object
+	Choices     []chatChoice[T] `json:"choices"`
+	Response    T               `json:"response"`   // legacy native: string, null, number or object
 	ToolCalls   []wireToolCall  `json:"tool_calls"` // legacy native, also on the llama-3.3 hybrid
 	Description *string         `json:"description"`
 	Usage       *wireUsage      `json:"usage"`
@@ -34,18 +40,21 @@ type wireResult struct {
 	FinishReason string `json:"finish_reason"`
 }
 
-type wireChoice struct {
-	Message      *wireMessage `json:"message"`
-	Text         string       `json:"text"` // text_completion
-	FinishReason string       `json:"finish_reason"`
+type chatChoice[T answerType] struct {
+	Message      *chatMessage[T] `json:"message"`
+	Text         string          `json:"text"` // text_completion
+	FinishReason string          `json:"finish_reason"`
 }
 
-type wireMessage struct {
-	Content          json.RawMessage `json:"content"`
-	ReasoningContent string          `json:"reasoning_content"`
-	Reasoning        string          `json:"reasoning"`
-	ToolCalls        []wireToolCall  `json:"tool_calls"`
+type chatMessage[T answerType] struct {
+	Content          T              `json:"content"`
+	ReasoningContent string         `json:"reasoning_content"`
+	Reasoning        string         `json:"reasoning"`
+	ToolCalls        []wireToolCall `json:"tool_calls"`
 }
+
+// wireResult is a result as the general path reads it.
+type wireResult = chatResult[json.RawMessage]
 
 // wireToolCall reads both the legacy flat {name, arguments} and OpenAI's
 // {id, type, function:{name, arguments}} (reference §2.3).
@@ -87,6 +96,73 @@ type wirePart struct {
 // {result, success, errors, messages} around any /ai/run output family, or a bare OpenAI chat.completion
 // (the /ai/v1 endpoint and OpenAI-compatible servers send no envelope).
 func decodeChat(body []byte) (*Response, error) {
+	if r, ok := decodeChatFast(body); ok {
+		return r, nil
+	}
+	return decodeChatGeneral(body)
+}
+
+// decodeChatFast decodes the shapes nearly every chat reply has, a legacy native result {response:
+// string, tool_calls, usage} and a chat.completion, bare or in the envelope, in one typed pass. The
+// general path reads such a reply up to seven times (the envelope with its result kept raw, the result
+// with its answer kept raw, the answer again to unquote it), which was 37% of the CPU of a chat call
+// (bench/README.md, findings #1).
+//
+// ok is false for everything else, which decodeChatGeneral then reads: a field of another type (JSON
+// mode's object response, a result that is a string), invalid JSON, success:false, the Responses API,
+// image-to-text's description, or neither text nor calls. When ok is true the Response is the one
+// decodeChatGeneral returns: it accepts only shapes for which decodeChatGeneral calls fillChat on the
+// same fields (TestDecodeChatFastMatchesGeneral and its fuzz test hold it to that).
+func decodeChatFast(body []byte) (*Response, bool) {
+	b := bytes.TrimSpace(body)
+	if len(b) == 0 || b[0] != '{' || nonStringResponse(b) {
+		return nil, false
+	}
+	var w struct {
+		Success *bool               `json:"success"`
+		Result  *chatResult[string] `json:"result"`
+		chatResult[string]
+	}
+	if json.Unmarshal(b, &w) != nil {
+		return nil, false
+	}
+	r := &w.chatResult
+	if w.Success != nil {
+		if !*w.Success || w.Result == nil {
+			return nil, false
+		}
+		r = w.Result
+		if r.Usage == nil {
+			r.Usage = w.Usage // usage sent beside result instead of inside it
+		}
+	}
+	if r.Object == "response" || r.Description != nil || len(r.Choices) == 0 && r.Response == "" && len(r.ToolCalls) == 0 {
+		return nil, false
+	}
+	resp := &Response{Model: r.Model, Usage: r.Usage.usage()}
+	if fillChat(resp, r, stringAnswer) != nil {
+		return nil, false // a bad tool call: the general path words the error
+	}
+	return resp, true
+}
+
+// nonStringResponse reports whether the first "response" key in body holds neither a string nor
+// null, as JSON mode's answer on /ai/run does (an object, reference §2.2). The fast path would
+// find that out only by a whole decode that fails, so it is not tried. This is a hint for speed
+// and nothing else: where the fast path answers, both paths give the same Response, so a key
+// found elsewhere (a "response" nested before the real one) only picks the other path. Inside a
+// JSON string the bytes `"response":` cannot occur, its quotes being escaped.
+func nonStringResponse(body []byte) bool {
+	_, v, ok := bytes.Cut(body, []byte(`"response":`))
+	v = bytes.TrimLeft(v, " \t\r\n")
+	return ok && len(v) > 0 && v[0] != '"' && v[0] != 'n'
+}
+
+// stringAnswer is the text of an answer field the fast path read as a string (null reads as "").
+func stringAnswer(s string) (string, error) { return s, nil }
+
+// decodeChatGeneral decodes any chat reply decodeChat accepts, whatever its shape.
+func decodeChatGeneral(body []byte) (*Response, error) {
 	b := bytes.TrimSpace(body)
 	if len(b) == 0 || b[0] != '{' {
 		// Not an envelope: a bare result, e.g. a string (reference §2.2: outputs allow "| string").
@@ -101,7 +177,7 @@ func decodeChat(body []byte) (*Response, error) {
 		return nil, decodeError(err, b)
 	}
 	if w.Success == nil {
-		return w.wireResult.response(b)
+		return resultResponse(&w.wireResult, b)
 	}
 	raw, err := w.unwrap(b)
 	if err != nil {
@@ -118,7 +194,7 @@ func decodeChat(body []byte) (*Response, error) {
 	if res.Usage == nil {
 		res.Usage = w.Usage // usage sent beside result instead of inside it
 	}
-	return res.response(raw)
+	return resultResponse(&res, raw)
 }
 
 // unwrapEnvelope returns the `result` of a Cloudflare envelope, or the body itself when it is not an
@@ -141,6 +217,42 @@ func unwrapEnvelope(body []byte) (json.RawMessage, error) {
 	return env.unwrap(b)
 }
 
+// decodeResultInto decodes the result of a successful envelope into out in one pass over body
+// (encoding/json fills the non-nil pointer an interface field holds), where unwrapEnvelope and a
+// second json.Unmarshal read it four times: a third of the time of 800 KB of embeddings
+// (bench/README.md findings #7). It reports whether it did. For anything else (success:false,
+// invalid JSON, a result of the wrong type, no envelope, out not a non-nil pointer) the caller
+// takes the unwrapEnvelope path, which answers as before; out may then already hold part of the
+// result. The one case where that changes a success: a bare object with a "result" key but no
+// "success" gets that result decoded into out before the whole object.
+func decodeResultInto(body []byte, out any) bool {
+	b := bytes.TrimSpace(body)
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	if v := reflect.ValueOf(out); v.Kind() != reflect.Pointer || v.IsNil() {
+		// json.Unmarshal refuses these with an error; held in an interface field they would
+		// be replaced without one.
+		return false
+	}
+	env := struct {
+		Success *bool `json:"success"`
+		Result  any   `json:"result"`
+	}{Result: out}
+	switch {
+	case json.Unmarshal(b, &env) != nil || env.Success == nil || !*env.Success:
+		return false
+	case env.Result == nil:
+		// result:null made encoding/json drop out rather than hand it the null, which a
+		// json.Unmarshaler would take.
+		return false
+	}
+	// A missing result left out untouched without an error, where the old path fails. Only the
+	// absence of the key anywhere in the body is caught: the check is a byte search, and a
+	// Cloudflare envelope starts with it.
+	return bytes.Contains(b, []byte(`"result"`))
+}
+
 // unwrap returns the result of an envelope (nil when it has none) or body when there is no envelope.
 func (env *envelopeHead) unwrap(body []byte) (json.RawMessage, error) {
 	switch {
@@ -152,15 +264,15 @@ func (env *envelopeHead) unwrap(body []byte) (json.RawMessage, error) {
 	return env.Result, nil
 }
 
-// response turns a decoded result object (whose text is raw) into a Response.
-func (w *wireResult) response(raw []byte) (*Response, error) {
+// resultResponse turns a decoded result object (whose text is raw) into a Response.
+func resultResponse(w *wireResult, raw []byte) (*Response, error) {
 	resp := &Response{Model: w.Model, Usage: w.Usage.usage()}
 	var err error
 	switch {
 	case w.Object == "response":
 		err = fillResponses(resp, raw)
-	case len(w.Choices) > 0 || w.hasLegacy():
-		err = w.fillChat(resp)
+	case len(w.Choices) > 0 || len(w.ToolCalls) > 0 || w.Response != nil && string(w.Response) != "null":
+		err = fillChat(resp, w, valueText) // chat.completion, text_completion or legacy native
 	case w.Description != nil:
 		resp.Text = *w.Description // image-to-text (llava, recording #22)
 	default:
@@ -172,13 +284,10 @@ func (w *wireResult) response(raw []byte) (*Response, error) {
 	return resp, nil
 }
 
-func (w *wireResult) hasLegacy() bool {
-	return (w.Response != nil && string(w.Response) != "null") || len(w.ToolCalls) > 0
-}
-
 // fillChat reads chat.completion, text_completion and legacy native results, and the llama-3.3
 // hybrid that carries both (recording #5): choices[0] wins, the legacy fields fill what it left empty.
-func (w *wireResult) fillChat(resp *Response) error {
+// text renders an answer field as text.
+func fillChat[T answerType](resp *Response, w *chatResult[T], text func(T) (string, error)) error {
 	var calls []wireToolCall
 	if len(w.Choices) > 0 {
 		c := w.Choices[0]
@@ -187,11 +296,11 @@ func (w *wireResult) fillChat(resp *Response) error {
 		if m := c.Message; m != nil {
 			// content is "" or null when a reasoning model spent its whole budget (recordings #16,
 			// #17): that is an empty answer with finish_reason "length", not an error.
-			text, err := valueText(m.Content)
+			t, err := text(m.Content)
 			if err != nil {
 				return errorf("decode response: message content: %w", err)
 			}
-			resp.Text = text
+			resp.Text = t
 			resp.Reasoning = joinReasoning(m.ReasoningContent, m.Reasoning)
 			calls = m.ToolCalls
 		}
@@ -199,12 +308,12 @@ func (w *wireResult) fillChat(resp *Response) error {
 	if resp.FinishReason == "" {
 		resp.FinishReason = normalizeFinishReason(w.FinishReason)
 	}
-	if resp.Text == "" && w.Response != nil {
-		text, err := valueText(w.Response)
+	if resp.Text == "" {
+		t, err := text(w.Response)
 		if err != nil {
 			return errorf("decode response: response field: %w", err)
 		}
-		resp.Text = text
+		resp.Text = t
 	}
 	if len(calls) == 0 {
 		calls = w.ToolCalls

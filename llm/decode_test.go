@@ -3,6 +3,7 @@ package llm
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -403,79 +404,81 @@ func TestEveryRecordingIsCovered(t *testing.T) {
 	}
 }
 
+// decodeShapes are reply shapes beyond the fixtures, with what decodeChat makes of them.
+var decodeShapes = []struct {
+	name string
+	body string
+	want Response
+}{
+	{"response as a number keeps its literal",
+		`{"result":{"response":3.50},"success":true}`,
+		Response{Text: "3.50"}},
+	{"response as an array is compact JSON",
+		`{"result":{"response":[1, {"b":2, "a":1}]},"success":true}`,
+		Response{Text: `[1,{"b":2,"a":1}]`}},
+	{"null response with legacy tool calls",
+		`{"result":{"response":null,"tool_calls":[{"name":"lookup","arguments":{"q": "x"}}]},"success":true}`,
+		Response{ToolCalls: []ToolCall{{ID: "call_1", Name: "lookup", Arguments: json.RawMessage(`{"q":"x"}`)}}}},
+	{"string arguments are parsed into an object",
+		`{"result":{"response":"","tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{\"a\": 1}"}}]},"success":true}`,
+		Response{ToolCalls: []ToolCall{{ID: "t1", Name: "f", Arguments: json.RawMessage(`{"a":1}`)}}}},
+	{"missing arguments become an empty object",
+		`{"choices":[{"message":{"content":null,"tool_calls":[{"id":"t1","function":{"name":"now"}}]},"finish_reason":"tool_calls"}]}`,
+		Response{FinishReason: "tool_calls", ToolCalls: []ToolCall{{ID: "t1", Name: "now", Arguments: json.RawMessage(`{}`)}}}},
+	{"missing ids get ids unique among the calls",
+		`{"result":{"tool_calls":[{"name":"a","arguments":{}},{"id":"call_1","name":"b","arguments":{}},{"name":"c","arguments":{}}]},"success":true}`,
+		Response{ToolCalls: []ToolCall{
+			{ID: "call_2", Name: "a", Arguments: json.RawMessage(`{}`)},
+			{ID: "call_1", Name: "b", Arguments: json.RawMessage(`{}`)},
+			{ID: "call_3", Name: "c", Arguments: json.RawMessage(`{}`)},
+		}}},
+	{"message tool calls win over top-level ones",
+		`{"choices":[{"message":{"content":"","tool_calls":[{"id":"m","function":{"name":"inner","arguments":"{}"}}]}}],"tool_calls":[{"name":"outer","arguments":{}}]}`,
+		Response{ToolCalls: []ToolCall{{ID: "m", Name: "inner", Arguments: json.RawMessage(`{}`)}}}},
+	{"hybrid with empty content falls back to the legacy response",
+		`{"result":{"choices":[{"message":{"content":""},"finish_reason":"stop"}],"response":"legacy text"},"success":true}`,
+		Response{Text: "legacy text", FinishReason: "stop"}},
+	{"different reasoning spellings are both kept",
+		`{"choices":[{"message":{"content":"x","reasoning_content":"first","reasoning":"second"}}]}`,
+		Response{Text: "x", Reasoning: "first\nsecond"}},
+	{"model_length is reported as length",
+		`{"choices":[{"message":{"content":"cut"},"finish_reason":"model_length"}]}`,
+		Response{Text: "cut", FinishReason: "length"}},
+	{"text_completion reads choices[0].text",
+		`{"result":{"object":"text_completion","choices":[{"text":"abc","finish_reason":"length"}],"usage":{"prompt_tokens":2,"completion_tokens":1,"total_tokens":3}},"success":true}`,
+		Response{Text: "abc", FinishReason: "length", Usage: Usage{PromptTokens: 2, CompletionTokens: 1, TotalTokens: 3}}},
+	{"usage beside result in the envelope",
+		`{"result":{"response":"x"},"usage":{"prompt_tokens":1,"completion_tokens":2},"success":true}`,
+		Response{Text: "x", Usage: Usage{PromptTokens: 1, CompletionTokens: 2, TotalTokens: 3}}},
+	{"bare string result",
+		`{"result":"plain answer","success":true,"errors":[],"messages":[]}`,
+		Response{Text: "plain answer"}},
+	{"bare string body without envelope",
+		`"plain answer"`,
+		Response{Text: "plain answer"}},
+	{"array result is passed on as compact JSON",
+		`{"result":[{"label":"POSITIVE", "score":0.9}],"success":true}`,
+		Response{Text: `[{"label":"POSITIVE","score":0.9}]`}},
+	{"responses API object",
+		`{"result":{"id":"resp_1","object":"response","model":"@cf/openai/gpt-oss-120b","status":"completed","output":[` +
+			`{"type":"reasoning","content":[{"type":"reasoning_text","text":"think"}]},` +
+			`{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hel"},{"type":"output_text","text":"lo"}]},` +
+			`{"type":"function_call","id":"fc_1","call_id":"call_abc","name":"f","arguments":"{\"a\":1}"}],` +
+			`"output_text":"Hello","usage":{"input_tokens":10,"output_tokens":5,"total_tokens":15,"input_tokens_details":{"cached_tokens":4}}},"success":true}`,
+		Response{Text: "Hello", Reasoning: "think", FinishReason: "tool_calls", Model: "@cf/openai/gpt-oss-120b",
+			ToolCalls: []ToolCall{{ID: "call_abc", Name: "f", Arguments: json.RawMessage(`{"a":1}`)}},
+			Usage:     Usage{PromptTokens: 10, CompletionTokens: 5, TotalTokens: 15, CachedTokens: 4}}},
+	{"responses API incomplete with summary reasoning and only output_text",
+		`{"object":"response","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},` +
+			`"output":[{"type":"reasoning","summary":[{"type":"summary_text","text":"sum"}]}],"output_text":"partial"}`,
+		Response{Text: "partial", Reasoning: "sum", FinishReason: "length"}},
+	{"unknown keys of any type are ignored",
+		`{"choices":[{"message":{"content":"ok","audio":{"x":[1]}},"token_ids":[1,2],"finish_reason":"stop"}],"metrics":{"a":1},"prompt_token_ids":[3]}`,
+		Response{Text: "ok", FinishReason: "stop"}},
+}
+
 func TestDecodeChatShapes(t *testing.T) {
-	tests := []struct {
-		name string
-		body string
-		want Response
-	}{
-		{"response as a number keeps its literal",
-			`{"result":{"response":3.50},"success":true}`,
-			Response{Text: "3.50"}},
-		{"response as an array is compact JSON",
-			`{"result":{"response":[1, {"b":2, "a":1}]},"success":true}`,
-			Response{Text: `[1,{"b":2,"a":1}]`}},
-		{"null response with legacy tool calls",
-			`{"result":{"response":null,"tool_calls":[{"name":"lookup","arguments":{"q": "x"}}]},"success":true}`,
-			Response{ToolCalls: []ToolCall{{ID: "call_1", Name: "lookup", Arguments: json.RawMessage(`{"q":"x"}`)}}}},
-		{"string arguments are parsed into an object",
-			`{"result":{"response":"","tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{\"a\": 1}"}}]},"success":true}`,
-			Response{ToolCalls: []ToolCall{{ID: "t1", Name: "f", Arguments: json.RawMessage(`{"a":1}`)}}}},
-		{"missing arguments become an empty object",
-			`{"choices":[{"message":{"content":null,"tool_calls":[{"id":"t1","function":{"name":"now"}}]},"finish_reason":"tool_calls"}]}`,
-			Response{FinishReason: "tool_calls", ToolCalls: []ToolCall{{ID: "t1", Name: "now", Arguments: json.RawMessage(`{}`)}}}},
-		{"missing ids get ids unique among the calls",
-			`{"result":{"tool_calls":[{"name":"a","arguments":{}},{"id":"call_1","name":"b","arguments":{}},{"name":"c","arguments":{}}]},"success":true}`,
-			Response{ToolCalls: []ToolCall{
-				{ID: "call_2", Name: "a", Arguments: json.RawMessage(`{}`)},
-				{ID: "call_1", Name: "b", Arguments: json.RawMessage(`{}`)},
-				{ID: "call_3", Name: "c", Arguments: json.RawMessage(`{}`)},
-			}}},
-		{"message tool calls win over top-level ones",
-			`{"choices":[{"message":{"content":"","tool_calls":[{"id":"m","function":{"name":"inner","arguments":"{}"}}]}}],"tool_calls":[{"name":"outer","arguments":{}}]}`,
-			Response{ToolCalls: []ToolCall{{ID: "m", Name: "inner", Arguments: json.RawMessage(`{}`)}}}},
-		{"hybrid with empty content falls back to the legacy response",
-			`{"result":{"choices":[{"message":{"content":""},"finish_reason":"stop"}],"response":"legacy text"},"success":true}`,
-			Response{Text: "legacy text", FinishReason: "stop"}},
-		{"different reasoning spellings are both kept",
-			`{"choices":[{"message":{"content":"x","reasoning_content":"first","reasoning":"second"}}]}`,
-			Response{Text: "x", Reasoning: "first\nsecond"}},
-		{"model_length is reported as length",
-			`{"choices":[{"message":{"content":"cut"},"finish_reason":"model_length"}]}`,
-			Response{Text: "cut", FinishReason: "length"}},
-		{"text_completion reads choices[0].text",
-			`{"result":{"object":"text_completion","choices":[{"text":"abc","finish_reason":"length"}],"usage":{"prompt_tokens":2,"completion_tokens":1,"total_tokens":3}},"success":true}`,
-			Response{Text: "abc", FinishReason: "length", Usage: Usage{PromptTokens: 2, CompletionTokens: 1, TotalTokens: 3}}},
-		{"usage beside result in the envelope",
-			`{"result":{"response":"x"},"usage":{"prompt_tokens":1,"completion_tokens":2},"success":true}`,
-			Response{Text: "x", Usage: Usage{PromptTokens: 1, CompletionTokens: 2, TotalTokens: 3}}},
-		{"bare string result",
-			`{"result":"plain answer","success":true,"errors":[],"messages":[]}`,
-			Response{Text: "plain answer"}},
-		{"bare string body without envelope",
-			`"plain answer"`,
-			Response{Text: "plain answer"}},
-		{"array result is passed on as compact JSON",
-			`{"result":[{"label":"POSITIVE", "score":0.9}],"success":true}`,
-			Response{Text: `[{"label":"POSITIVE","score":0.9}]`}},
-		{"responses API object",
-			`{"result":{"id":"resp_1","object":"response","model":"@cf/openai/gpt-oss-120b","status":"completed","output":[` +
-				`{"type":"reasoning","content":[{"type":"reasoning_text","text":"think"}]},` +
-				`{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hel"},{"type":"output_text","text":"lo"}]},` +
-				`{"type":"function_call","id":"fc_1","call_id":"call_abc","name":"f","arguments":"{\"a\":1}"}],` +
-				`"output_text":"Hello","usage":{"input_tokens":10,"output_tokens":5,"total_tokens":15,"input_tokens_details":{"cached_tokens":4}}},"success":true}`,
-			Response{Text: "Hello", Reasoning: "think", FinishReason: "tool_calls", Model: "@cf/openai/gpt-oss-120b",
-				ToolCalls: []ToolCall{{ID: "call_abc", Name: "f", Arguments: json.RawMessage(`{"a":1}`)}},
-				Usage:     Usage{PromptTokens: 10, CompletionTokens: 5, TotalTokens: 15, CachedTokens: 4}}},
-		{"responses API incomplete with summary reasoning and only output_text",
-			`{"object":"response","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},` +
-				`"output":[{"type":"reasoning","summary":[{"type":"summary_text","text":"sum"}]}],"output_text":"partial"}`,
-			Response{Text: "partial", Reasoning: "sum", FinishReason: "length"}},
-		{"unknown keys of any type are ignored",
-			`{"choices":[{"message":{"content":"ok","audio":{"x":[1]}},"token_ids":[1,2],"finish_reason":"stop"}],"metrics":{"a":1},"prompt_token_ids":[3]}`,
-			Response{Text: "ok", FinishReason: "stop"}},
-	}
-	for _, tt := range tests {
+	for _, tt := range decodeShapes {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := decodeChat([]byte(tt.body))
 			if err != nil {
@@ -488,33 +491,34 @@ func TestDecodeChatShapes(t *testing.T) {
 	}
 }
 
+// decodeFailures are bodies decodeChat must refuse.
+var decodeFailures = []struct {
+	name     string
+	body     string
+	sentinel error  // ErrEmptyResponse, or nil for a plain decode error
+	contains string // in the error text
+}{
+	{"empty object result", `{"result":{},"success":true,"errors":[],"messages":[]}`, ErrEmptyResponse, "{}"},
+	{"null result", `{"result":null,"success":true,"errors":[],"messages":[]}`, ErrEmptyResponse, ""},
+	{"envelope without result", `{"success":true,"errors":[],"messages":[]}`, ErrEmptyResponse, ""},
+	{"bare empty object", `{}`, ErrEmptyResponse, ""},
+	{"empty body", "  \n", ErrEmptyResponse, ""},
+	{"result with only metadata", `{"result":{"model":"m","usage":{"prompt_tokens":3}},"success":true}`, ErrEmptyResponse, `usage`},
+	{"legacy null response and no calls", `{"result":{"response":null,"tool_calls":[]},"success":true}`, ErrEmptyResponse, ""},
+	{"no choices", `{"object":"chat.completion","choices":[],"usage":{"prompt_tokens":1}}`, ErrEmptyResponse, ""},
+	{"null description", `{"result":{"description":null},"success":true}`, ErrEmptyResponse, ""},
+	{"responses object without output", `{"object":"response","status":"completed","output":[]}`, ErrEmptyResponse, ""},
+	{"invalid JSON", `{"result":{"response":"x"`, nil, `invalid JSON`},
+	{"HTML error page", `<html>502 Bad Gateway</html>`, nil, `invalid JSON`},
+	{"invalid JSON quotes at most 200 bytes", `{"result":"` + strings.Repeat("x", 1000), nil, `"...`},
+	{"wrong type for a known key", `{"choices":"nope"}`, nil, "unexpected shape"},
+	{"tool call without a name", `{"result":{"tool_calls":[{"arguments":{}}]},"success":true}`, nil, "tool call 0 has no name"},
+	{"tool call arguments not an object", `{"choices":[{"message":{"tool_calls":[{"function":{"name":"f","arguments":"[1,2]"}}]}}]}`, nil, "not a JSON object"},
+	{"tool call arguments invalid JSON text", `{"choices":[{"message":{"tool_calls":[{"function":{"name":"f","arguments":"{\"a\":"}}]}}]}`, nil, `tool call 0 (f)`},
+}
+
 func TestDecodeChatFailures(t *testing.T) {
-	long := `{"result":"` + strings.Repeat("x", 1000)
-	tests := []struct {
-		name     string
-		body     string
-		sentinel error  // ErrEmptyResponse, or nil for a plain decode error
-		contains string // in the error text
-	}{
-		{"empty object result", `{"result":{},"success":true,"errors":[],"messages":[]}`, ErrEmptyResponse, "{}"},
-		{"null result", `{"result":null,"success":true,"errors":[],"messages":[]}`, ErrEmptyResponse, ""},
-		{"envelope without result", `{"success":true,"errors":[],"messages":[]}`, ErrEmptyResponse, ""},
-		{"bare empty object", `{}`, ErrEmptyResponse, ""},
-		{"empty body", "  \n", ErrEmptyResponse, ""},
-		{"result with only metadata", `{"result":{"model":"m","usage":{"prompt_tokens":3}},"success":true}`, ErrEmptyResponse, `usage`},
-		{"legacy null response and no calls", `{"result":{"response":null,"tool_calls":[]},"success":true}`, ErrEmptyResponse, ""},
-		{"no choices", `{"object":"chat.completion","choices":[],"usage":{"prompt_tokens":1}}`, ErrEmptyResponse, ""},
-		{"null description", `{"result":{"description":null},"success":true}`, ErrEmptyResponse, ""},
-		{"responses object without output", `{"object":"response","status":"completed","output":[]}`, ErrEmptyResponse, ""},
-		{"invalid JSON", `{"result":{"response":"x"`, nil, `invalid JSON`},
-		{"HTML error page", `<html>502 Bad Gateway</html>`, nil, `invalid JSON`},
-		{"invalid JSON quotes at most 200 bytes", long, nil, `"...`},
-		{"wrong type for a known key", `{"choices":"nope"}`, nil, "unexpected shape"},
-		{"tool call without a name", `{"result":{"tool_calls":[{"arguments":{}}]},"success":true}`, nil, "tool call 0 has no name"},
-		{"tool call arguments not an object", `{"choices":[{"message":{"tool_calls":[{"function":{"name":"f","arguments":"[1,2]"}}]}}]}`, nil, "not a JSON object"},
-		{"tool call arguments invalid JSON text", `{"choices":[{"message":{"tool_calls":[{"function":{"name":"f","arguments":"{\"a\":"}}]}}]}`, nil, `tool call 0 (f)`},
-	}
-	for _, tt := range tests {
+	for _, tt := range decodeFailures {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := decodeChat([]byte(tt.body))
 			if err == nil {
@@ -601,6 +605,190 @@ func TestUnwrapEnvelope(t *testing.T) {
 // BenchmarkDecodeChat measures a bare /ai/v1 chat.completion, the most common reply.
 func BenchmarkDecodeChat(b *testing.B) {
 	body := readDecodeFixture(b, decodeWireDir+"openai-chat-completion.response.json")
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeChat(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// decodeBoundary are bodies on the border between the fast and the general decoding path.
+var decodeBoundary = []struct {
+	name string
+	body string
+	fast bool // decodeChatFast answers
+}{
+	{"empty legacy response is left to the general path", `{"result":{"response":""},"success":true}`, false},
+	{"object response next to choices", `{"result":{"choices":[{"message":{"content":"c"}}],"response":{"a":1}},"success":true}`, false},
+	{"description next to choices", `{"result":{"choices":[{"message":{"content":"c"}}],"description":"d"},"success":true}`, false},
+	{"success false with a chat result", `{"result":{"response":"x"},"success":false,"errors":[{"code":3040,"message":"busy"}]}`, false},
+	{"string result", `{"result":"plain","success":true}`, false},
+	{"number content", `{"choices":[{"message":{"content":42}}]}`, false},
+	{"bad tool call", `{"result":{"response":"x","tool_calls":[{"arguments":{}}]},"success":true}`, false},
+	{"top-level keys of an envelope are not the result", `{"result":{"response":"inner"},"response":"outer","model":"m","success":true}`, true},
+	{"a result key without success is not an envelope", `{"result":{"response":"inner"},"response":"outer"}`, true},
+	{"keys match in any case", `{"Result":{"RESPONSE":"x","Usage":{"prompt_tokens":1}},"Success":true}`, true},
+	{"null content with calls", `{"choices":[{"message":{"content":null,"tool_calls":[{"function":{"name":"f","arguments":{}}}]},"finish_reason":"tool_calls"}]}`, true},
+	{"null message falls back to choice text", `{"choices":[{"message":null,"text":"t"}],"response":"r"}`, true},
+	{"escapes, surrogate pairs and invalid UTF-8", "{\"result\":{\"response\":\"a\\n\\u00e9\\ud83d\\ude00\\\"\xff\"},\"success\":true}", true},
+	{"last duplicate key wins", `{"response":{"a":1},"response":"text"}`, false},
+	{"usage only beside the result", `{"result":{"response":"x"},"usage":{"input_tokens":2,"output_tokens":3},"success":true}`, true},
+	{"usage in the result wins", `{"result":{"response":"x","usage":{"prompt_tokens":7}},"usage":{"prompt_tokens":1},"success":true}`, true},
+	{"text_completion", `{"object":"text_completion","choices":[{"text":"abc","finish_reason":"max_tokens"}]}`, true},
+	{"JSON mode object response", `{"result":{"response":{"a":[1, 2]},"usage":{"prompt_tokens":1}},"success":true}`, false},
+	{"JSON mode object response, spaced", `{"result":{"response" : {"a":1}},"success":true}`, false},
+	{"quoted response key inside the answer", `{"result":{"response":"say {\"response\": {}}"},"success":true}`, true},
+	{"nested response key before the answer", `{"result":{"tool_calls":[{"name":"f","arguments":{"response":{"a":1}}}],"response":"x"},"success":true}`, false},
+}
+
+// decodeFastNames are the fixtures, recordings and table rows that decodeChatFast must answer: the
+// common shapes. Every other body must go to the general path; so must the llama-3.3 hybrid (#5),
+// whose result has an object response beside its choices.
+var decodeFastNames = map[string]bool{
+	"native-text.response.json":                                        true,
+	"native-text-usage.response.json":                                  true,
+	"native-tool-calls-legacy.response.json":                           true,
+	"native-tool-calls-openai-style.response.json":                     true,
+	"openai-chat-completion.response.json":                             true,
+	"openai-chat-completion-tool-calls.response.json":                  true,
+	decodeHusnain + "ai-v1-chat-gpt-oss-120b.json":                     true, // #1
+	decodeHusnain + "ai-v1-chat-gpt-oss-120b-json-schema.json":         true, // #2
+	decodeHusnain + "ai-run-gpt-oss-120b.json":                         true, // #3
+	decodeHusnain + "ai-v1-chat-llama-3.3-70b.json":                    true, // #4
+	decodeHusnain + "ai-v1-chat-vision-two-images.json":                true, // #6
+	"marmarko__brainz__ai-v1-chat-glm-5.2-reasoning-only.json":         true, // #16
+	"marmarko__brainz__ai-v1-chat-nemotron-reasoning-only.json":        true, // #17
+	"marmarko__brainz__ai-v1-chat-glm-5.2-cached-tokens.json":          true, // #18
+	"marmarko__brainz__ai-v1-chat-third-party-gemini-passthrough.json": true, // #19
+	"null response with legacy tool calls":                             true,
+	"string arguments are parsed into an object":                       true,
+	"missing arguments become an empty object":                         true,
+	"missing ids get ids unique among the calls":                       true,
+	"message tool calls win over top-level ones":                       true,
+	"hybrid with empty content falls back to the legacy response":      true,
+	"different reasoning spellings are both kept":                      true,
+	"model_length is reported as length":                               true,
+	"text_completion reads choices[0].text":                            true,
+	"usage beside result in the envelope":                              true,
+	"unknown keys of any type are ignored":                             true,
+}
+
+// decodeBody is one body for both decoding paths, and whether the fast one must answer it.
+type decodeBody struct {
+	name string
+	body []byte
+	fast bool
+}
+
+// decodeBodies gathers every body the decode tests know: each wire fixture, each recorded reply
+// (errors, streams and embeddings included), and the rows of the shape, failure and boundary tables.
+func decodeBodies(tb testing.TB) []decodeBody {
+	tb.Helper()
+	var out []decodeBody
+	add := func(name string, body []byte) { out = append(out, decodeBody{name, body, decodeFastNames[name]}) }
+	fixtures, err := filepath.Glob(decodeWireDir + "*.response.json")
+	if err != nil || len(fixtures) == 0 {
+		tb.Fatalf("no wire fixtures found in %s (err %v)", decodeWireDir, err)
+	}
+	for _, f := range fixtures {
+		add(filepath.Base(f), readDecodeFixture(tb, f))
+	}
+	recordings, err := filepath.Glob(decodeRecordedDir + "*.json")
+	if err != nil || len(recordings) == 0 {
+		tb.Fatalf("no recordings found in %s (err %v)", decodeRecordedDir, err)
+	}
+	for _, f := range recordings {
+		var rec decodeRecording
+		if err := json.Unmarshal(readDecodeFixture(tb, f), &rec); err != nil {
+			tb.Fatalf("%s: %v", f, err)
+		}
+		add(filepath.Base(f), []byte(rec.Response.Body))
+	}
+	for _, s := range decodeShapes {
+		add(s.name, []byte(s.body))
+	}
+	for _, s := range decodeFailures {
+		add(s.name, []byte(s.body))
+	}
+	for _, s := range decodeBoundary {
+		out = append(out, decodeBody{s.name, []byte(s.body), s.fast})
+	}
+	return out
+}
+
+// TestDecodeChatFastMatchesGeneral holds the fast decoding path to the general one on every body the
+// tests know: where the fast path answers, its Response is the general path's, and decodeChat always
+// answers as the general path does. The fast path must also answer exactly the common shapes, so that
+// a change sending them all to the general path (and the speed-up with them) fails here too.
+func TestDecodeChatFastMatchesGeneral(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range decodeBodies(t) {
+		seen[c.name] = true
+		t.Run(c.name, func(t *testing.T) {
+			want, wantErr := decodeChatGeneral(c.body)
+			fast, ok := decodeChatFast(c.body)
+			if ok != c.fast {
+				t.Errorf("fast path answered: %v, want %v", ok, c.fast)
+			}
+			if ok {
+				if wantErr != nil {
+					t.Fatalf("fast path answered %+v where the general path fails: %v", fast, wantErr)
+				}
+				if diff := cmp.Diff(want, fast); diff != "" {
+					t.Errorf("fast path differs from the general path (-general +fast):\n%s", diff)
+				}
+			}
+			got, err := decodeChat(c.body)
+			if fmt.Sprint(err) != fmt.Sprint(wantErr) {
+				t.Errorf("decodeChat error %v, general path %v", err, wantErr)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("decodeChat differs from the general path (-general +decodeChat):\n%s", diff)
+			}
+		})
+	}
+	for name := range decodeFastNames {
+		if !seen[name] {
+			t.Errorf("decodeFastNames lists %q, which is no fixture, recording or table row", name)
+		}
+	}
+}
+
+// FuzzDecodeChatFastMatchesGeneral looks for a body the fast path answers differently from the
+// general one. Its seeds are every body of TestDecodeChatFastMatchesGeneral.
+func FuzzDecodeChatFastMatchesGeneral(f *testing.F) {
+	for _, c := range decodeBodies(f) {
+		f.Add(c.body)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := decodeChatFast(body)
+		want, err := decodeChatGeneral(body)
+		if !ok {
+			return
+		}
+		if err != nil {
+			t.Fatalf("fast path answered %+v where the general path fails: %v", fast, err)
+		}
+		if diff := cmp.Diff(want, fast); diff != "" {
+			t.Errorf("fast path differs from the general path (-general +fast):\n%s", diff)
+		}
+	})
+}
+
+// BenchmarkDecodeChatNative measures a legacy native reply in the envelope (fast path).
+func BenchmarkDecodeChatNative(b *testing.B) {
+	benchDecode(b, readDecodeFixture(b, decodeWireDir+"native-text-usage.response.json"))
+}
+
+// BenchmarkDecodeChatJSONMode measures a JSON-mode reply whose response is an object, which the
+// fast path gives up on: the cost of the fallback.
+func BenchmarkDecodeChatJSONMode(b *testing.B) {
+	benchDecode(b, readDecodeFixture(b, decodeWireDir+"native-json-mode.response.json"))
+}
+
+func benchDecode(b *testing.B, body []byte) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -53,7 +53,9 @@ func encodeChat(model string, d dialect, req Request, stream bool) ([]byte, erro
 		maxTokens = DefaultMaxTokens
 	}
 
-	var body jsonObject
+	// Room for the fields most requests set (a streamed OpenAI-dialect chat sets five), so that
+	// appending does not regrow it.
+	body := make(jsonObject, 0, 6+len(req.Extra))
 	if vision == VisionImageToText {
 		if err := imageToTextBody(&body, model, req, images); err != nil {
 			return nil, err
@@ -100,17 +102,33 @@ func encodeChat(model string, d dialect, req Request, stream bool) ([]byte, erro
 			body.set("stream_options", jsonObject{{"include_usage", true}})
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(req.Extra)) {
-		switch {
-		case body.has(k):
-			return nil, fmt.Errorf("request.Extra key %q collides with a field the request already sets", k)
-		case k == "stream":
-			// The caller picks the response decoder by calling Generate or Stream.
-			return nil, errors.New(`request.Extra key "stream" is reserved: call Stream to stream`)
+	if len(req.Extra) > 0 { // sorting the keys of no map still allocates
+		for _, k := range slices.Sorted(maps.Keys(req.Extra)) {
+			switch {
+			case body.has(k):
+				return nil, fmt.Errorf("request.Extra key %q collides with a field the request already sets", k)
+			case k == "stream":
+				// The caller picks the response decoder by calling Generate or Stream.
+				return nil, errors.New(`request.Extra key "stream" is reserved: call Stream to stream`)
+			}
+			body.set(k, req.Extra[k])
 		}
-		body.set(k, req.Extra[k])
 	}
-	return body.MarshalJSON()
+	return body.marshal(bodySize(req))
+}
+
+// bodySize guesses the length of req's body from its texts, so that the body's buffer is
+// allocated once instead of growing from 64 bytes by doubling. Images are left out: they
+// are megabytes, where a few regrowths do not matter. A short guess costs a copy, nothing else.
+func bodySize(req Request) int {
+	n := 96
+	for _, m := range req.Messages {
+		n += 48 + len(m.Content)
+	}
+	for _, t := range req.Tools {
+		n += 64 + len(t.Name) + len(t.Description) + len(t.Parameters)
+	}
+	return n
 }
 
 // encodeMessages validates msgs and turns them into wire messages. It also returns every
@@ -418,8 +436,12 @@ func setPtr[T any](o *jsonObject, key string, p *T) {
 
 // MarshalJSON writes the fields in order. HTML escaping is off: prompts full of "<" and
 // "&" stay readable in recordings and logs.
-func (o jsonObject) MarshalJSON() ([]byte, error) {
+func (o jsonObject) MarshalJSON() ([]byte, error) { return o.marshal(0) }
+
+// marshal is MarshalJSON into a buffer that starts with room for size bytes.
+func (o jsonObject) marshal(size int) ([]byte, error) {
 	var buf bytes.Buffer
+	buf.Grow(size)
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	buf.WriteByte('{')
@@ -427,11 +449,19 @@ func (o jsonObject) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		if err := enc.Encode(f.key); err != nil {
-			return nil, err
+		if plainKey(f.key) {
+			// Written directly: through the encoder each key costs an allocation (boxed in an
+			// interface), and none of these needs escaping.
+			buf.WriteByte('"')
+			buf.WriteString(f.key)
+			buf.WriteString(`":`)
+		} else {
+			if err := enc.Encode(f.key); err != nil {
+				return nil, err
+			}
+			buf.Truncate(buf.Len() - 1) // Encode ends every value with a newline
+			buf.WriteByte(':')
 		}
-		buf.Truncate(buf.Len() - 1) // Encode ends every value with a newline
-		buf.WriteByte(':')
 		if b, ok := f.value.(byteArray); ok {
 			// Written directly: encoding/json would re-scan megabytes of digits it cannot get wrong.
 			buf.Write(b.appendJSON(buf.AvailableBuffer()))
@@ -444,6 +474,18 @@ func (o jsonObject) MarshalJSON() ([]byte, error) {
 	}
 	buf.WriteByte('}')
 	return buf.Bytes(), nil
+}
+
+// plainKey reports whether key goes between quotes as it is, with nothing to escape. Every key
+// encodeChat sets is plain; a key of Request.Extra may not be.
+func plainKey(key string) bool {
+	for i := range len(key) {
+		c := key[i]
+		if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // byteArray is image data as a JSON array of numbers 0..255, the form llama-3.2-11b-vision

@@ -521,6 +521,7 @@ func BenchmarkEncodeChat(b *testing.B) {
 		model string
 		req   Request
 	}{
+		{"chat-2-messages", llama318b, Request{Messages: []Message{System("Be brief."), User("What is Workers AI?")}}},
 		{"agent-30-messages-3-tools", mistral, agent},
 		{"image-1MiB-content-parts", scout, image},
 		{"image-1MiB-byte-array", vision32, image},
@@ -533,5 +534,18 @@ func BenchmarkEncodeChat(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestEncodeChatWritesAnyExtraKey(t *testing.T) {
+	extra := map[string]any{"plain_Key9": 1, `quote"key`: 2, "tab\tkey": 3, "<b>&": 4, "ünï": 5, "": 6, "a-b.c": 7}
+	body, err := encodeChat(llama318b, dialectNative, Request{Messages: []Message{User("x")}, Extra: extra}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"messages":[{"role":"user","content":"x"}],"max_tokens":1024,` +
+		`"":6,"<b>&":4,"a-b.c":7,"plain_Key9":1,"quote\"key":2,"tab\tkey":3,"ünï":5}`
+	if string(body) != want {
+		t.Errorf("body\n%s\nwant\n%s", body, want)
 	}
 }

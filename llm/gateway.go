@@ -49,7 +49,7 @@ func WithMetadata(md map[string]any) GatewayOption {
 
 // WithGatewayToken authenticates to an Authenticated Gateway (cf-aig-authorization).
 func WithGatewayToken(token string) GatewayOption {
-	return func(g *gatewayConfig) { g.token = &secret{token} }
+	return func(g *gatewayConfig) { g.token = newSecret(token) }
 }
 
 func newGatewayConfig(id string, opts []GatewayOption) (*gatewayConfig, error) {
@@ -87,8 +87,8 @@ func (g *gatewayConfig) apply(h http.Header) {
 		b, _ := json.Marshal(g.metadata) // validated scalar values always marshal
 		h.Set("cf-aig-metadata", string(b))
 	}
-	if g.token != nil && g.token.v != "" {
-		h.Set("cf-aig-authorization", "Bearer "+g.token.v)
+	if g.token != nil && g.token.bearer != nil {
+		h["Cf-Aig-Authorization"] = g.token.bearer // canonical form of cf-aig-authorization
 	}
 }
 

@@ -72,17 +72,32 @@ func (h *hintBackOff) NextBackOff() time.Duration {
 
 // do runs op until it succeeds, fails permanently, or the policy is exhausted.
 func (p RetryPolicy) do(ctx context.Context, op func() error, notify func(error, time.Duration)) error {
+	// Almost every call succeeds at once, so the first attempt runs before the backoff objects and
+	// closures are allocated. MaxElapsed still counts from the start of the first attempt.
+	start := time.Now()
+	first := op()
+	if first == nil {
+		return nil
+	}
 	exp := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(p.InitialInterval),
 		backoff.WithMaxInterval(p.MaxInterval),
-		backoff.WithMaxElapsedTime(p.MaxElapsed),
+		// A zero MaxElapsedTime would mean "never give up": a first attempt that used up the whole
+		// budget leaves a nanosecond, so that no retry fits.
+		backoff.WithMaxElapsedTime(max(p.MaxElapsed-time.Since(start), time.Nanosecond)),
 	)
 	hb := &hintBackOff{BackOff: exp, max: p.MaxInterval}
 	// WithContext must be the outermost wrapper, or a sleep ignores cancellation (deps.md).
 	bo := backoff.WithContext(backoff.WithMaxRetries(hb, uint64(p.MaxAttempts-1)), ctx)
 	var last error
 	err := backoff.RetryNotify(func() error {
-		err := op()
+		// RetryNotify starts with an attempt: its first is the one already made.
+		err := first
+		if err != nil {
+			first = nil
+		} else {
+			err = op()
+		}
 		if err == nil {
 			return nil
 		}
