@@ -645,3 +645,19 @@ func TestFirstAttemptErrorsAreJudgedLikeAnyOther(t *testing.T) {
 		}
 	})
 }
+
+// gpt-oss on /ai/run ignores stream:true and answers JSON (reference §3.1): the stream
+// delivers that answer as one final Delta.
+func TestStreamAcceptsAJSONReply(t *testing.T) {
+	c := newTestClient(t, &scripted{replies: []canned{{200, map[string]string{"cf-ai-neurons": "2.50"}, okText}}})
+	var got []Delta
+	for d, err := range c.Model("@cf/openai/gpt-oss-120b").Stream(t.Context(), Request{Messages: []Message{User("hi")}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, d)
+	}
+	if len(got) != 1 || got[0].Text != "hello" || got[0].Usage == nil || got[0].Usage.TotalTokens != 4 || got[0].Usage.Neurons != 2.5 || got[0].FinishReason != "stop" {
+		t.Fatalf("deltas = %+v", got)
+	}
+}
