@@ -154,27 +154,39 @@ func build(t reflect.Type) (s *Schema, err error) {
 	return s, nil
 }
 
+// DocumentURL is the name NewCompiler gives the schema document; compile DocumentURL, or
+// DocumentURL + "#/json/pointer" for a subschema.
+const DocumentURL = "mem://schema.json"
+
+// NewCompiler returns a compiler holding the schema document doc, set up the way every
+// schema in gowai is validated: draft 2020-12, formats asserted (v5.3.1 asserts them anyway,
+// measured; said explicitly because a bad email or date-time must be a problem line), and no
+// loading of other documents (the default loader reads files, and a schema handed to us
+// must not make us do that).
+func NewCompiler(doc []byte) (*validator.Compiler, error) {
+	c := validator.NewCompiler()
+	c.Draft = validator.Draft2020
+	c.AssertFormat = true
+	c.LoadURL = func(u string) (io.ReadCloser, error) {
+		return nil, fmt.Errorf("%s: references to other documents are not loaded", u)
+	}
+	if err := c.AddResource(DocumentURL, bytes.NewReader(doc)); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // newSchema compiles a parsed schema tree and derives its strict form. It rewrites tree.
 func newSchema(tree any) (*Schema, error) {
 	data, err := json.Marshal(tree)
 	if err != nil {
 		return nil, fmt.Errorf("encode: %w", err)
 	}
-	const url = "mem://schema.json"
-	c := validator.NewCompiler()
-	c.Draft = validator.Draft2020
-	// 2020-12 makes format an annotation unless asserted. v5.3.1 happens to assert it anyway (measured); say so
-	// explicitly, because a bad email or date-time must be a problem line.
-	c.AssertFormat = true
-	// The default loader reads files (and URLs when an HTTP loader is registered); a schema handed to us must not
-	// make us do either.
-	c.LoadURL = func(u string) (io.ReadCloser, error) {
-		return nil, fmt.Errorf("%s: references to other documents are not loaded", u)
-	}
-	if err := c.AddResource(url, bytes.NewReader(data)); err != nil {
+	c, err := NewCompiler(data)
+	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
-	compiled, err := c.Compile(url)
+	compiled, err := c.Compile(DocumentURL)
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gowai/gowai/internal/jsonorder"
+	libschema "github.com/gowai/gowai/internal/schema"
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
@@ -75,8 +76,6 @@ const (
 	maxCount       = 10_000
 	// maxUniqueTries bounds the search for an item unlike the ones before it.
 	maxUniqueTries = 1_000
-	// schemaURL is the in-memory name the document is compiled under.
-	schemaURL = "mem://schema.json"
 )
 
 var (
@@ -177,14 +176,15 @@ func newGenerator(raw json.RawMessage) (*generator, *schema, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft2020
-	c.AssertFormat = true
+	// Compiled as the library compiles schemas, so an answer is valid exactly when
+	// structured output would accept it; only the refusal of remote $refs is worded for
+	// Example's callers.
+	c, err := libschema.NewCompiler(raw)
+	if err != nil {
+		return nil, nil, err
+	}
 	c.LoadURL = func(u string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("only references inside the schema are followed, not %s", u)
-	}
-	if err := c.AddResource(schemaURL, bytes.NewReader(raw)); err != nil {
-		return nil, nil, err
 	}
 	g.compiler = c
 	if _, err := g.validator(""); err != nil {
@@ -202,7 +202,7 @@ func (g *generator) validator(ptr string) (*jsonschema.Schema, error) {
 	for i := range tokens {
 		tokens[i] = url.PathEscape(tokens[i])
 	}
-	s, err := g.compiler.Compile(schemaURL + "#" + strings.Join(tokens, "/"))
+	s, err := g.compiler.Compile(libschema.DocumentURL + "#" + strings.Join(tokens, "/"))
 	if err != nil {
 		return nil, err
 	}
