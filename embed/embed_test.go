@@ -506,7 +506,7 @@ func TestMalformedRepliesAreErrors(t *testing.T) {
 // OpenAI-compatible one.
 func recordedBody(t *testing.T, name string) map[string]any {
 	t.Helper()
-	raw, err := os.ReadFile("../../shared/fixtures/recorded/" + name)
+	raw, err := os.ReadFile("testdata/recorded/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}

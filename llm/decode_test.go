@@ -15,8 +15,8 @@ import (
 )
 
 const (
-	decodeWireDir     = "../../shared/fixtures/workers-ai/"
-	decodeRecordedDir = "../../shared/fixtures/recorded/"
+	decodeWireDir     = "testdata/workers-ai/"
+	decodeRecordedDir = "testdata/recorded/"
 	// decodeHusnain prefixes the Husnain139 recordings (README "Files" table).
 	decodeHusnain = "Husnain139__Script-to-Stickman-Scene-Image-Generator-System__"
 )
@@ -30,7 +30,7 @@ func readDecodeFixture(t testing.TB, path string) []byte {
 	return b
 }
 
-// decodeRecording is one exchange in shared/fixtures/recorded (format in its README).
+// decodeRecording is one exchange in testdata/recorded (format in its README).
 type decodeRecording struct {
 	Request struct {
 		Method string `json:"method"`

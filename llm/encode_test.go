@@ -435,9 +435,9 @@ func TestNineCharToolIDsAvoidATakenID(t *testing.T) {
 // The documented requests (fixtures) are what we send, plus max_tokens, and with tools in
 // the OpenAI form the service also accepts.
 func TestEncodeChatMatchesDocumentedRequests(t *testing.T) {
-	read := func(name string) map[string]json.RawMessage {
+	read := func(t *testing.T, name string) map[string]json.RawMessage {
 		t.Helper()
-		b, err := os.ReadFile("../../shared/fixtures/workers-ai/" + name)
+		b, err := os.ReadFile("testdata/workers-ai/" + name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -447,7 +447,7 @@ func TestEncodeChatMatchesDocumentedRequests(t *testing.T) {
 		}
 		return m
 	}
-	messages := func(raw json.RawMessage) []Message {
+	messages := func(t *testing.T, raw json.RawMessage) []Message {
 		t.Helper()
 		var ms []struct {
 			Role    Role   `json:"role"`
@@ -476,17 +476,17 @@ func TestEncodeChatMatchesDocumentedRequests(t *testing.T) {
 	}
 
 	t.Run("JSON mode", func(t *testing.T) {
-		fx := read("native-json-mode.request.json")
+		fx := read(t, "native-json-mode.request.json")
 		var rf struct {
 			Schema json.RawMessage `json:"json_schema"`
 		}
 		if err := json.Unmarshal(fx["response_format"], &rf); err != nil {
 			t.Fatal(err)
 		}
-		compare(t, fx, Request{Messages: messages(fx["messages"]), Format: &Format{Schema: rf.Schema}})
+		compare(t, fx, Request{Messages: messages(t, fx["messages"]), Format: &Format{Schema: rf.Schema}})
 	})
 	t.Run("tools", func(t *testing.T) {
-		fx := read("native-tools-legacy.request.json")
+		fx := read(t, "native-tools-legacy.request.json")
 		var legacy []struct {
 			Name        string          `json:"name"`
 			Description string          `json:"description"`
@@ -502,7 +502,7 @@ func TestEncodeChatMatchesDocumentedRequests(t *testing.T) {
 			wrapped = append(wrapped, map[string]any{"type": "function", "function": l})
 		}
 		fx["tools"], _ = json.Marshal(wrapped)
-		compare(t, fx, Request{Messages: messages(fx["messages"]), Tools: tools})
+		compare(t, fx, Request{Messages: messages(t, fx["messages"]), Tools: tools})
 	})
 }
 

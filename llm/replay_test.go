@@ -15,9 +15,9 @@ import (
 	"github.com/gowai/gowai/llm"
 )
 
-const recordedDir = "../../shared/fixtures/recorded"
+const recordedDir = "testdata/recorded"
 
-// recording is one exchange captured from the live service (shared/fixtures/recorded).
+// recording is one exchange captured from the live service (testdata/recorded, provenance in its README).
 type recording struct {
 	Request struct {
 		Method string  `json:"method"`
@@ -271,7 +271,7 @@ func TestReplayRecordings(t *testing.T) {
 	}
 	files, err := filepath.Glob(filepath.Join(recordedDir, "*.json"))
 	if err != nil || len(files) < 30 {
-		t.Fatalf("recordings: %d files, err %v (shared/ must sit beside the repository)", len(files), err)
+		t.Fatalf("recordings: %d files, err %v ", len(files), err)
 	}
 	// Two recordings capture requests this client cannot make on purpose: an unexpanded
 	// account variable (NewClient refuses it) and a POST to the bare /ai/v1 path. Their

@@ -19,8 +19,8 @@ import (
 )
 
 const (
-	sseFixtures      = "../../shared/fixtures/workers-ai"
-	recordedFixtures = "../../shared/fixtures/recorded"
+	sseFixtures      = "testdata/workers-ai"
+	recordedFixtures = "testdata/recorded"
 )
 
 // closeRecorder is a response body that counts Close calls.

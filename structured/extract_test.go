@@ -92,7 +92,7 @@ func TestExtractJSONErrors(t *testing.T) {
 
 // The qwen3.8-27b vision recording (#6) answers with "\n\n" and a ```json fence around the object.
 func TestExtractJSONRecordedFencedReply(t *testing.T) {
-	raw, err := os.ReadFile("../../shared/fixtures/recorded/Husnain139__Script-to-Stickman-Scene-Image-Generator-System__ai-v1-chat-vision-two-images.json")
+	raw, err := os.ReadFile("testdata/recorded/Husnain139__Script-to-Stickman-Scene-Image-Generator-System__ai-v1-chat-vision-two-images.json")
 	if err != nil {
 		t.Fatal(err)
 	}

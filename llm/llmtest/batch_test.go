@@ -19,7 +19,7 @@ const (
 
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile("../../../shared/fixtures/workers-ai/" + name)
+	b, err := os.ReadFile("testdata/workers-ai/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,10 +109,10 @@ func events(t *testing.T, body []byte) []string {
 }
 
 // recordedBody returns the status and body of the recorded exchange whose file name ends
-// with suffix (../../../shared/fixtures/recorded, README there).
+// with suffix (testdata/recorded, provenance in llm/testdata/recorded/README.md).
 func recordedBody(t *testing.T, suffix string) (int, string) {
 	t.Helper()
-	matches, err := filepath.Glob(filepath.Join("../../../shared/fixtures/recorded", "*"+suffix))
+	matches, err := filepath.Glob(filepath.Join("testdata/recorded", "*"+suffix))
 	if err != nil || len(matches) != 1 {
 		t.Fatalf("recorded fixture *%s: %d matches, %v", suffix, len(matches), err)
 	}
