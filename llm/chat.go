@@ -49,7 +49,7 @@ func NewOpenAICompatible(baseURL, apiKey, model string, opts ...Option) *ChatMod
 		http:       cfg.http,
 		log:        cfg.log,
 		maxBody:    cfg.maxBody,
-		retry:      DefaultRetryPolicy,
+		retry:      DefaultRetryPolicy(),
 	}
 	if c.http == nil {
 		c.http = http.DefaultClient

@@ -147,7 +147,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if c.maxBody <= 0 {
 		c.maxBody = DefaultMaxResponseBytes
 	}
-	c.retry = DefaultRetryPolicy
+	c.retry = DefaultRetryPolicy()
 	if cfg.retry != nil {
 		c.retry = cfg.retry.withDefaults()
 	}

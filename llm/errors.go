@@ -26,7 +26,26 @@ var (
 	ErrLicenseRequired = errors.New("llm: model licence not agreed")
 	ErrTruncatedStream = errors.New("llm: stream ended before [DONE]")
 	ErrEmptyResponse   = errors.New("llm: service reported success with an empty result")
+	// ErrToolCallTruncated matches a *TruncatedToolCallError.
+	ErrToolCallTruncated = errors.New("llm: tool call cut off at max_tokens")
 )
+
+// TruncatedToolCallError reports a reply whose tool call was cut off by max_tokens (finish
+// reason "length") before its arguments were a complete JSON object. The reply is kept: its
+// usage was billed, and a caller such as an agent or structured output can show the model
+// what it sent and ask again with a shorter answer or a larger budget.
+type TruncatedToolCallError struct {
+	Response     *Response // the reply as decoded: FinishReason "length", Usage, Text and any complete ToolCalls
+	ID, Name     string    // the cut call's id and tool name, as far as they were sent
+	RawArguments string    // the arguments text exactly as received
+}
+
+func (e *TruncatedToolCallError) Error() string {
+	return fmt.Sprintf("llm: tool call %q cut off at max_tokens after %d bytes of arguments (raise MaxTokens)", e.Name, len(e.RawArguments))
+}
+
+// Is reports whether target is ErrToolCallTruncated.
+func (e *TruncatedToolCallError) Is(target error) bool { return target == ErrToolCallTruncated }
 
 // Error is a failure reported by Workers AI (or an OpenAI-compatible server).
 type Error struct {

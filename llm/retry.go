@@ -10,7 +10,7 @@ import (
 )
 
 // RetryPolicy says how often and how long a failed call is retried. Zero fields take the
-// defaults of DefaultRetryPolicy; MaxAttempts 1 disables retries.
+// defaults of DefaultRetryPolicy(); MaxAttempts 1 disables retries.
 //
 // Retried: capacity (3040), per-minute rate limit (3021), service timeouts (3007, 3008,
 // 3046), HTTP 408, 409, 429 and 5xx, and transport errors. Never retried: the daily
@@ -21,21 +21,27 @@ type RetryPolicy struct {
 	InitialInterval time.Duration // first backoff; later ones grow exponentially, with jitter
 	MaxInterval     time.Duration // cap on one wait, Retry-After included
 	MaxElapsed      time.Duration // give up once this much time has passed since the first attempt
+	// RetryAfterScale multiplies every Retry-After the server sends before it is waited; zero
+	// means 1. Tests set it below 1 so that a scripted Retry-After costs milliseconds
+	// (llmtest.Server.Client uses 1/1000, matching its millisecond backoff).
+	RetryAfterScale float64
 }
 
-// DefaultRetryPolicy is used when WithRetry is not given.
-var DefaultRetryPolicy = RetryPolicy{
-	MaxAttempts:     4,
-	InitialInterval: 500 * time.Millisecond,
-	MaxInterval:     20 * time.Second,
-	MaxElapsed:      2 * time.Minute,
+// DefaultRetryPolicy returns the policy used when WithRetry is not given.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{
+		MaxAttempts:     4,
+		InitialInterval: 500 * time.Millisecond,
+		MaxInterval:     20 * time.Second,
+		MaxElapsed:      2 * time.Minute,
+	}
 }
 
 // WithRetry sets the retry policy.
 func WithRetry(p RetryPolicy) Option { return func(c *config) { c.retry = &p } }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
-	d := DefaultRetryPolicy
+	d := DefaultRetryPolicy()
 	if p.MaxAttempts <= 0 {
 		p.MaxAttempts = d.MaxAttempts
 	}
@@ -110,6 +116,9 @@ func (p RetryPolicy) do(ctx context.Context, op func() error, notify func(error,
 				return backoff.Permanent(err)
 			}
 			hb.hint = e.RetryAfter
+			if p.RetryAfterScale > 0 {
+				hb.hint = time.Duration(float64(e.RetryAfter) * p.RetryAfterScale)
+			}
 		}
 		return err
 	}, bo, notify)
