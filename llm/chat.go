@@ -30,39 +30,6 @@ func (c *Client) OpenAIModel(id string) *ChatModel {
 	return &ChatModel{c: c, id: id, dialect: dialectOpenAI, url: c.v1URL("chat/completions")}
 }
 
-// NewOpenAICompatible returns model on any OpenAI-compatible server (Ollama, llama.cpp,
-// vLLM): requests go to {baseURL}/chat/completions with apiKey as the Bearer token (none if
-// empty). Options such as WithHTTPClient, WithRetry and WithLogger apply; account options
-// are ignored.
-func NewOpenAICompatible(baseURL, apiKey, model string, opts ...Option) *ChatModel {
-	var cfg config
-	for _, o := range opts {
-		o(&cfg)
-	}
-	base := strings.TrimRight(baseURL, "/")
-	c := &Client{
-		account:    "local",
-		token:      newSecret(apiKey),
-		baseURL:    base,
-		baseSet:    true,
-		compatBase: base,
-		http:       cfg.http,
-		log:        cfg.log,
-		maxBody:    cfg.maxBody,
-		retry:      DefaultRetryPolicy(),
-	}
-	if c.http == nil {
-		c.http = http.DefaultClient
-	}
-	if c.maxBody <= 0 {
-		c.maxBody = DefaultMaxResponseBytes
-	}
-	if cfg.retry != nil {
-		c.retry = cfg.retry.withDefaults()
-	}
-	return c.OpenAIModel(model)
-}
-
 // ID returns the model id.
 func (m *ChatModel) ID() string { return m.id }
 
@@ -82,7 +49,7 @@ func (m *ChatModel) request(req Request, stream bool) (call, error) {
 	if err != nil {
 		return call{}, fmt.Errorf("llm: %s: %w", m.id, err)
 	}
-	return call{method: http.MethodPost, url: m.url, model: m.id, body: body}, nil
+	return call{method: http.MethodPost, url: m.url, model: m.id, body: body, stream: stream}, nil
 }
 
 // Generate sends req and returns the whole reply. Failures are *Error values (retried per

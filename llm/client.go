@@ -211,6 +211,7 @@ type call struct {
 	body        []byte
 	contentType string
 	header      http.Header
+	stream      bool // the reply is an event stream read as it arrives
 }
 
 // send performs c with retries and returns a 2xx response whose body the caller must close.
