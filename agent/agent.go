@@ -149,7 +149,9 @@ func WithMaxSteps(n int) Option { return func(a *Agent) { a.maxSteps = n } }
 func WithParallelism(n int) Option { return func(a *Agent) { a.parallelism = n } }
 
 // WithToolTimeout gives each tool call at most d (default 30 s; 0 means no limit). A call
-// that times out becomes an error result the model reads.
+// that times out becomes an error result the model reads, and the run goes on at once, also
+// when the tool ignores its context: such a tool cannot be stopped, so it is abandoned to
+// finish in the background and its late result is discarded (see tools.Set.Run).
 func WithToolTimeout(d time.Duration) Option { return func(a *Agent) { a.toolTimeout = d } }
 
 // WithHooks sets the hooks.

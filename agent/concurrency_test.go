@@ -2,7 +2,9 @@ package agent_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -89,6 +91,35 @@ func TestDefaultToolTimeoutIs30Seconds(t *testing.T) {
 		res, err := agent.New(llmtest.NewTestModel(), agent.WithTools(nap("slow", time.Hour))).Run(t.Context(), "rest")
 		if err != nil || time.Since(start) != 30*time.Second || res.Steps[0].Results[0].Err == nil {
 			t.Fatalf("took %s, err %v", time.Since(start), err)
+		}
+	})
+}
+
+// A tool that ignores its context cannot hold the run up: the run goes on at the timeout,
+// the model reads that the call timed out, and the tool is left to finish on its own.
+func TestRunGoesOnWhenAToolIgnoresItsContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release) // lets the abandoned tool return before the bubble ends
+		deaf := tools.New("deaf", "Never listens", func(context.Context, struct{}) (string, error) {
+			<-release
+			return "too late", nil
+		})
+		a := agent.New(llmtest.NewTestModel(), agent.WithTools(deaf), agent.WithToolTimeout(200*time.Millisecond))
+		start := time.Now()
+		res, err := a.Run(t.Context(), "call it")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != 200*time.Millisecond {
+			t.Fatalf("run took %s of fake time, want the 200ms timeout", took)
+		}
+		r := res.Steps[0].Results[0]
+		if !errors.Is(r.Err, context.DeadlineExceeded) || r.Output != "error: tool deaf timed out after 200ms" {
+			t.Fatalf("result = %+v", r)
+		}
+		if !strings.Contains(res.Text, "deaf -> error: tool deaf timed out") {
+			t.Fatalf("the model did not read the timeout: %q", res.Text)
 		}
 	})
 }

@@ -62,9 +62,10 @@ type Event struct {
 // call order, once all of them are done. The last pair is always an
 // EventDone event with the Result, and the error if the run failed.
 //
-// Breaking out of the loop stops the run: the model's stream is closed, and since a step's
-// tools run inside tools.Set.Run, which returns before the next event is delivered, no tool
-// is running at that point and none is started afterwards.
+// Breaking out of the loop stops the run: the model's stream is closed, and no tool is
+// started afterwards. A step's tools run inside tools.Set.Run, which returns before the next
+// event is delivered, so every tool that watches its context has returned by then; one that
+// ignores its context and outlived its timeout is abandoned (see tools.Set.Run).
 func (a *Agent) Stream(ctx context.Context, input string) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)

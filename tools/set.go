@@ -73,8 +73,10 @@ func NewSet(ts ...Tool) (*Set, error) {
 func (s *Set) Defs() []llm.ToolDef { return slices.Clone(s.defs) }
 
 // WithTimeout returns a copy of s in which each call is given at most d (0, the default, means
-// no limit beyond ctx). The limit reaches the tool through its context: a tool that ignores
-// its context cannot be stopped, and Run waits for it.
+// no limit beyond ctx). The limit reaches the tool through its context, and Run does not wait
+// past it: a call still running at its deadline gets a timeout Result at once. Go cannot stop
+// a goroutine from outside, so a tool that ignores its context goes on running in the
+// background until it returns by itself; its late output is discarded.
 func (s *Set) WithTimeout(d time.Duration) *Set {
 	c := *s
 	c.timeout = d
@@ -93,8 +95,13 @@ func (s *Set) WithLogger(l *slog.Logger) *Set {
 // returns one Result per call in the order of calls. It never fails as a whole: invalid
 // arguments, an unknown tool, a tool's error, a panic and a timeout each become a Result whose
 // Output tells the model what happened. When ctx is done, calls that have not started are not
-// started; their Err is ctx's error and their Output "error: cancelled". Run returns when every
-// call it started has returned, so nothing it started outlives it.
+// started; their Err is ctx's error and their Output "error: cancelled".
+//
+// Run returns when every call has returned, timed out (WithTimeout) or been cancelled with
+// ctx, whichever comes first, so a tool that ignores its context cannot hold Run up. Such a
+// tool is abandoned, not stopped: its goroutine keeps running until the tool returns, its
+// result is discarded, and its slot under limit is freed for the next call. A tool that
+// watches its context (as every tool should) has returned by the time Run does.
 func (s *Set) Run(ctx context.Context, calls []llm.ToolCall, limit int) []Result {
 	results := make([]Result, len(calls))
 	if limit <= 0 {
@@ -148,7 +155,7 @@ func (s *Set) invoke(ctx context.Context, c llm.ToolCall) Result {
 		callCtx, cancel = context.WithTimeout(ctx, s.timeout)
 		defer cancel()
 	}
-	out, err := s.protect(callCtx, t, c)
+	out, err := s.await(callCtx, t, c)
 	if err == nil {
 		return Result{Call: c, Output: out}
 	}
@@ -173,6 +180,40 @@ func (s *Set) invoke(ctx context.Context, c llm.ToolCall) Result {
 		r.Output = "error: " + err.Error()
 	}
 	return r
+}
+
+// outcome is what a tool call returned.
+type outcome struct {
+	out string
+	err error
+}
+
+// await runs t under callCtx and returns its outcome, or callCtx's error as soon as callCtx
+// is done, leaving a tool that ignores its context to finish in the background. The channel
+// has room for the late outcome, so the abandoned goroutine never blocks and exits as soon as
+// the tool returns.
+func (s *Set) await(callCtx context.Context, t Tool, c llm.ToolCall) (string, error) {
+	if callCtx.Done() == nil {
+		// Nothing can end the call early: run it here, without another goroutine.
+		return s.protect(callCtx, t, c)
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		out, err := s.protect(callCtx, t, c)
+		done <- outcome{out, err}
+	}()
+	select {
+	case o := <-done:
+		return o.out, o.err
+	case <-callCtx.Done():
+		// A tool that returned just as the deadline passed keeps its answer.
+		select {
+		case o := <-done:
+			return o.out, o.err
+		default:
+		}
+		return "", callCtx.Err()
+	}
 }
 
 // protect calls t, turning a panic into an error matching ErrPanicked. The panic and its stack

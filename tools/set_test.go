@@ -237,3 +237,66 @@ func TestRunWithNoCalls(t *testing.T) {
 		t.Fatalf("Run(nil) = %v", got)
 	}
 }
+
+// stubborn is a tool that sleeps d without watching its context, then reports whether it
+// finished.
+func stubborn(name string, d time.Duration, finished *atomic.Int32) tools.Tool {
+	return tools.New(name, "", func(context.Context, struct{}) (string, error) {
+		time.Sleep(d)
+		finished.Add(1)
+		return name + " finally done", nil
+	})
+}
+
+func TestRunReturnsAtTheTimeoutWhenAToolIgnoresItsContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var finished atomic.Int32
+		set, err := tools.NewSet(stubborn("stuck", time.Hour, &finished), sleeper("quick", time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		// Limit 1: the abandoned call frees its slot, so the next call runs at once.
+		results := set.WithTimeout(200*time.Millisecond).Run(t.Context(),
+			[]llm.ToolCall{call("1", "stuck", `{}`), call("2", "quick", `{}`)}, 1)
+		if took := time.Since(start); took != 201*time.Millisecond {
+			t.Fatalf("Run took %s of fake time, want 200ms for the abandoned call and 1ms for the next", took)
+		}
+		r := results[0]
+		if !errors.Is(r.Err, context.DeadlineExceeded) || r.Output != "error: tool stuck timed out after 200ms" || r.Duration != 200*time.Millisecond {
+			t.Fatalf("stuck call = %+v", r)
+		}
+		if results[1].Output != "quick done" {
+			t.Fatalf("quick call = %+v", results[1])
+		}
+		if finished.Load() != 0 {
+			t.Fatal("the stuck tool finished before Run returned")
+		}
+		// The abandoned tool finishes in the background; its output goes nowhere.
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if finished.Load() != 1 || r.Output != "error: tool stuck timed out after 200ms" || results[0].Output != r.Output {
+			t.Fatalf("after the tool returned: finished %d, result %+v", finished.Load(), results[0])
+		}
+	})
+}
+
+func TestRunReturnsOnCancellationWhenAToolIgnoresItsContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release) // lets the abandoned goroutine exit before the bubble ends
+		ctx, cancel := context.WithCancel(t.Context())
+		set, err := tools.NewSet(tools.New("deaf", "", func(context.Context, struct{}) (string, error) {
+			cancel() // the user gives up while the call runs
+			<-release
+			return "too late", nil
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := set.Run(ctx, []llm.ToolCall{call("1", "deaf", `{}`)}, 0)[0]
+		if !errors.Is(r.Err, context.Canceled) || r.Output != "error: cancelled" {
+			t.Fatalf("result = %+v", r)
+		}
+	})
+}
