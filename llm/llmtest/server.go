@@ -152,8 +152,14 @@ func (s *Server) Requests() []Recorded {
 }
 
 // Client returns an llm.Client pointed at the server, with account "test-account" (or
-// the WithAccount id) and token "test-token" (or the WithToken token). opts are applied
-// after those, so they can replace them.
+// the WithAccount id) and token "test-token" (or the WithToken token).
+//
+// Its retry policy makes as many attempts as llm.DefaultRetryPolicy, in the same cases,
+// but waits milliseconds: backoff starts at 1 ms and grows to at most 20 ms, and every
+// Retry-After is scaled by 1/1000, so a scripted Fail(429, 3040, ...).WithRetryAfter("3")
+// costs 3 ms instead of 3 s. opts are applied after all of that and replace it: to test
+// the production timing, pass llm.WithRetry(llm.DefaultRetryPolicy()), preferably inside
+// a testing/synctest bubble.
 func (s *Server) Client(opts ...llm.Option) (*llm.Client, error) {
 	account, token := "test-account", "test-token"
 	if s.account != "" {
@@ -162,8 +168,18 @@ func (s *Server) Client(opts ...llm.Option) (*llm.Client, error) {
 	if s.token != "" {
 		token = s.token
 	}
-	base := []llm.Option{llm.WithBaseURL(s.URL()), llm.WithAccount(account, token)}
+	base := []llm.Option{llm.WithBaseURL(s.URL()), llm.WithAccount(account, token), llm.WithRetry(fastRetryPolicy())}
 	return llm.NewClient(append(base, opts...)...)
+}
+
+// fastRetryPolicy is llm.DefaultRetryPolicy with its waits divided by about 1000.
+func fastRetryPolicy() llm.RetryPolicy {
+	p := llm.DefaultRetryPolicy()
+	p.InitialInterval = time.Millisecond
+	p.MaxInterval = 20 * time.Millisecond
+	p.MaxElapsed = 5 * time.Second
+	p.RetryAfterScale = 1.0 / 1000
+	return p
 }
 
 type route int
