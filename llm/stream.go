@@ -12,17 +12,23 @@ import (
 )
 
 // maxSSELine bounds one line of an event stream. Every Workers AI event is one line, and a
-// few are large (moondream's terminal event repeats the whole answer, recordings #23), so the
-// bound is generous; anything longer is an error rather than a silently cut event.
+// few are large (moondream's terminal event repeats the whole answer, see
+// testdata/recorded/marmarko__brainz__ai-run-moondream-stream-sse.json), so the bound is
+// generous; anything longer is an error rather than a silently cut event.
 const maxSSELine = 8 << 20
 
 // sseEvents yields the data payload of each server-sent event, with several data: lines of
 // one event joined by "\n". Comments, event:, id: and retry: lines are skipped. A final
-// event without its blank line is still delivered (recordings #23 ends that way), and a clean
-// EOF just ends the sequence. Lines may end in LF, CRLF or a lone CR.
+// event without its blank line is still delivered (moondream's stream ends with "data: [DONE]"
+// and no line end), and a clean EOF just ends the sequence. Lines may end in LF, CRLF or a
+// lone CR.
+//
+// Before yielding an event that the end of the body ended rather than a blank line, sseEvents
+// sets *unterminated (when it is not nil): such an event may have been cut anywhere, and only
+// its decoding can tell.
 //
 // The yielded slice is reused: it is only valid until the next iteration.
-func sseEvents(r io.Reader) iter.Seq2[[]byte, error] {
+func sseEvents(r io.Reader, unterminated *bool) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
 		sc := bufio.NewScanner(r)
 		// +2 leaves room for the CRLF after a line of exactly maxSSELine bytes.
@@ -76,6 +82,9 @@ func sseEvents(r io.Reader) iter.Seq2[[]byte, error] {
 			return
 		}
 		if hasData {
+			if unterminated != nil {
+				*unterminated = true
+			}
 			yield(data, nil)
 		}
 	}
@@ -115,9 +124,10 @@ func scanSSELine(data []byte, atEOF bool) (advance int, token []byte, err error)
 //
 // Text and reasoning are yielded as they arrive. The last delta, sent when [DONE] arrives,
 // carries the assembled tool calls, the finish reason and the usage. A stream that ends
-// without [DONE] yields an error wrapping ErrTruncatedStream after what did arrive.
+// without [DONE] yields an error wrapping ErrTruncatedStream after what did arrive, wherever
+// the cut fell: between events, or inside one, which then cannot be decoded.
 //
-// Moondream's stream (recordings #23) sends its answer as cumulative chunk.answer values
+// Moondream's stream (testdata/recorded/marmarko__brainz__ai-run-moondream-stream-sse.json) sends its answer as cumulative chunk.answer values
 // inside a protocol of its own; those are not text deltas and are ignored, while its usage
 // tail is still read.
 func decodeStream(body io.ReadCloser, model string) iter.Seq2[Delta, error] {
@@ -143,13 +153,23 @@ func decodeStream(body io.ReadCloser, model string) iter.Seq2[Delta, error] {
 			yield(Delta{}, err)
 		}
 		d := newStreamDecoder(model)
-		for payload, err := range sseEvents(body) {
+		unterminated := false
+		for payload, err := range sseEvents(body, &unterminated) {
 			if err != nil {
 				fail(err)
 				return
 			}
 			delta, done, err := d.event(payload)
 			switch {
+			case err != nil && unterminated:
+				if _, inBand := errors.AsType[*Error](err); !inBand {
+					// The body ended inside this event: the stream was cut, and the JSON
+					// error only says where.
+					err = fmt.Errorf("%w (%d events from %s, the last cut off after %d bytes)",
+						ErrTruncatedStream, d.events, model, len(payload))
+				}
+				fail(err)
+				return
 			case err != nil:
 				fail(err)
 				return

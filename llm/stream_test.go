@@ -658,7 +658,7 @@ func TestSSEEvents(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				var got []string
-				for ev, err := range sseEvents(r) {
+				for ev, err := range sseEvents(r, nil) {
 					if err != nil {
 						t.Fatalf("error: %v", err)
 					}
@@ -675,7 +675,7 @@ func TestSSEEvents(t *testing.T) {
 func TestSSEEventsLineLimit(t *testing.T) {
 	value := strings.Repeat("x", maxSSELine-len("data: "))
 	t.Run("a line of exactly the limit is read", func(t *testing.T) {
-		for ev, err := range sseEvents(strings.NewReader("data: " + value + "\r\n\r\n")) {
+		for ev, err := range sseEvents(strings.NewReader("data: "+value+"\r\n\r\n"), nil) {
 			if err != nil {
 				t.Fatalf("error: %v", err)
 			}
@@ -687,7 +687,7 @@ func TestSSEEventsLineLimit(t *testing.T) {
 	for _, over := range []string{"x", "xyz"} {
 		t.Run(fmt.Sprintf("a line %d bytes over the limit is an error", len(over)), func(t *testing.T) {
 			var err error
-			for _, e := range sseEvents(strings.NewReader("data: " + value + over + "\n\n")) {
+			for _, e := range sseEvents(strings.NewReader("data: "+value+over+"\n\n"), nil) {
 				err = e
 			}
 			if !errors.Is(err, bufio.ErrTooLong) {
@@ -700,7 +700,7 @@ func TestSSEEventsLineLimit(t *testing.T) {
 func TestSSEEventsReadError(t *testing.T) {
 	var got []string
 	var err error
-	for ev, e := range sseEvents(&failingReader{data: []byte("data: a\n\ndata: b"), err: errBoom}) {
+	for ev, e := range sseEvents(&failingReader{data: []byte("data: a\n\ndata: b"), err: errBoom}, nil) {
 		if e != nil {
 			err = e
 			break
@@ -714,3 +714,70 @@ func TestSSEEventsReadError(t *testing.T) {
 		t.Errorf("error = %v, want one wrapping %v", err, errBoom)
 	}
 }
+
+func TestSSEEventsUnterminated(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []bool // unterminated as seen by each event
+	}{
+		{"events ended by blank lines", "data: a\n\ndata: b\n\n", []bool{false, false}},
+		{"a last event ended by the body", "data: a\n\ndata: b", []bool{false, true}},
+		{"a last event with one line end", "data: a\n\ndata: b\r\n", []bool{false, true}},
+		{"a cut inside the field name leaves no event", "data: a\n\nda", []bool{false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			unterminated := false
+			var got []bool
+			for _, err := range sseEvents(strings.NewReader(tt.in), &unterminated) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, unterminated)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("unterminated per event (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDecodeStreamCutAnywhere cuts fixture streams at every byte offset: whatever the
+// offset, the stream delivers a prefix of the full text and reasoning, then fails with
+// ErrTruncatedStream, unless the cut falls after the whole "[DONE]".
+func TestDecodeStreamCutAnywhere(t *testing.T) {
+	for _, name := range []string{
+		"native-stream-text.sse",
+		"native-stream-tool-calls.sse",
+		"openai-stream-chunks.sse",
+		"openai-stream-tool-calls.sse",
+		"run-chatcompletions-model-stream.sse",
+	} {
+		t.Run(name, func(t *testing.T) {
+			data := readFixture(t, filepath.Join(sseFixtures, name))
+			full, err := decodeAll(t, bytes.NewReader(data))
+			if err != nil {
+				t.Fatalf("whole stream: %v", err)
+			}
+			for n := range len(data) {
+				got, err := decodeAll(t, bytes.NewReader(data[:n]))
+				if bytes.Contains(data[:n], []byte("data: [DONE]")) {
+					if err != nil || !cmp.Equal(full, got) {
+						t.Errorf("cut after [DONE] at %d: %+v, %v; want %+v", n, got, err, full)
+					}
+					continue
+				}
+				if !errors.Is(err, ErrTruncatedStream) {
+					t.Errorf("cut at %d of %d (%q): error %v, want ErrTruncatedStream", n, len(data), tail(data[:n]), err)
+				}
+				if !strings.HasPrefix(full.Text, got.Text) || !strings.HasPrefix(full.Reasoning, got.Reasoning) {
+					t.Errorf("cut at %d: text %q, reasoning %q; want prefixes of %q, %q", n, got.Text, got.Reasoning, full.Text, full.Reasoning)
+				}
+			}
+		})
+	}
+}
+
+// tail is the end of b, for messages.
+func tail(b []byte) []byte { return b[max(0, len(b)-30):] }
