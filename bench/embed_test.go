@@ -31,7 +31,8 @@ func corpus() []string {
 }
 
 // embedder is one library's way to embed the whole corpus. The service takes at most 100
-// texts per request (reference §5; the test server refuses more, as it does), so a library
+// texts per request (the bge models' input schema caps "text" at 100 items; the test server
+// refuses more, as the service does), so a library
 // without batching of its own is driven in a plain loop of 100-text requests, as a user
 // would write it.
 type embedder struct {

@@ -28,7 +28,7 @@ const (
 	answerTokens = 200  // scenario 1: a whole 200-token answer
 	streamEvents = 2000 // scenario 2: token events per stream
 	embedDims    = 384  // bge-small
-	embedMax     = 100  // texts per request the bge schemas allow (reference §5)
+	embedMax     = 100  // texts per request the bge schemas allow ("text" maxItems 100)
 	maxTokens    = 1024 // sent by every library, as gowai always sends one
 )
 
@@ -51,8 +51,8 @@ func tokens(n int) []string {
 	return out
 }
 
-// padding is the random-length "p" filler the service adds to each native stream event
-// (reference §3.1).
+// padding is the random-length "p" filler the service adds to each native stream event (see
+// llm/testdata/workers-ai/native-stream-text.sse in the main module).
 func padding(rng *rand.Rand) string {
 	const alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
 	b := make([]byte, 4+rng.IntN(44))
@@ -258,7 +258,8 @@ func fail(w http.ResponseWriter, status, code int, msg string) {
 }
 
 // embeddings answers one vector per text: the native {shape, data, pooling} envelope, or
-// the OpenAI list (which carries no usage on Workers AI, recording #25). Like the service,
+// the OpenAI list (which carries no usage on Workers AI: see
+// llm/testdata/recorded/marmarko__brainz__ai-v1-embeddings-qwen3-no-usage.json). Like the service,
 // it refuses more than 100 texts per request.
 func (s *wireServer) embeddings(w http.ResponseWriter, body []byte, key string, native bool) {
 	n := countStrings(body, key)
@@ -303,7 +304,7 @@ func (s *wireServer) embeddings(w http.ResponseWriter, body []byte, key string, 
 }
 
 // renderVectors renders n random 384-dimensional vectors as the service spells them
-// (float64 text, recording #25).
+// (float64 text, as in llm/testdata/recorded/marmarko__brainz__ai-v1-embeddings-qwen3-no-usage.json).
 func renderVectors(n int) [][]byte {
 	rng := rand.New(rand.NewPCG(3, 5))
 	out := make([][]byte, n)

@@ -19,7 +19,8 @@ const DefaultExtractPrompt = "Extract the data from this image."
 
 // Describe asks m about img and returns its answer, trimmed. An empty prompt asks
 // DefaultDescribePrompt. An empty answer is an error: some models report success with
-// nothing in it (recordings #21).
+// nothing in it (moondream answers {"result":{},"success":true}, as recorded in
+// llm/testdata/recorded/marmarko__brainz__ai-run-moondream-empty-result.json).
 //
 // img's type is checked from its bytes and its MIME set from them. How the image goes on
 // the wire (content parts, a byte array, or the image-to-text form) depends on the model
@@ -43,7 +44,7 @@ func Describe(ctx context.Context, m llm.Model, img llm.Image, prompt string) (s
 	if err != nil {
 		return "", fmt.Errorf("vision: describe: %w", err)
 	}
-	// llava starts its description with a space (recordings #22).
+	// llava starts its description with a space (llm/testdata/recorded/marmarko__brainz__ai-run-llava-description.json).
 	text := strings.TrimSpace(resp.Text)
 	if text == "" {
 		return "", fmt.Errorf("vision: describe: %s returned an empty answer (finish reason %q)", modelName(m, resp), resp.FinishReason)
@@ -75,7 +76,8 @@ func Extract[T any](ctx context.Context, m llm.Model, img llm.Image, prompt stri
 
 // AgreeLicense accepts the licence of model for the whole account by sending it
 // {"prompt":"agree"}, as Workers AI requires once before the first use of a gated model
-// (llama-3.2-11b-vision; without it every call fails with 403, code 5016, reference §6).
+// (llama-3.2-11b-vision; without it every call fails with 403, code 5016; see
+// https://developers.cloudflare.com/workers-ai/guides/tutorials/llama-vision-tutorial/).
 // Any successful reply means the licence is accepted; the reply itself is not needed.
 // Call it only when the account owner has read and accepted the model's terms.
 func AgreeLicense(ctx context.Context, c *llm.Client, model string) error {

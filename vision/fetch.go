@@ -48,7 +48,7 @@ func WithMaxBytes(n int64) FetchOption { return func(c *fetchConfig) { c.maxByte
 func WithFetchTimeout(d time.Duration) FetchOption { return func(c *fetchConfig) { c.timeout = d } }
 
 // FetchImage downloads an image over http or https, for a model that cannot take URLs:
-// Workers AI vision models take only data: URLs and bytes (reference §6).
+// the input schemas of Workers AI vision models accept images only as data: URLs or bytes.
 //
 // Because the URL often comes from a user, FetchImage by default refuses to connect to
 // addresses that are not public: loopback, private (RFC 1918, fc00::/7), link-local (such

@@ -21,11 +21,13 @@ import (
 
 // DefaultGenerateTimeout bounds one Generate call. It is long because image models are
 // slow: a flux-2-dev call was recorded failing on the service side after about 237 s with
-// 408/3046 (recordings #13), and a shorter client timeout would hide that answer.
+// 408/3046 (llm/testdata/recorded/Husnain139__Script-to-Stickman-Scene-Image-Generator-System__ai-run-flux-2-dev-408-3046.json), and a
+// shorter client timeout would hide that answer.
 const DefaultGenerateTimeout = 5 * time.Minute
 
 // Image size bounds shared by the SDXL and flux-2 schemas; flux-2 answers a larger width
-// with 400/3030 "5000 is too large, max width is 2048" (recordings #10).
+// with 400/3030 "5000 is too large, max width is 2048"
+// (llm/testdata/recorded/Husnain139__Script-to-Stickman-Scene-Image-Generator-System__ai-run-flux-2-klein-4b-3030-width.json).
 const (
 	minSide = 256
 	maxSide = 2048
@@ -37,7 +39,8 @@ const (
 const flux2DefaultSide = 1024
 
 // maxReferenceImages is how many input_image_N parts flux-2 takes; a fifth is refused with
-// 400/3030 "provided too many input images. max=4" (recordings #11).
+// 400/3030 "provided too many input images. max=4"
+// (llm/testdata/recorded/Husnain139__Script-to-Stickman-Scene-Image-Generator-System__ai-run-flux-2-klein-4b-3030-too-many-images.json).
 const maxReferenceImages = 4
 
 // GenOption configures one Generate call.
@@ -75,7 +78,7 @@ func (c *genConfig) use(name string) {
 }
 
 // WithSize sets the image size in pixels; each side must be 256 to 2048. flux-2 rounds
-// both down to a multiple of 16 (reference §7).
+// both down to a multiple of 16.
 func WithSize(width, height int) GenOption {
 	return func(c *genConfig) { c.use(optSize); c.width, c.height = width, height }
 }
@@ -84,8 +87,8 @@ func WithSize(width, height int) GenOption {
 // the Stable Diffusion family.
 func WithSteps(n int) GenOption { return func(c *genConfig) { c.use(optSteps); c.steps = n } }
 
-// WithSeed sets the random seed (not negative). flux-2 did not honour it in probes
-// (reference §7).
+// WithSeed sets the random seed (not negative). flux-2 models take the field, but did not
+// honour it when probed.
 func WithSeed(n int) GenOption { return func(c *genConfig) { c.use(optSeed); c.seed = &n } }
 
 // WithGuidance sets how closely the image follows the prompt (Stable Diffusion default 7.5).
@@ -114,7 +117,8 @@ func WithReferenceImages(imgs ...llm.Image) GenOption {
 // caller's context still applies when it is earlier.
 func WithTimeout(d time.Duration) GenOption { return func(c *genConfig) { c.timeout = d } }
 
-// imageModel is what Generate knows of a text-to-image model's input (reference §7).
+// imageModel is what Generate knows of a text-to-image model's input, from each model's
+// input schema in the Workers AI catalog (https://developers.cloudflare.com/workers-ai/models/).
 type imageModel struct {
 	id        string
 	takes     []string // options besides WithTimeout
@@ -128,7 +132,7 @@ type imageModel struct {
 // AiTextToImageInput field names; flux-2 takes multipart fields.
 var imageModels = []imageModel{
 	// additionalProperties:false: any field besides prompt and steps is a 400/5006 since
-	// August 2026 (reference §7).
+	// August 2026.
 	{id: "@cf/black-forest-labs/flux-1-schnell", takes: []string{optSteps}, stepsKey: "steps", maxSteps: 8, maxPrompt: 2048},
 	{id: "@cf/black-forest-labs/flux-2-dev", takes: []string{optSize, optSteps, optSeed, optRefImages}},
 	{id: "@cf/black-forest-labs/flux-2-klein-4b", takes: []string{optSize, optSteps, optSeed, optRefImages}},
@@ -146,7 +150,8 @@ var imageModels = []imageModel{
 // it with the MIME type sniffed from its bytes (the service's Content-Type is not trusted:
 // SDXL Lightning answers JPEG).
 //
-// Each model family takes its own input (reference §7), and Generate builds it:
+// Each model family takes its own input (see each model's page under
+// https://developers.cloudflare.com/workers-ai/models/), and Generate builds it:
 //   - flux-1-schnell: JSON {prompt, steps}. Its schema refuses any other field, so every
 //     other option is an error here, before a request is sent.
 //   - Stable Diffusion (SDXL base and lightning, dreamshaper, v1.5) and Leonardo: JSON
@@ -154,7 +159,7 @@ var imageModels = []imageModel{
 //     with the fields the model takes; the reply is raw image bytes or base64 in JSON.
 //   - flux-2-dev, flux-2-klein-4b, flux-2-klein-9b: multipart/form-data with prompt,
 //     width, height (1024×1024 unless WithSize), seed, steps and up to 4 reference images;
-//     the reply is base64 in JSON. flux-2 accepts an empty prompt (recordings #9).
+//     the reply is base64 in JSON. flux-2 accepts an empty prompt (the service answers 200).
 //
 // Options a model does not take, and out-of-range values, are errors that name the option
 // and the model. A model outside this list is an error listing the supported ones rather
@@ -319,7 +324,8 @@ func listTakes(takes []string) string {
 }
 
 // jsonImageInput is the JSON input of flux-1-schnell and of the AiTextToImageInput family
-// (reference §7). Unset fields stay off the wire so the model's defaults apply.
+// (the field names of the catalog's input schemas). Unset fields stay off the wire so the
+// model's defaults apply.
 type jsonImageInput struct {
 	Prompt         string    `json:"prompt"`
 	NegativePrompt string    `json:"negative_prompt,omitempty"`
@@ -356,8 +362,9 @@ func jsonInput(prompt string, spec imageModel, c genConfig) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// formInput is the multipart/form-data input of flux-2 (reference §7; field order as in
-// recordings #8–#11: prompt, width, height, seed, steps, then input_image_N files).
+// formInput is the multipart/form-data input of flux-2, in the field order of the recorded
+// requests in llm/testdata/recorded (the flux-2-klein-4b files): prompt, width, height,
+// seed, steps, then input_image_N files.
 func formInput(prompt string, c genConfig) (llm.Body, error) {
 	width, height := c.width, c.height
 	if width == 0 {
@@ -423,7 +430,8 @@ func decodeGenerated(data []byte, contentType string) (llm.Image, error) {
 }
 
 // byteArray is image data as a JSON array of numbers 0..255, the form the Stable Diffusion
-// models take for image (reference §7); encoding/json would write base64.
+// models take for image (their input schema types it as an array of integers);
+// encoding/json would write base64.
 type byteArray []byte
 
 func (b byteArray) MarshalJSON() ([]byte, error) {

@@ -137,7 +137,7 @@ func TestGenerateFlux2SendsMultipart(t *testing.T) {
 
 func TestGenerateFlux2Defaults(t *testing.T) {
 	srv, cl := newServer(t, nil)
-	// An empty prompt is accepted by flux-2 (recordings #9), so it is sent.
+	// An empty prompt is accepted by flux-2 (llm/testdata/recorded/Husnain139__Script-to-Stickman-Scene-Image-Generator-System__ai-run-flux-2-klein-4b-empty-prompt-200.json), so it is sent.
 	if _, err := Generate(t.Context(), cl, flux2, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestGenerateDecodesReplies(t *testing.T) {
 	}{
 		{"flux-1 base64 PNG", flux1, llmtest.JSON(map[string]string{"image": b64(pngBytes)}), "image/png", pngBytes},
 		{"flux-1 base64 JPEG", flux1, llmtest.JSON(map[string]string{"image": b64(jpgBytes)}), "image/jpeg", jpgBytes},
-		{"flux-2 base64 JPEG (recordings #8)", flux2, llmtest.JSON(map[string]string{"image": b64(jpgBytes)}), "image/jpeg", jpgBytes},
+		{"flux-2 base64 JPEG", flux2, llmtest.JSON(map[string]string{"image": b64(jpgBytes)}), "image/jpeg", jpgBytes},
 		{"SDXL binary PNG", sdxl, llmtest.Raw("image/png", pngBytes), "image/png", pngBytes},
 		// Lightning answers JPEG; the MIME comes from the bytes even when the header says PNG.
 		{"SDXL lightning binary JPEG under a PNG header", sdxlLi, llmtest.Raw("image/png", jpgBytes), "image/jpeg", jpgBytes},
@@ -245,9 +245,9 @@ func TestGenerateBadReplies(t *testing.T) {
 		{"image that is not base64", flux1, llmtest.JSON(map[string]string{"image": "%%%"}), "not base64", nil},
 		{"base64 of something else", flux1, llmtest.JSON(map[string]string{"image": base64.StdEncoding.EncodeToString([]byte("<html>"))}), "text/html", ErrNotImage},
 		{"bytes that are not an image", sdxl, llmtest.Raw("image/png", []byte("oops")), "not a PNG", ErrNotImage},
-		{"408/3046 service timeout (recordings #13)", "@cf/black-forest-labs/flux-2-dev",
+		{"408/3046 service timeout", "@cf/black-forest-labs/flux-2-dev",
 			llmtest.Fail(408, 3046, "Request timeout"), "3046", llm.ErrTimeout},
-		{"400/3030 bad value (recordings #10)", flux2,
+		{"400/3030 bad value", flux2,
 			llmtest.Fail(400, 3030, "5000 is too large, max width is 2048"), "max width is 2048", llm.ErrBadInput},
 		{"400/5006 extra field", flux1,
 			llmtest.Fail(400, 5006, "Bad input: Error: Additional or unevaluated properties '/seed' at '/' not allowed"), "5006", llm.ErrBadInput},
@@ -289,7 +289,8 @@ func TestGenerateTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	end := time.Now()
-	// Above the ~237 s after which the service itself answers 408/3046 (recordings #13).
+	// Above the ~237 s after which the service itself answers 408/3046 (see the flux-2-dev
+	// 408-3046 file in llm/testdata/recorded).
 	if dl := rec.deadlines[0]; dl.Before(start.Add(DefaultGenerateTimeout)) || dl.After(end.Add(DefaultGenerateTimeout)) {
 		t.Errorf("default deadline %v after the call started, want %v", dl.Sub(start), DefaultGenerateTimeout)
 	}
