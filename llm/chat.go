@@ -105,9 +105,13 @@ func inferFinish(reason string, u Usage, calls bool, maxTokens int) string {
 }
 
 // Stream sends req with stream:true and yields the reply as it arrives. The request is
-// retried only before the first event; breaking out of the loop closes the connection. A
-// model that ignores stream:true and answers JSON (gpt-oss on /ai/run, reference §3.1)
-// yields that answer as one Delta.
+// retried only before the first event; breaking out of the loop closes the connection.
+//
+// A model that ignores stream:true and answers JSON yields that answer as one Delta. Some
+// models cannot stream on /ai/run at all: gpt-oss and Kimi answer a stream request with a
+// success envelope whose result is empty ({"result":{},"success":true,...}). Stream then asks
+// once more without streaming and yields that answer as one Delta; whatever the model, it
+// never sends more than those two requests.
 func (m *ChatModel) Stream(ctx context.Context, req Request) iter.Seq2[Delta, error] {
 	return func(yield func(Delta, error) bool) {
 		cl, err := m.request(req, true)
@@ -132,12 +136,21 @@ func (m *ChatModel) Stream(ctx context.Context, req Request) iter.Seq2[Delta, er
 				return
 			}
 			r, err := decodeChat(data)
+			switch {
+			case errors.Is(err, ErrEmptyResponse):
+				// The model cannot stream here; the same request without stream:true
+				// gets its answer.
+				r, err = m.Generate(ctx, req)
+			case err != nil:
+				err = m.annotate(err, h)
+			default:
+				fillFromHeaders(r, h)
+				r.FinishReason = inferFinish(r.FinishReason, r.Usage, len(r.ToolCalls) > 0, req.MaxTokens)
+			}
 			if err != nil {
-				yield(Delta{}, m.annotate(err, h))
+				yield(Delta{}, err)
 				return
 			}
-			fillFromHeaders(r, h)
-			r.FinishReason = inferFinish(r.FinishReason, r.Usage, len(r.ToolCalls) > 0, req.MaxTokens)
 			u := r.Usage
 			yield(Delta{Text: r.Text, Reasoning: r.Reasoning, FinishReason: r.FinishReason, ToolCalls: r.ToolCalls, Usage: &u}, nil)
 			return
