@@ -405,7 +405,7 @@ func (d *streamDecoder) addToolCalls(entries []toolCallDelta) error {
 		var n int
 		switch {
 		case t.Index != nil:
-			n = d.callAt(*t.Index)
+			n = d.callAt(*t.Index, t.ID, name)
 		case name != "":
 			// A flat legacy entry without an index starts a call of its own.
 			d.calls = append(d.calls, toolCallBuilder{index: -1})
@@ -425,12 +425,20 @@ func (d *streamDecoder) addToolCalls(entries []toolCallDelta) error {
 	return nil
 }
 
-// callAt returns the position of the call with the given wire index, starting it if new.
-func (d *streamDecoder) callAt(index int) int {
-	for n := range d.calls {
-		if d.calls[n].index == index {
-			return n
+// callAt returns the position of the call an entry with the given wire index, id and name
+// belongs to, starting a call if it is new. Ollama sends parallel calls whole, all at index 0
+// with different ids, so an id or a function name other than the one the call at that index
+// already has starts another call there; later fragments at that index go to the newest.
+func (d *streamDecoder) callAt(index int, id, name string) int {
+	for n := len(d.calls) - 1; n >= 0; n-- {
+		b := &d.calls[n]
+		if b.index != index {
+			continue
 		}
+		if id != "" && b.id != "" && id != b.id || name != "" && b.name != "" && name != b.name {
+			break
+		}
+		return n
 	}
 	d.calls = append(d.calls, toolCallBuilder{index: index})
 	return len(d.calls) - 1

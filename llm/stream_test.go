@@ -364,6 +364,41 @@ func TestDecodeStreamSynthetic(t *testing.T) {
 			}},
 		},
 		{
+			name: "calls sharing an index but not an id are separate calls (Ollama)",
+			events: []string{
+				`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"read","arguments":"{\"path\":\"a.txt\"}"}}]}}]}`,
+				`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_b","type":"function","function":{"name":"read","arguments":"{\"path\":\"b.txt\"}"}}]},"finish_reason":"tool_calls"}]}`,
+			},
+			want: streamSummary{FinishReason: "tool_calls", Deltas: 1, ToolCalls: []toolCallSummary{
+				{"call_a", "read", `{"path":"a.txt"}`},
+				{"call_b", "read", `{"path":"b.txt"}`},
+			}},
+		},
+		{
+			name: "fragments after a new call at a shared index go to the new call",
+			events: []string{
+				`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_a","function":{"name":"read","arguments":"{\"path\":"}}]}}]}`,
+				`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_a","function":{"arguments":"\"a.txt\"}"}}]}}]}`,
+				`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_b","function":{"name":"write","arguments":"{\"path\":"}}]}}]}`,
+				`{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"b.txt\"}"}}]}}]}`,
+			},
+			want: streamSummary{FinishReason: "tool_calls", Deltas: 1, ToolCalls: []toolCallSummary{
+				{"call_a", "read", `{"path":"a.txt"}`},
+				{"call_b", "write", `{"path":"b.txt"}`},
+			}},
+		},
+		{
+			name: "a different function name at a shared index without ids starts a call",
+			events: []string{
+				`{"tool_calls":[{"index":0,"function":{"name":"read","arguments":"{\"path\":\"a.txt\"}"}}]}`,
+				`{"tool_calls":[{"index":0,"function":{"name":"list","arguments":"{}"}}]}`,
+			},
+			want: streamSummary{FinishReason: "tool_calls", Deltas: 1, ToolCalls: []toolCallSummary{
+				{"call_1", "read", `{"path":"a.txt"}`},
+				{"call_2", "list", `{}`},
+			}},
+		},
+		{
 			name: "flat legacy tool calls without index or id each start a call",
 			events: []string{
 				`{"response":null,"tool_calls":[{"name":"get_weather","arguments":{"city": "Paris"}}]}`,
