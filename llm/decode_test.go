@@ -432,6 +432,32 @@ var decodeShapes = []struct {
 			{ID: "call_1", Name: "b", Arguments: json.RawMessage(`{}`)},
 			{ID: "call_3", Name: "c", Arguments: json.RawMessage(`{}`)},
 		}}},
+	{"duplicate ids in chat.completion tool calls are made unique",
+		`{"choices":[{"message":{"content":"","tool_calls":[` +
+			`{"id":"functions.list_toolbox_tools:0","type":"function","function":{"name":"list_toolbox_tools","arguments":"{}"}},` +
+			`{"id":"functions.list_toolbox_tools:0","type":"function","function":{"name":"list_toolbox_tools","arguments":"{\"page\":2}"}},` +
+			`{"id":"functions.list_toolbox_tools:0","type":"function","function":{"name":"list_toolbox_tools","arguments":"{\"page\":3}"}}]},"finish_reason":"tool_calls"}]}`,
+		Response{FinishReason: "tool_calls", ToolCalls: []ToolCall{
+			{ID: "functions.list_toolbox_tools:0", Name: "list_toolbox_tools", Arguments: json.RawMessage(`{}`)},
+			{ID: "functions.list_toolbox_tools:0_2", Name: "list_toolbox_tools", Arguments: json.RawMessage(`{"page":2}`)},
+			{ID: "functions.list_toolbox_tools:0_3", Name: "list_toolbox_tools", Arguments: json.RawMessage(`{"page":3}`)},
+		}}},
+	{"duplicate ids in native tool calls are made unique without taking another call's id",
+		`{"result":{"response":null,"tool_calls":[{"id":"t","name":"a","arguments":{}},{"id":"t","name":"b","arguments":{}},{"id":"t_2","name":"c","arguments":{}},{"name":"d","arguments":{}}]},"success":true}`,
+		Response{ToolCalls: []ToolCall{
+			{ID: "t", Name: "a", Arguments: json.RawMessage(`{}`)},
+			{ID: "t_3", Name: "b", Arguments: json.RawMessage(`{}`)},
+			{ID: "t_2", Name: "c", Arguments: json.RawMessage(`{}`)},
+			{ID: "call_1", Name: "d", Arguments: json.RawMessage(`{}`)},
+		}}},
+	{"duplicate call ids in a responses API object are made unique",
+		`{"result":{"object":"response","status":"completed","output":[` +
+			`{"type":"function_call","id":"fc_1","call_id":"call_x","name":"f","arguments":"{}"},` +
+			`{"type":"function_call","id":"fc_2","call_id":"call_x","name":"g","arguments":"{}"}]},"success":true}`,
+		Response{FinishReason: "tool_calls", ToolCalls: []ToolCall{
+			{ID: "call_x", Name: "f", Arguments: json.RawMessage(`{}`)},
+			{ID: "call_x_2", Name: "g", Arguments: json.RawMessage(`{}`)},
+		}}},
 	{"message tool calls win over top-level ones",
 		`{"choices":[{"message":{"content":"","tool_calls":[{"id":"m","function":{"name":"inner","arguments":"{}"}}]}}],"tool_calls":[{"name":"outer","arguments":{}}]}`,
 		Response{ToolCalls: []ToolCall{{ID: "m", Name: "inner", Arguments: json.RawMessage(`{}`)}}}},
@@ -647,32 +673,34 @@ var decodeBoundary = []struct {
 // common shapes. Every other body must go to the general path; so must the llama-3.3 hybrid (#5),
 // whose result has an object response beside its choices.
 var decodeFastNames = map[string]bool{
-	"native-text.response.json":                                        true,
-	"native-text-usage.response.json":                                  true,
-	"native-tool-calls-legacy.response.json":                           true,
-	"native-tool-calls-openai-style.response.json":                     true,
-	"openai-chat-completion.response.json":                             true,
-	"openai-chat-completion-tool-calls.response.json":                  true,
-	decodeHusnain + "ai-v1-chat-gpt-oss-120b.json":                     true, // #1
-	decodeHusnain + "ai-v1-chat-gpt-oss-120b-json-schema.json":         true, // #2
-	decodeHusnain + "ai-run-gpt-oss-120b.json":                         true, // #3
-	decodeHusnain + "ai-v1-chat-llama-3.3-70b.json":                    true, // #4
-	decodeHusnain + "ai-v1-chat-vision-two-images.json":                true, // #6
-	"marmarko__brainz__ai-v1-chat-glm-5.2-reasoning-only.json":         true, // #16
-	"marmarko__brainz__ai-v1-chat-nemotron-reasoning-only.json":        true, // #17
-	"marmarko__brainz__ai-v1-chat-glm-5.2-cached-tokens.json":          true, // #18
-	"marmarko__brainz__ai-v1-chat-third-party-gemini-passthrough.json": true, // #19
-	"null response with legacy tool calls":                             true,
-	"string arguments are parsed into an object":                       true,
-	"missing arguments become an empty object":                         true,
-	"missing ids get ids unique among the calls":                       true,
-	"message tool calls win over top-level ones":                       true,
-	"hybrid with empty content falls back to the legacy response":      true,
-	"different reasoning spellings are both kept":                      true,
-	"model_length is reported as length":                               true,
-	"text_completion reads choices[0].text":                            true,
-	"usage beside result in the envelope":                              true,
-	"unknown keys of any type are ignored":                             true,
+	"native-text.response.json":                                                           true,
+	"native-text-usage.response.json":                                                     true,
+	"native-tool-calls-legacy.response.json":                                              true,
+	"native-tool-calls-openai-style.response.json":                                        true,
+	"openai-chat-completion.response.json":                                                true,
+	"openai-chat-completion-tool-calls.response.json":                                     true,
+	decodeHusnain + "ai-v1-chat-gpt-oss-120b.json":                                        true, // #1
+	decodeHusnain + "ai-v1-chat-gpt-oss-120b-json-schema.json":                            true, // #2
+	decodeHusnain + "ai-run-gpt-oss-120b.json":                                            true, // #3
+	decodeHusnain + "ai-v1-chat-llama-3.3-70b.json":                                       true, // #4
+	decodeHusnain + "ai-v1-chat-vision-two-images.json":                                   true, // #6
+	"marmarko__brainz__ai-v1-chat-glm-5.2-reasoning-only.json":                            true, // #16
+	"marmarko__brainz__ai-v1-chat-nemotron-reasoning-only.json":                           true, // #17
+	"marmarko__brainz__ai-v1-chat-glm-5.2-cached-tokens.json":                             true, // #18
+	"marmarko__brainz__ai-v1-chat-third-party-gemini-passthrough.json":                    true, // #19
+	"null response with legacy tool calls":                                                true,
+	"string arguments are parsed into an object":                                          true,
+	"missing arguments become an empty object":                                            true,
+	"missing ids get ids unique among the calls":                                          true,
+	"duplicate ids in chat.completion tool calls are made unique":                         true,
+	"duplicate ids in native tool calls are made unique without taking another call's id": true,
+	"message tool calls win over top-level ones":                                          true,
+	"hybrid with empty content falls back to the legacy response":                         true,
+	"different reasoning spellings are both kept":                                         true,
+	"model_length is reported as length":                                                  true,
+	"text_completion reads choices[0].text":                                               true,
+	"usage beside result in the envelope":                                                 true,
+	"unknown keys of any type are ignored":                                                true,
 }
 
 // decodeBody is one body for both decoding paths, and whether the fast one must answer it.

@@ -399,6 +399,17 @@ func TestDecodeStreamSynthetic(t *testing.T) {
 			}},
 		},
 		{
+			name: "duplicate ids in a stream are made unique",
+			events: []string{
+				`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"functions.list_toolbox_tools:0","function":{"name":"list_toolbox_tools","arguments":"{}"}}]}}]}`,
+				`{"choices":[{"delta":{"tool_calls":[{"index":1,"id":"functions.list_toolbox_tools:0","function":{"name":"list_toolbox_tools","arguments":"{}"}}]}}]}`,
+			},
+			want: streamSummary{FinishReason: "tool_calls", Deltas: 1, ToolCalls: []toolCallSummary{
+				{"functions.list_toolbox_tools:0", "list_toolbox_tools", `{}`},
+				{"functions.list_toolbox_tools:0_2", "list_toolbox_tools", `{}`},
+			}},
+		},
+		{
 			name: "flat legacy tool calls without index or id each start a call",
 			events: []string{
 				`{"response":null,"tool_calls":[{"name":"get_weather","arguments":{"city": "Paris"}}]}`,

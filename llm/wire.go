@@ -80,29 +80,42 @@ func normalizeArguments(raw json.RawMessage) (json.RawMessage, error) {
 	return buf.Bytes(), nil
 }
 
-// ensureToolCallIDs gives every call without an ID one that is unique within calls.
-// Legacy native tool calls carry no id at all (reference §2.3).
+// ensureToolCallIDs makes every id in calls non-empty and unique, so that each tool result
+// answers exactly one call. Legacy native tool calls carry no id at all: they get "call_1",
+// "call_2", ... And the service can send one id twice in a reply (Kimi named two calls
+// "functions.list_toolbox_tools:0"): the first keeps it, the later ones get "_2", "_3", ...
+// appended. Ids are never taken from another call of the reply, so the result depends
+// only on the calls.
 func ensureToolCallIDs(calls []ToolCall) {
-	seen := make(map[string]bool, len(calls))
-	for _, c := range calls {
-		if c.ID != "" {
-			seen[c.ID] = true
+	if len(calls) == 1 {
+		if calls[0].ID == "" {
+			calls[0].ID = "call_1"
 		}
+		return
 	}
+	sent := make(map[string]bool, len(calls))
+	for _, c := range calls {
+		sent[c.ID] = true
+	}
+	given := make(map[string]bool, len(calls))
+	unused := func(id string) bool { return !given[id] && !sent[id] }
 	n := 0
 	for i := range calls {
-		if calls[i].ID != "" {
-			continue
-		}
-		for {
-			n++
-			id := "call_" + strconv.Itoa(n)
-			if !seen[id] {
-				calls[i].ID = id
-				seen[id] = true
-				break
+		id := calls[i].ID
+		switch {
+		case id == "":
+			for n++; !unused("call_" + strconv.Itoa(n)); n++ {
 			}
+			id = "call_" + strconv.Itoa(n)
+		case given[id]:
+			k := 2
+			for !unused(id + "_" + strconv.Itoa(k)) {
+				k++
+			}
+			id += "_" + strconv.Itoa(k)
 		}
+		calls[i].ID = id
+		given[id] = true
 	}
 }
 
