@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -51,6 +52,7 @@ func NewSet(ts ...Tool) (*Set, error) {
 			continue
 		}
 		def := t.Def()
+		def.Parameters = bytes.Clone(def.Parameters) // a Tool may hand out bytes it keeps
 		if err := checkName(def.Name); err != nil {
 			errs = append(errs, err)
 			continue
@@ -70,7 +72,14 @@ func NewSet(ts ...Tool) (*Set, error) {
 }
 
 // Defs returns the tools' descriptions, in the order given to NewSet, for llm.Request.Tools.
-func (s *Set) Defs() []llm.ToolDef { return slices.Clone(s.defs) }
+// They are the caller's own copy, Parameters included.
+func (s *Set) Defs() []llm.ToolDef {
+	defs := slices.Clone(s.defs)
+	for i := range defs {
+		defs[i].Parameters = bytes.Clone(defs[i].Parameters)
+	}
+	return defs
+}
 
 // WithTimeout returns a copy of s in which each call is given at most d (0, the default, means
 // no limit beyond ctx). The limit reaches the tool through its context, and Run does not wait

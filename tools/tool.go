@@ -43,7 +43,7 @@ func (e *ArgumentError) Error() string {
 
 // noParams is what Def reports for a tool without usable parameters, so that Def always
 // returns something a provider accepts.
-var noParams = json.RawMessage(`{"type":"object","properties":{}}`)
+const noParams = `{"type":"object","properties":{}}`
 
 // tool is the one implementation behind New and Func: arguments are checked against params
 // before fn sees them.
@@ -75,7 +75,8 @@ func New[In, Out any](name, description string, fn func(context.Context, In) (Ou
 		t.bad = fmt.Errorf("%w %q: parameters: %w", ErrInvalidTool, name, err)
 		return t
 	}
-	t.params, t.def.Parameters = s, s.JSON
+	// A copy: the schema's bytes are shared by every user of In's schema.
+	t.params, t.def.Parameters = s, bytes.Clone(s.JSON)
 	outIsString := reflect.TypeFor[Out]().Kind() == reflect.String
 	t.fn = func(ctx context.Context, args json.RawMessage) (string, error) {
 		in, err := decode[In](args, s.Wrapped)
@@ -110,7 +111,7 @@ func Func(name, description string, params json.RawMessage, fn func(ctx context.
 	}
 	params = bytes.TrimSpace(params)
 	if len(params) == 0 {
-		params = noParams
+		params = json.RawMessage(noParams)
 	}
 	if err := checkObjectSchema(params); err != nil {
 		t.bad = fmt.Errorf("%w %q: parameters: %w", ErrInvalidTool, name, err)
@@ -127,7 +128,7 @@ func Func(name, description string, params json.RawMessage, fn func(ctx context.
 
 // start begins a tool for New or Func, recording a bad name or a missing function.
 func start(name, description string, hasFn bool) *tool {
-	t := &tool{def: llm.ToolDef{Name: name, Description: description, Parameters: noParams}}
+	t := &tool{def: llm.ToolDef{Name: name, Description: description, Parameters: json.RawMessage(noParams)}}
 	if err := checkName(name); err != nil {
 		t.bad = err
 	} else if !hasFn {
@@ -136,8 +137,12 @@ func start(name, description string, hasFn bool) *tool {
 	return t
 }
 
-// Def returns the tool's description for the model.
-func (t *tool) Def() llm.ToolDef { return t.def }
+// Def returns the tool's description for the model. Its Parameters are the caller's own copy.
+func (t *tool) Def() llm.ToolDef {
+	d := t.def
+	d.Parameters = bytes.Clone(d.Parameters)
+	return d
+}
 
 // Call validates args and runs the tool's function.
 func (t *tool) Call(ctx context.Context, args json.RawMessage) (string, error) {

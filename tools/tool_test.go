@@ -252,3 +252,41 @@ func (c customTool) Call(ctx context.Context, args json.RawMessage) (string, err
 	}
 	return c.fn(ctx, args)
 }
+
+func TestParametersAreTheCallersOwn(t *testing.T) {
+	type cityIn struct {
+		City string `json:"city"`
+	}
+	lookup := func(_ context.Context, in cityIn) (string, error) { return in.City, nil }
+	first := tools.New("first", "", lookup)
+	params := first.Def().Parameters
+	want := string(params)
+	for i := range params {
+		params[i] = 'x' // a caller scribbling over what Def returned
+	}
+	if got := string(first.Def().Parameters); got != want {
+		t.Fatalf("editing Def().Parameters changed the tool: %s", got)
+	}
+	// Tools built later for the same In share its cached schema; they must not see the edit.
+	second := tools.New("second", "", lookup)
+	if got := string(second.Def().Parameters); got != want {
+		t.Fatalf("editing one tool's parameters changed a later tool's: %s", got)
+	}
+	if out, err := first.Call(t.Context(), json.RawMessage(`{"city":"Lisbon"}`)); err != nil || out != "Lisbon" {
+		t.Fatalf("Call after the edit = %q, %v", out, err)
+	}
+
+	set, err := tools.NewSet(first, second, tools.Func("raw", "", nil, rawOK))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs := set.Defs()
+	for _, d := range defs {
+		d.Parameters[0] = 'x'
+	}
+	for i, d := range set.Defs() {
+		if d.Parameters[0] != '{' {
+			t.Fatalf("editing Defs()[%d].Parameters changed the Set: %s", i, d.Parameters)
+		}
+	}
+}
