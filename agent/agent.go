@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gowai/gowai/llm"
@@ -20,12 +21,21 @@ var ErrBudgetExceeded = errors.New("agent: budget exceeded")
 // errStopped ends a run whose Stream consumer stopped iterating; it never reaches a caller.
 var errStopped = errors.New("agent: stream consumer stopped")
 
+// truncatedNote is the user turn that reports a tool call cut off at max_tokens; it is
+// followed by the call's arguments as far as they were written.
+const truncatedNote = "Your last reply was cut off by the max_tokens limit while you were writing the arguments of a call to %s, " +
+	"so no tool was run. Call the tool again with shorter arguments, or make fewer calls at once. The arguments as far as they were written:\n"
+
+// maxShownArguments caps how much of a cut-off call's arguments is shown back to the model.
+const maxShownArguments = 2000
+
 // stepLimitNote is the user turn that asks for an answer once the step limit is reached.
 const stepLimitNote = "You have reached the limit of tool-using steps for this task, so no more tools can be called. " +
 	"Give your best final answer now from what you know so far, and say what is missing if you could not finish."
 
 // Agent runs a model and a set of tools in a loop until the model answers. An Agent holds no
-// per-run state and is safe for concurrent use.
+// per-run state and is safe for concurrent use. Build one with New: the zero Agent has no
+// model, and its runs fail with an error saying so.
 type Agent struct {
 	model       llm.Model
 	system      string
@@ -54,11 +64,23 @@ type Hooks struct {
 	AfterStep func(ctx context.Context, s Step)
 }
 
-// Budget caps what one run may spend; a zero field means no cap. Tokens and neurons are
-// checked after each model reply: a reply that needs more work (tool calls, or the typed
-// answer of RunTyped) while the run is over budget ends the run with ErrBudgetExceeded, but a
-// final answer that crosses the line is still returned, since it has been paid for.
-// MaxToolCalls refuses a step whose calls would take the run past it; none of them run.
+// Budget caps what one run may spend; a zero field means no cap. Every model call counts:
+// the tool-using steps, the final call after the step limit, and each attempt of RunTyped's
+// typed answer, also when a call fails after the service billed it (a tool call cut off at
+// max_tokens). Tokens and neurons are checked after each model reply and before each further
+// call: a reply that needs more work (tool calls, a retry after a cut-off call, the typed
+// answer or another attempt at it) while the run is over budget ends the run with
+// ErrBudgetExceeded, but a final answer that crosses the line is still returned, since it has
+// been paid for. MaxToolCalls refuses a step whose calls would take the run past it; none of
+// them run.
+//
+// Neurons are what the service reports for each reply. When a reply reports none (an
+// OpenAI-compatible server, say), the budget counts an estimate from the catalog's prices
+// for the model (llm.LookupModel: NeuronsPerMInput and NeuronsPerMOutput, per million prompt
+// and completion tokens); Result.Usage keeps what was reported. The model's id is known when
+// the model has an ID() string method, as *llm.ChatModel does. A run with MaxNeurons whose
+// model reports no neurons and has no catalog prices stops at its first reply with an error
+// that says so, rather than run with a cap that can never trigger.
 type Budget struct {
 	MaxTokens    int     // total tokens (prompt and completion) over all model calls
 	MaxNeurons   float64 // Workers AI neurons over all model calls
@@ -198,11 +220,21 @@ type run struct {
 	ids     map[string]bool  // tool-call ids used in the conversation
 	nextID  int              // for new ids
 	calls   int              // tool calls run so far
+	neurons float64          // neurons spent, reported or estimated, for the budget
+	guessed bool             // some of neurons were estimated from the catalog's prices
 	emit    func(Event) bool // nil unless streaming
 	stopped bool             // the stream consumer stopped iterating
 }
 
+// errNotBuilt is returned by the runs of an Agent that New did not build.
+var errNotBuilt = errors.New("agent: the Agent has no model; build it with agent.New")
+
 func (a *Agent) start(msgs []llm.Message, emit func(Event) bool) (*run, error) {
+	if a == nil || a.set == nil && a.err == nil {
+		// The zero Agent (or a nil *Agent): nothing to run, but the input is kept.
+		r := &run{a: &Agent{}, res: &Result{Messages: slices.Clone(msgs)}, emit: emit}
+		return r, errNotBuilt
+	}
 	history := make([]llm.Message, 0, len(msgs)+1)
 	if a.system != "" && (len(msgs) == 0 || msgs[0].Role != llm.RoleSystem) {
 		history = append(history, llm.System(a.system))
@@ -238,13 +270,25 @@ func (r *run) complete(ctx context.Context) error {
 	if err != nil || !limited {
 		return err
 	}
+	if err := r.overBudget(0); err != nil {
+		return err
+	}
 	r.res.Messages = append(r.res.Messages, llm.User(stepLimitNote))
 	start := time.Now()
 	resp, _, _, err := r.reply(ctx, r.request(true))
 	if err != nil {
+		if paid := billed(err); paid != nil {
+			took := time.Since(start)
+			r.res.Steps = append(r.res.Steps, Step{Response: paid, Usage: paid.Usage, Attempts: 1, ModelTime: took, Duration: took})
+			if cerr := r.charge(paid); cerr != nil {
+				return cerr
+			}
+		}
 		return r.fail(err)
 	}
-	r.res.Usage = r.res.Usage.Add(resp.Usage)
+	if err := r.charge(resp); err != nil {
+		return err
+	}
 	// Tools were not offered, so any calls in this reply cannot be answered: the text is the answer.
 	r.res.Text = resp.Text
 	r.res.Messages = append(r.res.Messages, llm.Assistant(resp.Text))
@@ -272,10 +316,16 @@ func (r *run) step(ctx context.Context) (done bool, err error) {
 	start := time.Now()
 	resp, calls, content, err := r.reply(ctx, r.request(false))
 	if err != nil {
+		var cut *llm.TruncatedToolCallError
+		if errors.As(err, &cut) {
+			return false, r.truncated(ctx, start, cut)
+		}
 		return false, r.fail(err)
 	}
 	st := Step{Response: resp, Usage: resp.Usage, Attempts: 1, ModelTime: time.Since(start)}
-	r.res.Usage = r.res.Usage.Add(resp.Usage)
+	if err := r.charge(resp); err != nil {
+		return false, err
+	}
 	if len(calls) == 0 {
 		r.res.Text = resp.Text
 		r.res.Messages = append(r.res.Messages, llm.Assistant(resp.Text))
@@ -290,14 +340,19 @@ func (r *run) step(ctx context.Context) (done bool, err error) {
 		for i, c := range st.Calls {
 			st.Results[i] = tools.Result{Call: c, Err: overErr, Output: "error: not run: the budget for this task is used up"}
 		}
-	} else if st.Results, err = r.runTools(ctx, st.Calls); err != nil {
-		return false, err
+	} else {
+		st.Results, err = r.runTools(ctx, st.Calls)
 	}
 	// Every call gets its result, so the conversation stays valid to continue, whatever happened.
 	for _, res := range st.Results {
 		r.res.Messages = append(r.res.Messages, llm.ToolResult(res.Call.ID, res.Output))
 	}
 	st.Duration = time.Since(start)
+	if err != nil {
+		// The stream consumer stopped: keep the step in the Result, with no more events.
+		r.res.Steps = append(r.res.Steps, st)
+		return false, err
+	}
 	if err := r.endStep(ctx, st); err != nil {
 		return false, err
 	}
@@ -308,6 +363,100 @@ func (r *run) step(ctx context.Context) (done bool, err error) {
 		return false, fmt.Errorf("agent: %w", err)
 	}
 	return false, nil
+}
+
+// truncated records a reply whose tool call was cut off at max_tokens: its usage counts, it
+// is a step with no calls run, and the model is shown what it wrote so that it can call again
+// more briefly in the next step, within the step limit.
+func (r *run) truncated(ctx context.Context, start time.Time, cut *llm.TruncatedToolCallError) error {
+	resp := cut.Response
+	if resp == nil {
+		resp = &llm.Response{FinishReason: "length"}
+	}
+	took := time.Since(start)
+	st := Step{Response: resp, Usage: resp.Usage, Attempts: 1, ModelTime: took, Duration: took}
+	if err := r.charge(resp); err != nil {
+		r.res.Steps = append(r.res.Steps, st)
+		return err
+	}
+	if resp.Text != "" {
+		r.res.Messages = append(r.res.Messages, llm.Assistant(resp.Text))
+	}
+	name := cut.Name
+	if name == "" {
+		name = "a tool"
+	}
+	args := cut.RawArguments
+	if len(args) > maxShownArguments {
+		args = strings.ToValidUTF8(args[:maxShownArguments], "") + fmt.Sprintf("… (%d more bytes)", len(args)-maxShownArguments)
+	}
+	r.res.Messages = append(r.res.Messages, llm.User(fmt.Sprintf(truncatedNote, name)+args))
+	if err := r.endStep(ctx, st); err != nil {
+		return err
+	}
+	// Asking again is more work, which a spent budget does not allow.
+	return r.overBudget(0)
+}
+
+// billed returns the reply a failed model call was billed for, or nil: a tool call cut off
+// at max_tokens fails the call but keeps the reply and its usage.
+func billed(err error) *llm.Response {
+	var cut *llm.TruncatedToolCallError
+	if errors.As(err, &cut) {
+		return cut.Response
+	}
+	return nil
+}
+
+// charge adds what resp cost to the run: its usage, and its neurons for the budget, estimated
+// from the catalog's prices when the reply reports none. It fails when MaxNeurons is set but
+// the neurons can be neither read nor estimated.
+func (r *run) charge(resp *llm.Response) error {
+	u := resp.Usage
+	r.res.Usage = r.res.Usage.Add(u)
+	if u.Neurons > 0 {
+		r.neurons += u.Neurons
+		return nil
+	}
+	n, ok := r.a.estimateNeurons(u)
+	if ok {
+		r.neurons += n
+		r.guessed = r.guessed || n > 0
+		return nil
+	}
+	if r.a.budget.MaxNeurons > 0 {
+		return fmt.Errorf("agent: Budget.MaxNeurons cannot be enforced: %s reports no neurons and has no prices in the catalog "+
+			"to estimate them from, so the cap would never trigger; cap MaxTokens instead", r.a.modelName())
+	}
+	return nil
+}
+
+// estimateNeurons estimates the neurons of a reply that reported none, from the catalog's
+// prices for the model. ok is false when the model's id is unknown or the catalog has no
+// prices for it.
+func (a *Agent) estimateNeurons(u llm.Usage) (n float64, ok bool) {
+	m, isID := a.model.(interface{ ID() string })
+	if !isID {
+		return 0, false
+	}
+	info, found := llm.LookupModel(m.ID())
+	if !found || info.NeuronsPerMInput == 0 && info.NeuronsPerMOutput == 0 {
+		return 0, false
+	}
+	in, out := u.PromptTokens, u.CompletionTokens
+	if in == 0 && out == 0 {
+		// Only a total: price it all as output, the dearer side, so the cap errs on the safe side.
+		out = u.TotalTokens
+	}
+	return (float64(in)*info.NeuronsPerMInput + float64(out)*info.NeuronsPerMOutput) / 1e6, true
+}
+
+// modelName names the model in errors: its id when it has one.
+func (a *Agent) modelName() string {
+	if m, ok := a.model.(interface{ ID() string }); ok && m.ID() != "" {
+		return "model " + strconv.Quote(m.ID())
+	}
+	return fmt.Sprintf("the model (%T)", a.model)
 }
 
 // request builds the next request; final disables tools.
@@ -338,7 +487,7 @@ func (r *run) runTools(ctx context.Context, calls []llm.ToolCall) ([]tools.Resul
 	at := make([]int, 0, len(calls))
 	for i, c := range calls {
 		if err := r.send(Event{Kind: EventToolCallStarted, Call: c}); err != nil {
-			return nil, err
+			return notRun(results, calls), err
 		}
 		if h := r.a.hooks.BeforeTool; h != nil {
 			if err := h(ctx, c); err != nil {
@@ -359,10 +508,20 @@ func (r *run) runTools(ctx context.Context, calls []llm.ToolCall) ([]tools.Resul
 	r.calls += len(approved)
 	for i := range results {
 		if err := r.send(Event{Kind: EventToolCallFinished, Call: results[i].Call, Tool: &results[i]}); err != nil {
-			return nil, err
+			return results, err
 		}
 	}
 	return results, nil
+}
+
+// notRun fills in the results of the calls that were not run because the run stopped.
+func notRun(results []tools.Result, calls []llm.ToolCall) []tools.Result {
+	for i := range results {
+		if results[i].Output == "" && results[i].Err == nil {
+			results[i] = tools.Result{Call: calls[i], Err: errStopped, Output: "error: cancelled"}
+		}
+	}
+	return results
 }
 
 // endStep records st and reports it.
@@ -385,8 +544,12 @@ func (r *run) overBudget(calls int) error {
 	switch {
 	case b.MaxTokens > 0 && tokens > b.MaxTokens:
 		return fmt.Errorf("%w: %d tokens used, the budget is %d", ErrBudgetExceeded, tokens, b.MaxTokens)
-	case b.MaxNeurons > 0 && u.Neurons > b.MaxNeurons:
-		return fmt.Errorf("%w: %.2f neurons used, the budget is %.2f", ErrBudgetExceeded, u.Neurons, b.MaxNeurons)
+	case b.MaxNeurons > 0 && r.neurons > b.MaxNeurons:
+		how := ""
+		if r.guessed {
+			how = " (partly estimated from the catalog's prices)"
+		}
+		return fmt.Errorf("%w: %.2f neurons used%s, the budget is %.2f", ErrBudgetExceeded, r.neurons, how, b.MaxNeurons)
 	case b.MaxToolCalls > 0 && r.calls+calls > b.MaxToolCalls:
 		return fmt.Errorf("%w: %d tool calls asked for after %d, the budget is %d", ErrBudgetExceeded, calls, r.calls, b.MaxToolCalls)
 	}
@@ -394,8 +557,8 @@ func (r *run) overBudget(calls int) error {
 }
 
 // uniqueIDs returns calls with every id unique within the conversation. Kimi reuses ids such
-// as "functions.get_weather:0" in every turn, and legacy tool calls carry none (reference
-// §2.3); a repeated id would pair a tool result with the wrong call. Results are built from
+// as "functions.get_weather:0" in every turn, and Workers AI's legacy tool calls carry none;
+// a repeated id would pair a tool result with the wrong call. Results are built from
 // the returned calls, so they carry the new ids.
 func (r *run) uniqueIDs(calls []llm.ToolCall) []llm.ToolCall {
 	out := slices.Clone(calls)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gowai/gowai/agent"
+	"github.com/gowai/gowai/llm"
 	"github.com/gowai/gowai/llm/llmtest"
 	"github.com/gowai/gowai/tools"
 )
@@ -120,6 +121,41 @@ func TestRunGoesOnWhenAToolIgnoresItsContext(t *testing.T) {
 		}
 		if !strings.Contains(res.Text, "deaf -> error: tool deaf timed out") {
 			t.Fatalf("the model did not read the timeout: %q", res.Text)
+		}
+	})
+}
+
+// Cancelling a run while a tool that ignores its context runs ends the run at once, with a
+// result for every call in the history, so it can be continued.
+func TestCancelledRunWithADeafToolLeavesAValidHistory(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		ctx, cancel := context.WithCancel(t.Context())
+		deaf := tools.New("deaf", "Never listens", func(context.Context, struct{}) (string, error) {
+			cancel() // the user gives up while the tool runs
+			<-release
+			return "too late", nil
+		})
+		a := agent.New(llmtest.NewTestModel(), agent.WithTools(nap("rest", time.Millisecond), deaf), agent.WithParallelism(1))
+		res, err := a.Run(ctx, "go")
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("error = %v, want context.Canceled", err)
+		}
+		answered := map[string]bool{}
+		calls := 0
+		for _, m := range res.Messages {
+			calls += len(m.ToolCalls)
+			if m.Role == "tool" {
+				answered[m.ToolCallID] = true
+			}
+		}
+		if calls != 2 || len(answered) != 2 {
+			t.Fatalf("history has %d calls and %d results: %+v", calls, len(answered), res.Messages)
+		}
+		more, err := a.RunMessages(t.Context(), append(res.Messages, llm.User("go on")))
+		if err != nil || more.Text == "" {
+			t.Fatalf("continuing the history: %q, %v", more.Text, err)
 		}
 	})
 }

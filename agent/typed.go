@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gowai/gowai/llm"
@@ -17,7 +18,8 @@ const typedNote = "Now give your final answer in the required format."
 // structured.GenerateFrom[T], without the tools, so T's schema validation and the retry with
 // feedback apply. The typed answer is the last step (its Attempts counts the answers the model
 // gave), its JSON is Result.Text, and its usage is in Result.Usage, also when it fails. The
-// budget is checked before the typed answer is asked for.
+// budget is checked before the typed answer is asked for and before each further attempt at
+// it; a refused attempt ends the run with ErrBudgetExceeded.
 func RunTyped[T any](ctx context.Context, a *Agent, input string) (T, *Result, error) {
 	var zero T
 	r, err := a.start([]llm.Message{llm.User(input)}, nil)
@@ -37,7 +39,8 @@ func RunTyped[T any](ctx context.Context, a *Agent, input string) (T, *Result, e
 	}
 	r.res.Messages = append(r.res.Messages, llm.User(note))
 
-	msgs := r.res.Messages
+	// Clipped, so that structured's own appends cannot write into the history.
+	msgs := slices.Clip(r.res.Messages)
 	var opts []structured.Option
 	if msgs[0].Role == llm.RoleSystem {
 		// structured puts its own instructions in the system prompt in prompt mode; handing it
@@ -48,16 +51,21 @@ func RunTyped[T any](ctx context.Context, a *Agent, input string) (T, *Result, e
 	for _, f := range a.edits {
 		opts = append(opts, structured.WithRequest(f))
 	}
-	m := &meter{Model: a.model}
+	m := &meter{Model: a.model, r: r}
 	start := time.Now()
 	sr, err := structured.GenerateFrom[T](ctx, m, msgs, opts...)
 	took := time.Since(start)
-	r.res.Usage = r.res.Usage.Add(m.usage)
 	st := Step{Response: m.last, Usage: m.usage, Attempts: m.calls, ModelTime: took, Duration: took}
 	if err != nil {
-		r.res.Steps = append(r.res.Steps, st)
-		if h := a.hooks.AfterStep; h != nil {
-			h(ctx, st)
+		if m.calls > 0 {
+			r.res.Steps = append(r.res.Steps, st)
+			if h := a.hooks.AfterStep; h != nil {
+				h(ctx, st)
+			}
+		}
+		if m.err != nil {
+			// The meter refused a call (budget) whatever structured made of its error.
+			return zero, r.res, m.err
 		}
 		return zero, r.res, fmt.Errorf("agent: typed answer: %w", err)
 	}
@@ -69,21 +77,38 @@ func RunTyped[T any](ctx context.Context, a *Agent, input string) (T, *Result, e
 	return sr.Value, r.res, nil
 }
 
-// meter counts the model calls and usage of the typed answer, which structured does not
-// report when it fails. structured calls Generate one attempt at a time, and never Stream.
+// meter counts the model calls and usage of the typed answer into the run, which structured
+// does not report when it fails, and holds each attempt after the first to the run's budget.
+// structured calls Generate one attempt at a time, and never Stream.
 type meter struct {
 	llm.Model
+	r     *run
 	calls int
 	usage llm.Usage
 	last  *llm.Response
+	err   error // why the meter refused a call
 }
 
 func (m *meter) Generate(ctx context.Context, req llm.Request) (*llm.Response, error) {
+	if m.calls > 0 {
+		if err := m.r.overBudget(0); err != nil {
+			m.err = err
+			return nil, err
+		}
+	}
 	m.calls++
 	resp, err := m.Model.Generate(ctx, req)
-	if err == nil {
-		m.usage = m.usage.Add(resp.Usage)
-		m.last = resp
+	paid := resp
+	if err != nil {
+		paid = billed(err)
+	}
+	if paid != nil {
+		m.usage = m.usage.Add(paid.Usage)
+		m.last = paid
+		if cerr := m.r.charge(paid); cerr != nil {
+			m.err = cerr
+			return nil, cerr
+		}
 	}
 	return resp, err
 }
