@@ -46,11 +46,15 @@ import (
 // Example is deterministic: the same schema always gives the same bytes. It returns an
 // error when the schema is not valid JSON Schema, uses a $ref outside the document, or
 // admits no value it can build.
-func Example(schema json.RawMessage) (json.RawMessage, error) {
+func Example(schema json.RawMessage) (json.RawMessage, error) { return example(schema, nil) }
+
+// example is Example, with values taken from h when h is not nil (see TestModel).
+func example(schema json.RawMessage, h *requestHint) (json.RawMessage, error) {
 	g, root, err := newGenerator(schema)
 	if err != nil {
 		return nil, fmt.Errorf("llmtest: example: %w", err)
 	}
+	g.hint = h
 	v, err := g.value(root, 0)
 	if errors.Is(err, errCut) {
 		return nil, errors.New("llmtest: example: the schema's recursion has no finite instance")
@@ -154,6 +158,9 @@ type generator struct {
 	refs     map[string]*schema
 	active   map[string]int // expansions of each $ref on the current path
 	budget   int
+
+	hint *requestHint // nil for Example: values come from the schema alone
+	path []string     // property names and array indexes down to the value being built
 }
 
 func newGenerator(raw json.RawMessage) (*generator, *schema, error) {
@@ -541,7 +548,12 @@ func (g *generator) value(s *schema, k int) (any, error) {
 	if f.never {
 		return nil, errors.New("the schema false admits no value")
 	}
-	offered := g.offered(f)
+	var offered []any
+	if g.hint != nil {
+		offered = g.fromRequest(f)
+	} else {
+		offered = g.offered(f)
+	}
 	if k < len(offered) {
 		return offered[k], nil
 	}
@@ -556,6 +568,13 @@ func (g *generator) value(s *schema, k int) (any, error) {
 		return g.choose(f, k)
 	}
 	return g.build(f, k)
+}
+
+// valueAt is value for the property or array index name of the value being built.
+func (g *generator) valueAt(name string, s *schema, k int) (any, error) {
+	g.path = append(g.path, name)
+	defer func() { g.path = g.path[:len(g.path)-1] }()
+	return g.value(s, k)
 }
 
 // offered returns the values the schema names itself (examples, default, const, enum), in
@@ -647,7 +666,7 @@ func (g *generator) build(s *schema, k int) (any, error) {
 		if t == "null" {
 			continue
 		}
-		v, err := g.buildType(s, t, k)
+		v, err := g.buildVaried(s, t, k)
 		if err == nil {
 			return v, nil
 		}
@@ -1097,7 +1116,7 @@ func (g *generator) buildArray(s *schema, k int) (any, error) {
 			variant = next[item]
 		}
 		for tries := 0; ; tries++ {
-			v, err := g.value(item, variant)
+			v, err := g.valueAt(strconv.Itoa(i), item, variant)
 			if errors.Is(err, errCut) && i >= s.minItems {
 				return out, nil
 			}
@@ -1131,7 +1150,7 @@ func (g *generator) buildObject(s *schema, k int) (any, error) {
 	required := func(name string) bool { return slices.Contains(s.required, name) }
 	// add builds and adds one property; one cut off by recursion is left out when optional.
 	add := func(name string, sch *schema) (bool, error) {
-		v, err := g.value(sch, k)
+		v, err := g.valueAt(name, sch, k)
 		if errors.Is(err, errCut) && !required(name) {
 			return false, nil
 		}

@@ -33,18 +33,40 @@ const DefaultTestModelID = "@cf/gowai/test-model"
 //     earlier assistant message, or ToolChoice names no offered tool;
 //   - when tools are offered and ToolChoice is not "none", calls in one turn every offered
 //     tool that no assistant message of the conversation has called yet, in the order
-//     offered, with arguments from Example(tool.Parameters); call IDs are "call_<n>",
+//     offered, with arguments built from tool.Parameters as described below; call IDs are "call_<n>",
 //     numbered on from the calls already in the conversation, and FinishReason is
 //     "tool_calls". A ToolChoice naming a tool calls that tool alone, even when it was
 //     called before, unless the last message is that tool's result; ToolChoice "required"
 //     calls the first tool again once every tool has been called;
-//   - otherwise, when Format is set, answers with Example(Format.Schema) as compact JSON, or
-//     {"answer":"<summary>"} when the schema is nil;
+//   - otherwise, when Format is set, answers with a value of Format.Schema as compact JSON,
+//     or {"answer":"<summary>"} when the schema is nil;
 //   - otherwise, when a system message holds a JSON Schema in a ```json fenced block (how
-//     prompt-mode structured output asks for JSON), answers with Example(schema);
+//     prompt-mode structured output asks for JSON), answers with a value of that schema;
 //   - otherwise answers with a summary of the request, such as
 //     test model: received 3 messages (last user message: "what is 2+2?"); tool results: calc -> 4
-//     where the last user message is cut to 200 runes and each tool result to 80.
+//     where the last user message is cut to 200 runes and each tool result to 80. The
+//     summary always starts with "test model:", so it cannot pass for a real model's answer.
+//
+// Tool arguments and JSON answers are built as Example builds them, always valid for the
+// schema, but read from the request so that different inputs get different answers:
+//
+//   - a string property named expression, expr, formula, query, search, search_query,
+//     question, text, input, q or prompt (case, "_" and "-" ignored) gets the last user
+//     message, cut to 200 runes and to maxLength, even when the schema has examples; for
+//     expression, expr and formula only the longest run of arithmetic in it, so "What is
+//     2+2?" gives "2+2";
+//   - otherwise a value with examples gets one of them, picked by a hash of the messages;
+//     numeric examples and defaults are scaled by a factor between 1 and 1.9 (integers stay
+//     integers) and date or date-time examples move by up to 27 days, by the same hash, so
+//     equal examples stay equal within one answer; enum values the last user message
+//     mentions as a word come first, then the enum in order;
+//   - a number without examples, default, const or enum gets a number of the last user
+//     message that fits its bounds, and a plain string (no format or pattern) one to three
+//     consecutive words of it; failing that, the value Example would build, moved a few
+//     steps (a number up by 1 to 9 steps, a formatted string to another valid one).
+//
+// Every choice depends only on the messages and the schema: the same request always gets
+// the same answer. Answers are cached per request and schema (up to 1024).
 //
 // Usage counts one token per four runes (at least one): message contents for
 // PromptTokens, text and tool-call arguments for CompletionTokens; Neurons is 0. Text
@@ -57,7 +79,7 @@ type TestModel struct {
 	cfg testModelConfig
 
 	mu       sync.Mutex
-	examples map[string]exampleResult // Example is deterministic and costly: answers per schema
+	examples map[string]exampleResult // answers are deterministic and costly: kept per request and schema
 }
 
 type exampleResult struct {
@@ -68,16 +90,17 @@ type exampleResult struct {
 // maxCachedExamples bounds the per-model cache of generated answers.
 const maxCachedExamples = 1024
 
-// example is Example(schema), remembered per schema.
-func (m *TestModel) example(schema json.RawMessage) (json.RawMessage, error) {
-	key := string(schema)
+// example is the answer for schema to the request h digests, remembered per request and
+// schema.
+func (m *TestModel) example(schema json.RawMessage, h *requestHint) (json.RawMessage, error) {
+	key := h.key + string(schema)
 	m.mu.Lock()
 	r, ok := m.examples[key]
 	m.mu.Unlock()
 	if ok {
 		return bytes.Clone(r.out), r.err
 	}
-	out, err := Example(schema)
+	out, err := example(schema, h)
 	m.mu.Lock()
 	if m.examples == nil || len(m.examples) >= maxCachedExamples {
 		m.examples = make(map[string]exampleResult)
@@ -144,8 +167,9 @@ func (m *TestModel) Generate(ctx context.Context, req llm.Request) (*llm.Respons
 	if tools := m.toolsToCall(req, conv); len(tools) > 0 {
 		resp.FinishReason = "tool_calls"
 		n := len(conv.callName)
+		hint := newRequestHint(req.Messages)
 		for _, t := range tools {
-			args, err := m.arguments(t)
+			args, err := m.arguments(t, hint)
 			if err != nil {
 				return nil, err
 			}
@@ -304,12 +328,12 @@ func (m *TestModel) toolsToCall(req llm.Request, conv conversation) []llm.ToolDe
 
 // arguments builds a call's arguments from the tool's parameter schema. A tool without
 // parameters, or with an empty schema, gets {}.
-func (m *TestModel) arguments(t llm.ToolDef) (json.RawMessage, error) {
+func (m *TestModel) arguments(t llm.ToolDef, h *requestHint) (json.RawMessage, error) {
 	params := bytes.TrimSpace(t.Parameters)
 	if len(params) == 0 || string(params) == "true" || isEmptyObject(params) {
 		return json.RawMessage("{}"), nil
 	}
-	args, err := m.example(params)
+	args, err := m.example(params, h)
 	if err != nil {
 		return nil, m.badInput(fmt.Sprintf("tool %q parameters: %v", t.Name, err))
 	}
@@ -329,7 +353,7 @@ func (m *TestModel) answer(req llm.Request, conv conversation) (string, error) {
 	summary := summarize(req.Messages, conv)
 	if req.Format == nil {
 		if schema := promptSchema(req.Messages); schema != nil {
-			if out, err := m.example(schema); err == nil {
+			if out, err := m.example(schema, newRequestHint(req.Messages)); err == nil {
 				return string(out), nil
 			}
 		}
@@ -339,7 +363,7 @@ func (m *TestModel) answer(req llm.Request, conv conversation) (string, error) {
 		answer, _ := jsonorder.Marshal(summary) // cannot fail: a string always encodes
 		return `{"answer":` + string(answer) + "}", nil
 	}
-	out, err := m.example(req.Format.Schema)
+	out, err := m.example(req.Format.Schema, newRequestHint(req.Messages))
 	if err != nil {
 		return "", m.badInput(fmt.Sprintf("Format.Schema: %v", err))
 	}
