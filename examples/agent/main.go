@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,37 +32,45 @@ func main() {
 	q := flag.String("q", "A marathon is 42.195 km: how many miles is that, and how long would it take at 5.5 minutes per km, in hours ((42.195 * 5.5) / 60)? Also, which files are in the directory?", "the question")
 	dir := flag.String("dir", ".", "the directory the file tool may list and read")
 	steps := flag.Int("steps", 8, "the most tool-using steps")
-	flag.Parse()
+	backend.Main("agent", "Agent answers a question with a tool-using agent (package agent): a calculator, a unit\n"+
+		"converter and a file reader confined to -dir. It prints each step (tool calls, arguments,\n"+
+		"results, durations) and the final answer.",
+		func(ctx context.Context) error { return run(ctx, *q, *dir, *steps) })
+}
 
-	root, err := os.OpenRoot(*dir)
+func run(ctx context.Context, q, dir string, steps int) error {
+	if steps < 1 {
+		return backend.BadFlag("-steps %d: want at least 1", steps)
+	}
+	root, err := os.OpenRoot(dir)
 	if err != nil {
-		log.Fatal(err)
+		return fmt.Errorf("open -dir: %w", err)
 	}
 	defer root.Close()
 
 	b, err := backend.Open("@cf/meta/llama-3.3-70b-instruct-fp8-fast", os.Stderr)
 	if err != nil {
-		log.Fatal(err)
+		return fmt.Errorf("choose backend: %w", err)
 	}
 	defer b.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 
 	a := agent.New(b.Model,
 		agent.WithSystem("You are a precise assistant. Use the calculator for every computation, the converter for "+
 			"every unit conversion and the files tool to look at files; never guess a number. Answer briefly."),
 		agent.WithTools(calculatorTool(), converterTool(), filesTool(root)),
-		agent.WithMaxSteps(*steps),
+		agent.WithMaxSteps(steps),
 		agent.WithHooks(agent.Hooks{AfterStep: printStep}),
 	)
-	res, err := a.Run(ctx, *q)
+	res, err := a.Run(ctx, q)
 	if err != nil {
-		// The partial result still says what happened before the failure.
-		fmt.Fprintf(os.Stderr, "run failed after %d steps: %v\n", len(res.Steps), err)
-		os.Exit(1)
+		// The steps printed above say what happened before the failure.
+		return fmt.Errorf("answer the question (after %d steps): %w", len(res.Steps), err)
 	}
 	fmt.Printf("\nanswer: %s\n", res.Text)
 	fmt.Fprintf(os.Stderr, "usage: %d tokens over %d steps\n", res.Usage.TotalTokens, len(res.Steps))
+	return nil
 }
 
 // printStep prints one step as it completes.

@@ -10,12 +10,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"log"
 	"os"
 	"strings"
 	"time"
@@ -64,34 +64,45 @@ func main() {
 	file := flag.String("file", "", "text file to read (default: the bundled invoices)")
 	sep := flag.String("sep", "---", "line that separates documents")
 	parallel := flag.Int("parallel", 3, "documents extracted at once")
-	flag.Parse()
+	backend.Main("extract", "Extract pulls typed invoices out of free-form text with structured.GenerateFrom[Invoice]:\n"+
+		"one document per section of a text file, several at once, each validated against the\n"+
+		"schema and the Invoice.Validate check (the lines add up to the total).",
+		func(ctx context.Context) error { return run(ctx, *file, *sep, *parallel) })
+}
 
+func run(ctx context.Context, file, sep string, parallel int) error {
+	if parallel < 1 {
+		return backend.BadFlag("-parallel %d: want at least 1", parallel)
+	}
 	text := bundled
-	if *file != "" {
-		b, err := os.ReadFile(*file)
+	if file != "" {
+		b, err := os.ReadFile(file)
 		if err != nil {
-			log.Fatal(err)
+			return fmt.Errorf("read -file: %w", err)
 		}
 		text = string(b)
 	}
 	var docs []string
-	for d := range strings.SplitSeq(text, "\n"+*sep+"\n") {
+	for d := range strings.SplitSeq(text, "\n"+sep+"\n") {
 		if d = strings.TrimSpace(d); d != "" {
 			docs = append(docs, d)
 		}
 	}
+	if len(docs) == 0 {
+		return fmt.Errorf("read documents: %s has no text", cmp.Or(file, "the bundled file"))
+	}
 
 	b, err := backend.Open("@cf/meta/llama-3.3-70b-instruct-fp8-fast", os.Stderr)
 	if err != nil {
-		log.Fatal(err)
+		return fmt.Errorf("choose backend: %w", err)
 	}
 	defer b.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 
 	results := make([]*structured.Result[Invoice], len(docs))
 	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(*parallel)
+	g.SetLimit(parallel)
 	for i, doc := range docs {
 		g.Go(func() error {
 			if err := ctx.Err(); err != nil {
@@ -102,14 +113,14 @@ func main() {
 				llm.User(doc),
 			})
 			if err != nil {
-				return fmt.Errorf("document %d: %w", i+1, err)
+				return fmt.Errorf("extract document %d: %w", i+1, err)
 			}
 			results[i] = r
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
-		log.Fatal(err)
+		return err
 	}
 	var usage llm.Usage
 	enc := json.NewEncoder(os.Stdout)
@@ -119,4 +130,5 @@ func main() {
 		enc.Encode(r.Value)
 	}
 	fmt.Fprintf(os.Stderr, "%d documents, %d tokens in all\n", len(docs), usage.TotalTokens)
+	return nil
 }

@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -25,32 +24,28 @@ func main() {
 	model := flag.String("model", "@cf/black-forest-labs/flux-1-schnell", "text-to-image model")
 	prompt := flag.String("prompt", "a lighthouse on a cliff at dawn, watercolour", "what to draw")
 	out := flag.String("out", "", "file to write (default: gowai-image.<ext> in the temporary directory)")
-	flag.Parse()
-	if err := run(*model, *prompt, *out); err != nil {
-		fmt.Fprintln(os.Stderr, "imagegen:", err)
-		os.Exit(1)
-	}
+	backend.Main("imagegen", "Imagegen draws an image from a prompt with vision.Generate and writes it to a file.\n"+
+		"Image models are Workers AI tasks, so it cannot run on an OpenAI-compatible server\n"+
+		"(OPENAI_BASE_URL); offline, the emulator returns a small single-colour test PNG.",
+		func(ctx context.Context) error { return run(ctx, *model, *prompt, *out) })
 }
 
-func run(model, prompt, out string) error {
+func run(ctx context.Context, model, prompt, out string) error {
 	b, err := backend.Open(model, os.Stderr)
 	if err != nil {
-		return err
+		return fmt.Errorf("choose backend: %w", err)
 	}
 	defer b.Close()
 	if b.Client == nil {
-		return fmt.Errorf("image generation needs Workers AI: unset OPENAI_BASE_URL and set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN, or set neither to run offline")
+		return fmt.Errorf("choose backend: image generation needs Workers AI: unset OPENAI_BASE_URL and set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN, or set neither to run offline")
 	}
 	if b.Offline {
 		fmt.Fprintln(os.Stderr, "offline: the emulator returns a small single-colour test PNG, not a drawing")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-
 	// Generate applies its own 5-minute timeout: image models can take minutes.
 	img, err := vision.Generate(ctx, b.Client, model, prompt)
 	if err != nil {
-		return err
+		return fmt.Errorf("generate image: %w", err)
 	}
 	if out == "" {
 		// The temporary directory, so that trying the example leaves nothing in the project.
@@ -61,7 +56,7 @@ func run(model, prompt, out string) error {
 		out = filepath.Join(os.TempDir(), "gowai-image."+ext)
 	}
 	if err := os.WriteFile(out, img.Data, 0o644); err != nil {
-		return err
+		return fmt.Errorf("write image: %w", err)
 	}
 	fmt.Printf("wrote %s (%s, %d bytes)\n", out, img.MIME, len(img.Data))
 	return nil

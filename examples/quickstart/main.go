@@ -12,7 +12,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log"
 	"os"
 	"strings"
 	"time"
@@ -44,20 +43,24 @@ type Ingredient struct {
 
 func main() {
 	dish := flag.String("dish", "a vegan lasagne", "what to cook")
-	flag.Parse()
+	backend.Main("quickstart", "Quickstart asks a model for a typed recipe with structured.GenerateFrom[Recipe] and prints\n"+
+		"the validated result: the struct's tags become the JSON Schema the answer must satisfy.",
+		func(ctx context.Context) error { return run(ctx, *dish) })
+}
 
+func run(ctx context.Context, dish string) error {
 	b, err := backend.Open("@cf/meta/llama-3.1-8b-instruct", os.Stderr)
 	if err != nil {
-		log.Fatal(err)
+		return fmt.Errorf("choose backend: %w", err)
 	}
 	defer b.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 
-	r, err := structured.GenerateFrom[Recipe](ctx, b.Model, []llm.Message{llm.User("Write a recipe for " + *dish + ".")},
+	r, err := structured.GenerateFrom[Recipe](ctx, b.Model, []llm.Message{llm.User("Write a recipe for " + dish + ".")},
 		structured.WithSystem("You are a precise recipe writer. Quantities are metric."))
 	if err != nil {
-		log.Fatal(err)
+		return fmt.Errorf("generate recipe: %w", err)
 	}
 	rec := r.Value
 	fmt.Printf("%s (%s, %s) — serves %d, %d min\n", rec.Title, rec.Cuisine, rec.Difficulty, rec.Servings, rec.Minutes)
@@ -68,4 +71,5 @@ func main() {
 		fmt.Printf("  %d. %s\n", i+1, strings.TrimSpace(s))
 	}
 	fmt.Fprintf(os.Stderr, "mode %s, %d attempt(s), %d tokens\n", r.Mode, r.Attempts, r.Usage.TotalTokens)
+	return nil
 }

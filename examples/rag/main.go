@@ -45,23 +45,25 @@ func main() {
 	rerank := flag.Bool("rerank", true, "rerank the matches with "+embed.RerankModel)
 	store := flag.String("store", "memory", "where the vectors live: memory (saved to -index) or vectorize (a Cloudflare Vectorize index; the emulator's when offline)")
 	vindex := flag.String("vindex", "gowai-rag", "the Vectorize index of -store vectorize; created when missing")
-	flag.Parse()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if err := run(ctx, *dir, *question, *indexPath, *rerank, *store, *vindex); err != nil {
-		fmt.Fprintln(os.Stderr, "rag:", err)
-		os.Exit(1)
-	}
+	backend.Main("rag", "Rag answers a question from the Markdown files in -dir: it chunks them, embeds and indexes\n"+
+		"the chunks (package embed; in memory, saved and loaded back, or in Cloudflare Vectorize),\n"+
+		"finds the passages closest to the question, reranks them, and has a model answer from\n"+
+		"them with numbered sources. Offline the vectors are hash-based, so rankings mean nothing;\n"+
+		"with OPENAI_BASE_URL only the answer comes from that server, the embeddings from the emulator.",
+		func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+			defer cancel()
+			return run(ctx, *dir, *question, *indexPath, *rerank, *store, *vindex)
+		})
 }
 
 func run(ctx context.Context, dir, question, indexPath string, rerank bool, store, vindex string) error {
 	if store != "memory" && store != "vectorize" {
-		return fmt.Errorf("-store %q: want memory or vectorize", store)
+		return backend.BadFlag("-store %q: want memory or vectorize", store)
 	}
 	b, err := backend.Open(chatModel, os.Stderr)
 	if err != nil {
-		return err
+		return fmt.Errorf("choose backend: %w", err)
 	}
 	defer b.Close()
 	client, offline := b.Client, b.Offline
@@ -69,7 +71,7 @@ func run(ctx context.Context, dir, question, indexPath string, rerank bool, stor
 		srv := llmtest.NewServer(nil)
 		defer srv.Close()
 		if client, err = srv.Client(); err != nil {
-			return err
+			return fmt.Errorf("start the emulator for embeddings: %w", err)
 		}
 		offline = true
 		fmt.Fprintln(os.Stderr, "embeddings: an OpenAI-compatible server has no Workers AI embeddings; using the offline emulator for them")
@@ -80,7 +82,7 @@ func run(ctx context.Context, dir, question, indexPath string, rerank bool, stor
 
 	docs, err := readDocs(dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("read -dir: %w", err)
 	}
 	m := embed.New(client, embedModel,
 		embed.WithProgress(func(done, total int) {
@@ -98,36 +100,36 @@ func run(ctx context.Context, dir, question, indexPath string, rerank bool, stor
 	if store == "vectorize" {
 		v, err := openVectorize(ctx, client, vindex, m.Dimensions())
 		if err != nil {
-			return err
+			return fmt.Errorf("open Vectorize index %s: %w", vindex, err)
 		}
 		ix = embed.NewIndexOn(m, v)
 		if err := ix.Add(ctx, docs...); err != nil {
-			return err
+			return fmt.Errorf("index %d chunks: %w", len(docs), err)
 		}
 		// Vectorize applies writes a few seconds after accepting them: wait, so that the
 		// search below sees every chunk.
 		if err := v.Sync(ctx); err != nil {
-			return err
+			return fmt.Errorf("wait for Vectorize index %s: %w", vindex, err)
 		}
 		fmt.Fprintf(os.Stderr, "index: %d chunks in Vectorize index %s\n", len(docs), vindex)
 	} else {
 		ix = embed.NewIndex(m)
 		if err := ix.Add(ctx, docs...); err != nil {
-			return err
+			return fmt.Errorf("index %d chunks: %w", len(docs), err)
 		}
 		if err := save(ix, indexPath); err != nil {
-			return err
+			return fmt.Errorf("save index: %w", err)
 		}
 		// A fresh Model, as a later run would make: loading checks it is the same model.
 		if ix, err = load(indexPath, embed.New(client, embedModel)); err != nil {
-			return err
+			return fmt.Errorf("load index: %w", err)
 		}
 		fmt.Fprintf(os.Stderr, "index: %d chunks saved to and loaded from %s\n", ix.Len(), indexPath)
 	}
 
 	matches, err := ix.Search(ctx, question, topK)
 	if err != nil {
-		return err
+		return fmt.Errorf("search: %w", err)
 	}
 	rerankScores := make([]float32, len(matches))
 	if rerank && len(matches) > 1 {
@@ -137,7 +139,7 @@ func run(ctx context.Context, dir, question, indexPath string, rerank bool, stor
 		}
 		ranked, err := embed.Rerank(ctx, client, question, texts, 0)
 		if err != nil {
-			return err
+			return fmt.Errorf("rerank: %w", err)
 		}
 		reordered := make([]embed.Match, len(ranked))
 		for i, r := range ranked {
@@ -160,7 +162,7 @@ func run(ctx context.Context, dir, question, indexPath string, rerank bool, stor
 		MaxTokens: 500,
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("answer: %w", err)
 	}
 	fmt.Println(resp.Text)
 	fmt.Println("\nSources:")

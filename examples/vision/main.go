@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 
 	"github.com/gowai/gowai/examples/internal/backend"
 	"github.com/gowai/gowai/llm"
@@ -44,14 +43,13 @@ type Item struct {
 
 func main() {
 	imagePath := flag.String("image", "", "image file to read (default: the bundled receipt.png)")
-	flag.Parse()
-	if err := run(*imagePath); err != nil {
-		fmt.Fprintln(os.Stderr, err) // errors from the library already name their package
-		os.Exit(1)
-	}
+	backend.Main("vision", "Vision describes an image with vision.Describe and reads a typed Receipt from it with\n"+
+		"vision.Extract[Receipt]. Offline, the emulator does not look at the image: the description\n"+
+		"and record are test data.",
+		func(ctx context.Context) error { return run(ctx, *imagePath) })
 }
 
-func run(imagePath string) error {
+func run(ctx context.Context, imagePath string) error {
 	var img llm.Image
 	var err error
 	if imagePath == "" {
@@ -60,30 +58,27 @@ func run(imagePath string) error {
 		img, err = vision.Load(imagePath)
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("load image: %w", err)
 	}
 
 	b, err := backend.Open(model, os.Stderr)
 	if err != nil {
-		return err
+		return fmt.Errorf("choose backend: %w", err)
 	}
 	defer b.Close()
 	if b.Offline {
 		fmt.Fprintln(os.Stderr, "offline: the emulator does not look at the image; the description and record below are test data")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-
 	desc, err := vision.Describe(ctx, b.Model, img, "Describe this image in two sentences.")
 	if err != nil {
-		return err
+		return fmt.Errorf("describe: %w", err)
 	}
 	fmt.Println("Description:", desc)
 
 	r, err := vision.Extract[Receipt](ctx, b.Model, img,
 		"Read this till receipt: the merchant, every item with its price, and the total.")
 	if err != nil {
-		return err
+		return fmt.Errorf("read receipt: %w", err)
 	}
 	out, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
