@@ -275,6 +275,8 @@ type streamDecoder struct {
 
 	hasTail   bool // a native {"response":"","usage":{...}} tail was seen
 	tail      Usage
+	hasTotals bool // an OpenAI include_usage chunk ({"choices":[],"usage":{...}}) was seen
+	totals    Usage
 	chunks    int // per-chunk usages seen
 	last, sum Usage
 	decreased bool
@@ -316,10 +318,18 @@ func (d *streamDecoder) event(payload []byte) (delta Delta, done bool, err error
 			return Delta{}, false, e
 		}
 	}
-	// A usage of all zeros says nothing (moondream sends one on every event, recordings #23),
-	// and counting it would make running totals look like increments.
+	// A usage of all zeros says nothing (moondream sends one on every event), and counting it
+	// would make running totals look like increments.
 	if u := ev.Usage.usage(); u != (Usage{}) {
-		d.addUsage(u, string(ev.Response) == `""` && len(ev.Choices) == 0)
+		kind := usageChunk
+		switch {
+		case len(ev.Choices) > 0 || len(ev.ToolCalls) > 0:
+		case string(ev.Response) == `""`:
+			kind = usageTail
+		case !present(ev.Response):
+			kind = usageTotals
+		}
+		d.addUsage(u, kind)
 	}
 	d.reason = cmp.Or(ev.FinishReason, d.reason)
 	if err := d.addToolCalls(ev.ToolCalls); err != nil {
@@ -360,12 +370,28 @@ func responseText(raw json.RawMessage) (string, error) {
 	return s, err
 }
 
+// usageKind says what the usage of an event counts.
+type usageKind int
+
+const (
+	usageChunk  usageKind = iota // one chunk's: an increment or a running total
+	usageTail                    // the native {"response":"","usage":{...}} tail: the stream's total
+	usageTotals                  // an event with nothing but usage (OpenAI's include_usage chunk): the total
+)
+
 // addUsage records one event's usage. Chat-style streams report it per chunk either as
-// increments (gemma-4, with a cumulative native tail) or as running totals (qwen3,
-// recordings #26, with no tail), so the total is only decided at the end; see usage.
-func (d *streamDecoder) addUsage(u Usage, isTail bool) {
-	if isTail {
+// increments (gemma-4, with a cumulative native tail) or as running totals (qwen3, see
+// testdata/recorded/flzxing__llm-chat-app-template__ai-run-qwen3-30b-stream-tool-call.json),
+// and OpenAI-compatible streams may end with a chunk that has no choices and the totals,
+// which the library asks for with stream_options.include_usage. So the total is only
+// decided at the end; see usage.
+func (d *streamDecoder) addUsage(u Usage, kind usageKind) {
+	switch kind {
+	case usageTail:
 		d.hasTail, d.tail = true, u
+		return
+	case usageTotals:
+		d.hasTotals, d.totals = true, u
 		return
 	}
 	if d.chunks > 0 && (u.TotalTokens < d.last.TotalTokens ||
@@ -377,13 +403,29 @@ func (d *streamDecoder) addUsage(u Usage, isTail bool) {
 	d.sum = d.sum.Add(u)
 }
 
-// usage is the stream's total: the native tail when there is one; otherwise the last
-// per-chunk usage when they never went down (running totals), else their sum (increments).
+// usage is the stream's total: the native tail when there is one, else the totals chunk
+// (either replaces what the chunks said, never adds to it, though it keeps their neurons
+// when it has none); otherwise the chunks' total.
 func (d *streamDecoder) usage() Usage {
+	var u Usage
 	switch {
 	case d.hasTail:
-		return d.tail
-	case d.decreased:
+		u = d.tail
+	case d.hasTotals:
+		u = d.totals
+	default:
+		return d.chunkUsage()
+	}
+	if u.Neurons == 0 {
+		u.Neurons = d.chunkUsage().Neurons
+	}
+	return u
+}
+
+// chunkUsage is the total of the per-chunk usages: the last when they never went down
+// (running totals), else their sum (increments).
+func (d *streamDecoder) chunkUsage() Usage {
+	if d.decreased {
 		return d.sum
 	}
 	return d.last

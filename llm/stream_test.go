@@ -301,6 +301,48 @@ func TestDecodeStreamSynthetic(t *testing.T) {
 				Usage: Usage{PromptTokens: 10, CompletionTokens: 2, TotalTokens: 12, CachedTokens: 4, Neurons: 1.5}},
 		},
 		{
+			name: "increments followed by an include_usage totals chunk take the totals",
+			events: []string{
+				`{"choices":[{"delta":{"content":"a"}}],"usage":{"prompt_tokens":14,"completion_tokens":0,"total_tokens":14}}`,
+				`{"choices":[{"delta":{"content":"b"}}],"usage":{"prompt_tokens":0,"completion_tokens":7,"total_tokens":7}}`,
+				`{"choices":[{"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":0,"completion_tokens":9,"total_tokens":9}}`,
+				`{"choices":[],"usage":{"prompt_tokens":14,"completion_tokens":16,"total_tokens":30}}`,
+			},
+			want: streamSummary{Text: "ab", FinishReason: "stop", Deltas: 3,
+				Usage: Usage{PromptTokens: 14, CompletionTokens: 16, TotalTokens: 30}},
+		},
+		{
+			name: "running totals followed by an include_usage totals chunk take the totals",
+			events: []string{
+				`{"choices":[{"delta":{"content":"a"}}],"usage":{"prompt_tokens":14,"completion_tokens":8,"total_tokens":22}}`,
+				`{"choices":[{"delta":{"content":"b"}}],"usage":{"prompt_tokens":14,"completion_tokens":16,"total_tokens":30}}`,
+				`{"choices":[{"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":14,"completion_tokens":16,"total_tokens":30}}`,
+				`{"choices":[],"usage":{"prompt_tokens":14,"completion_tokens":16,"total_tokens":30}}`,
+			},
+			want: streamSummary{Text: "ab", FinishReason: "stop", Deltas: 3,
+				Usage: Usage{PromptTokens: 14, CompletionTokens: 16, TotalTokens: 30}},
+		},
+		{
+			name: "running totals in every chunk are not summed",
+			events: []string{
+				`{"choices":[{"delta":{"content":"a"}}],"usage":{"prompt_tokens":14,"completion_tokens":8,"total_tokens":22}}`,
+				`{"choices":[{"delta":{"content":"b"}}],"usage":{"prompt_tokens":14,"completion_tokens":16,"total_tokens":30}}`,
+				`{"choices":[{"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":14,"completion_tokens":16,"total_tokens":30}}`,
+			},
+			want: streamSummary{Text: "ab", FinishReason: "stop", Deltas: 3,
+				Usage: Usage{PromptTokens: 14, CompletionTokens: 16, TotalTokens: 30}},
+		},
+		{
+			name: "a totals chunk without neurons keeps the neurons of the chunks",
+			events: []string{
+				`{"choices":[{"delta":{"content":"a"}}],"usage":{"prompt_tokens":14,"completion_tokens":0,"total_tokens":14,"neurons":0.5}}`,
+				`{"choices":[{"delta":{"content":"b"}}],"usage":{"prompt_tokens":0,"completion_tokens":16,"total_tokens":16,"neurons":0.25}}`,
+				`{"choices":[],"usage":{"prompt_tokens":14,"completion_tokens":16,"total_tokens":30}}`,
+			},
+			want: streamSummary{Text: "ab", Deltas: 3,
+				Usage: Usage{PromptTokens: 14, CompletionTokens: 16, TotalTokens: 30, Neurons: 0.75}},
+		},
+		{
 			name: "legacy tokens that each carry usage are not mistaken for the tail",
 			events: []string{
 				`{"response":"a","usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}`,
