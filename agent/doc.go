@@ -26,9 +26,9 @@
 // Hooks observe and control a run: BeforeTool can refuse a call (asking a human for
 // approval, say), and AfterStep sees each step as it completes.
 //
-// The loop copes with Workers AI models' ways with tools (reference §2.3): tool-call ids
-// that are missing or reused across turns (Kimi) are replaced by ids unique in the
-// conversation, and tool calls written as text instead of as tool calls, qwen3's
+// The loop copes with Workers AI models' ways with tools: tool-call ids that are missing
+// (legacy models send calls without ids) or reused across turns (Kimi) are replaced by ids
+// unique in the conversation, and tool calls written as text instead of as tool calls, qwen3's
 // <tool_call>{...}</tool_call> and gpt-oss's bare {"name":...,"arguments":...}, are
 // recognised and run.
 package agent

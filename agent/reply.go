@@ -9,7 +9,7 @@ import (
 	"github.com/gowai/gowai/llm"
 )
 
-// The tags qwen3 puts around a tool call it writes as text (reference §2.3).
+// The tags qwen3 puts around a tool call it writes as text instead of as a tool call.
 const (
 	openTag  = "<tool_call>"
 	closeTag = "</tool_call>"
@@ -117,8 +117,8 @@ func (g *gate) rest() string {
 	return out
 }
 
-// textCalls recognises tool calls a model wrote as text instead of as tool calls (reference
-// §2.3): qwen3's <tool_call>{"name":..,"arguments":{..}}</tool_call> blocks anywhere in the
+// textCalls recognises tool calls a model wrote as text instead of as tool calls, as some
+// Workers AI models do: qwen3's <tool_call>{"name":..,"arguments":{..}}</tool_call> blocks anywhere in the
 // text, and gpt-oss's bare {"name":..,"arguments":{..}} as the whole reply when the name is
 // an offered tool. It returns the calls (with no ids) and the text outside them. Text that
 // has a malformed block is left as it is: it is an answer, not a call.
