@@ -20,10 +20,20 @@
 //	jsonschema:"example=Lisbon"           example value (the offline test model answers with it)
 //	jsonschema:"default=..." / "const=..."
 //
-// Recursive types work (through $defs). A T that is not a struct (a slice, map, string,
-// number) travels as {"value": ...} and is unwrapped for you. If T or *T has a
-// Validate() error method, it runs after schema validation and its error is fed back to
-// the model like a schema violation.
+// Field types are described by what encoding/json decodes into them, so an answer that
+// validates also decodes: a type with UnmarshalText (a UUID, an enum by name) is a string;
+// a pointer field takes null (decoded to nil) and, without omitempty, is still required;
+// sized integers carry their range; an integer must be written as one (3, not 3.0).
+// Types whose JSON a schema cannot know are refused before any request, with the field
+// and the fix: a type with its own MarshalJSON/UnmarshalJSON and no
+// JSONSchema() *jsonschema.Schema method, time.Duration (integer nanoseconds: use an int
+// field such as TimeoutSeconds), url.URL (use a string tagged format=uri).
+//
+// Recursive types work: their schema uses $defs and $ref, so ModeAuto sends them in
+// prompt mode. A T that is not a struct (a slice, map, string, number) travels as
+// {"value": ...} and is unwrapped for you. If T or *T has a Validate() error method, it
+// runs after schema validation and its error is fed back to the model like a schema
+// violation.
 //
 // How the schema reaches the model depends on the Mode: JSON mode (response_format) where
 // the model supports it, tool mode (one forced tool) where it supports tools, prompt mode

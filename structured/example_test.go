@@ -27,8 +27,8 @@ func ExampleGenerate() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("%s, %s: %d\n", city.Name, city.Country, city.Population)
-	// Output: Lisbon, Portugal: 545000
+	fmt.Printf("%s, %s\n", city.Name, city.Country)
+	// Output: Lisbon, Portugal
 }
 
 // An invalid answer is sent back with its problems; the second answer is valid.
@@ -62,8 +62,8 @@ func ExampleStream() {
 			return
 		}
 		if p.Done {
-			fmt.Println(p.Value.Name, p.Value.Population)
+			fmt.Println(p.Value.Name, p.Value.Country)
 		}
 	}
-	// Output: Lisbon 545000
+	// Output: Lisbon Portugal
 }

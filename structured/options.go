@@ -15,6 +15,9 @@ const (
 	// ModeAuto picks per model from the llm catalog: JSON mode where the model supports it,
 	// else tool mode where it supports tools, else prompt mode. A model the catalog does not
 	// know starts with JSON mode and falls back when the service says the mode is unsupported.
+	// A recursive T (whose schema needs $ref/$defs, see SchemaFor) always goes in prompt mode:
+	// JSON mode and tool mode on Workers AI do not take references. Force a mode with WithMode
+	// to send references anyway (to a provider known to accept them).
 	ModeAuto Mode = iota
 	// ModeJSONSchema sends the schema as response_format (the service constrains decoding).
 	ModeJSONSchema

@@ -185,7 +185,14 @@ func newCall[T any](m llm.Model, msgs []llm.Message, opts []Option) (*call[T], e
 	if err != nil {
 		return nil, fmt.Errorf("structured: %w", err)
 	}
-	return &call[T]{s: s, opts: o, msgs: msgs, modes: candidateModes(m, o.mode)}, nil
+	modes := candidateModes(m, o.mode)
+	if s.HasRefs && o.mode == ModeAuto {
+		// A recursive T's schema needs $ref/$defs, which constrained decoding (JSON mode) and the
+		// function-calling templates of Workers AI models do not take; in the prompt the model reads
+		// them, and validation enforces the whole schema whatever the mode.
+		modes = []Mode{ModePrompt}
+	}
+	return &call[T]{s: s, opts: o, msgs: msgs, modes: modes}, nil
 }
 
 func (c *call[T]) mode() Mode { return c.modes[0] }

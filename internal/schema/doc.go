@@ -28,9 +28,17 @@
 // A field is required unless its json tag says omitempty (or omitzero). example= becomes the "examples" array and
 // default= "default"; the offline test model answers with a property's examples, default, const or first enum
 // value, so they also make tests read well. const= is applied by this package (invopop v0.14.0 ignores it) and
-// takes the property's type: const=2 on an int is the number 2. Inside a tag value, `\,` is a literal comma. A
-// type with a method JSONSchema() *jsonschema.Schema describes itself. format is asserted when validating (email,
-// date-time, date, uri, uuid, ...), so a malformed value is a problem line.
+// takes the property's type: const=2 on an int is the number 2. Inside a tag value, `\,` is a literal comma.
+// format is asserted when validating (email, date-time, date, uri, uuid, ...), so a malformed value is a problem
+// line.
+//
+// A type is described by what encoding/json decodes into it. A type with its own MarshalText/UnmarshalText (value
+// or pointer receiver) is {"type":"string"}; json.Number is a number; a type with a JSONSchema method (value or
+// pointer receiver) says itself. A pointer field is nullable, anyOf:[T, {"type":"null"}], and still required
+// without omitempty. int8 to int32 and the unsigned kinds carry their range as minimum/maximum. Validation refuses
+// 3.0 or 1e2 where the schema wants an integer, since encoding/json will not decode those into an int. Refused,
+// with the fix in the error: a type with MarshalJSON/UnmarshalJSON and no JSONSchema method, time.Duration (integer
+// nanoseconds), url.URL (decodes from an object), and a MarshalText type without UnmarshalText.
 //
 // Interface types (including any), funcs, chans, complex numbers and maps with non-string keys cannot be described
 // and are rejected with the field path, e.g. "schema: Recipe.Steps[].Fn: func() is not representable in JSON

@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unicode"
 
 	"github.com/gowai/gowai/internal/jsonorder"
@@ -28,7 +26,8 @@ import (
 type Schema struct {
 	Type reflect.Type
 	// JSON is the schema to send and validate against: inlined, no $schema/$id, additionalProperties:false on
-	// every struct object; with $defs only for recursive types.
+	// every struct object; with $defs only for recursive types. It is shared by every user of the cached
+	// Schema: never hand it out or change it; Document returns a copy for that.
 	JSON json.RawMessage
 	// Wrapped reports that Type is not a struct: on the wire it is {"value": <Type>} (required,
 	// additionalProperties:false), and Validate expects that wrapped document.
@@ -80,6 +79,12 @@ func For(t reflect.Type) (*Schema, error) {
 	})
 	e := v.(*entry)
 	return e.s, e.err
+}
+
+// Document returns a copy of s.JSON, for callers that pass the schema on: a caller that edits the bytes it was
+// given must not change the cached schema every later call sends.
+func (s *Schema) Document() json.RawMessage {
+	return bytes.Clone(s.JSON)
 }
 
 // Compile compiles an arbitrary JSON Schema (e.g. hand-written tool parameters) into a Schema with Type nil.
@@ -162,11 +167,14 @@ const DocumentURL = "mem://schema.json"
 // schema in gowai is validated: draft 2020-12, formats asserted (v5.3.1 asserts them anyway,
 // measured; said explicitly because a bad email or date-time must be a problem line), and no
 // loading of other documents (the default loader reads files, and a schema handed to us
-// must not make us do that).
+// must not make us do that), and an integer written 3.0 or 3e0 refused wherever the schema
+// wants an integer and not just any number (JSON Schema counts it as an integer, but
+// encoding/json refuses it for an int field, so an answer that validated would not decode).
 func NewCompiler(doc []byte) (*validator.Compiler, error) {
 	c := validator.NewCompiler()
 	c.Draft = validator.Draft2020
 	c.AssertFormat = true
+	c.RegisterExtension("gowai-integer-literal", nil, integerLiteral{})
 	c.LoadURL = func(u string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("%s: references to other documents are not loaded", u)
 	}
@@ -208,7 +216,8 @@ func reflectType(t reflect.Type, recursive bool) (doc *jsonschema.Schema, wrappe
 	n := &namer{names: map[reflect.Type]string{}, taken: map[string]bool{}}
 	// DoNotReference on a recursive type overflows the stack (fatal), hence references only when inspect found
 	// recursion; ExpandedStruct with references leaves dangling refs to the root, so it is off then too.
-	r := &jsonschema.Reflector{DoNotReference: !recursive, ExpandedStruct: !recursive, Anonymous: true, Namer: n.name}
+	r := &jsonschema.Reflector{DoNotReference: !recursive, ExpandedStruct: !recursive, Anonymous: true, Namer: n.name,
+		Mapper: mapType}
 	doc = r.ReflectFromType(t)
 	doc.Version = ""
 	defs := doc.Definitions
@@ -233,20 +242,6 @@ func reflectType(t reflect.Type, recursive bool) (doc *jsonschema.Schema, wrappe
 		doc.Definitions = defs
 	}
 	return doc, wrapped, self, nil
-}
-
-var (
-	timeType   = reflect.TypeFor[time.Time]()
-	urlType    = reflect.TypeFor[url.URL]()
-	customType = reflect.TypeFor[interface{ JSONSchema() *jsonschema.Schema }]()
-	aliasType  = reflect.TypeFor[aliaser]()
-)
-
-type aliaser interface{ JSONSchemaAlias() any }
-
-// opaque reports types invopop describes without looking at their fields.
-func opaque(t reflect.Type) bool {
-	return t == timeType || t == urlType || t.Implements(customType)
 }
 
 // walker visits a type the way invopop will reflect it, before it does.
@@ -282,9 +277,6 @@ func (w *walker) walk(t reflect.Type, path string) error {
 		reflect.Uintptr, reflect.UnsafePointer:
 		return fmt.Errorf("schema: %s: %s is not representable in JSON Schema", path, t)
 	}
-	if opaque(t) {
-		return nil
-	}
 	if t.Implements(aliasType) {
 		alias := reflect.TypeOf(reflect.New(t).Interface().(aliaser).JSONSchemaAlias())
 		for alias != nil && alias.Kind() == reflect.Pointer {
@@ -294,6 +286,12 @@ func (w *walker) walk(t reflect.Type, path string) error {
 			return fmt.Errorf("schema: %s: %s.JSONSchemaAlias must return a value of a type without its own alias", path, t)
 		}
 		return w.walk(alias, path)
+	}
+	if _, err := classify(t); err != nil {
+		return fmt.Errorf("schema: %s: %w", path, err)
+	}
+	if opaque(t) {
+		return nil
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -371,7 +369,8 @@ func fields(t reflect.Type) ([]field, error) {
 }
 
 // setConsts applies `jsonschema:"const=v"` tags, which invopop v0.14.0 does not read, by walking the Go type and
-// its schema together. The value takes the property's JSON type, so const=3 on an int is the number 3.
+// its schema together. The value takes the property's JSON type, so const=3 on an int is the number 3. On the
+// way it makes the property of every pointer field nullable (anyOf:[T, {"type":"null"}]).
 func setConsts(t reflect.Type, path string, s *jsonschema.Schema, defs jsonschema.Definitions, seen map[*jsonschema.Schema]bool) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -396,12 +395,18 @@ func setConsts(t reflect.Type, path string, s *jsonschema.Schema, defs jsonschem
 		}
 		fs, _ := fields(t) // inspect has accepted t
 		for _, f := range fs {
-			p, ok := s.Properties.Get(f.name)
+			prop, ok := s.Properties.Get(f.name)
 			if !ok {
 				continue
 			}
+			p, nullable := prop, false
 			if p.Type == "" && len(p.OneOf) == 2 && p.OneOf[1].Type == "null" { // `jsonschema:"nullable"`
-				p = p.OneOf[0]
+				p, nullable = p.OneOf[0], true
+			}
+			if f.Type.Kind() == reflect.Pointer && !nullable {
+				// encoding/json decodes null into a nil pointer, so null is a valid answer for a pointer field,
+				// required or not; invopop describes only the pointed-to type.
+				s.Properties.Set(f.name, &jsonschema.Schema{AnyOf: []*jsonschema.Schema{prop, {Type: "null"}}})
 			}
 			fpath := path + "." + f.Name
 			if v, ok := tagValue(f.Tag.Get("jsonschema"), "const"); ok {

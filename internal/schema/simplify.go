@@ -38,7 +38,7 @@ func strictForm(root any) {
 		all := make([]any, 0, p.Len())
 		for key, val := range p.All() {
 			all = append(all, key)
-			if !required[key] {
+			if !required[key] && !admitsNull(val) {
 				null, wrapped := &jsonorder.Object{}, &jsonorder.Object{}
 				null.Set("type", "null")
 				wrapped.Set("anyOf", []any{val, null})
@@ -47,6 +47,33 @@ func strictForm(root any) {
 		}
 		o.Set("required", all)
 	})
+}
+
+// admitsNull reports whether the schema v plainly takes null: its type is or lists "null", or one branch of its
+// anyOf/oneOf is {"type":"null"} (how pointer fields are described).
+func admitsNull(v any) bool {
+	o, ok := v.(*jsonorder.Object)
+	if !ok {
+		return false
+	}
+	switch t, _ := o.Get("type"); t := t.(type) {
+	case string:
+		return t == "null"
+	case []any:
+		return slices.Contains(t, any("null"))
+	}
+	for _, kw := range []string{"anyOf", "oneOf"} {
+		branches, _ := o.Get(kw)
+		list, _ := branches.([]any)
+		for _, b := range list {
+			if b, ok := b.(*jsonorder.Object); ok && b.Len() == 1 {
+				if t, _ := b.Get("type"); t == "null" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // Simplify returns a copy of schema without the given keywords wherever they occur as keywords of a schema

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/big"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,12 +47,24 @@ func (s *Schema) Validate(data []byte) []string {
 			lines = append(lines, pointerOrRoot(e.InstanceLocation)+": "+s.message(e))
 		}
 		for _, c := range e.Causes {
+			if len(e.Causes) > 1 && nullBranch(e, c) {
+				continue
+			}
 			leaves(c)
 		}
 	}
 	leaves(ve)
 	slices.Sort(lines)
 	return slices.Compact(lines)
+}
+
+// nullBranch reports whether c is the failure of the {"type":"null"} branch of the anyOf or oneOf e, which
+// says only "expected null": the other branches say what is wrong with a value that is not null.
+func nullBranch(e, c *validator.ValidationError) bool {
+	if !strings.HasSuffix(e.KeywordLocation, "/anyOf") && !strings.HasSuffix(e.KeywordLocation, "/oneOf") {
+		return false
+	}
+	return len(c.Causes) == 0 && strings.HasSuffix(c.KeywordLocation, "/type") && strings.HasPrefix(c.Message, "expected null,")
 }
 
 // message is v5's message, except for const and enum: v5 prints the allowed values with %#v, which quotes
@@ -110,4 +123,34 @@ func lookup(v any, ptr string) (any, bool) {
 func compact(v any) string {
 	b, _ := json.Marshal(v) // cannot fail: the tree came from valid JSON
 	return string(b)
+}
+
+// integerLiteral compiles the check NewCompiler adds to every schema whose type admits "integer" but not
+// "number": the value must be written as an integer literal, because encoding/json will not decode 3.0 or 1e2
+// into an int. It needs the literal, so it sees json.Number values only (Validate decodes with UseNumber).
+type integerLiteral struct{}
+
+func (integerLiteral) Compile(_ validator.CompilerContext, m map[string]any) (validator.ExtSchema, error) {
+	var types []any
+	switch t := m["type"].(type) {
+	case string:
+		types = []any{t}
+	case []any:
+		types = t
+	}
+	if slices.Contains(types, any("integer")) && !slices.Contains(types, any("number")) {
+		return integerLiteral{}, nil
+	}
+	return nil, nil
+}
+
+func (integerLiteral) Validate(ctx validator.ValidationContext, v any) error {
+	n, ok := v.(json.Number)
+	if !ok || !strings.ContainsAny(string(n), ".eE") {
+		return nil
+	}
+	if r, ok := new(big.Rat).SetString(string(n)); !ok || !r.IsInt() {
+		return nil // 3.5: the type keyword reports it already
+	}
+	return ctx.Error("type", "expected an integer written without a fraction or exponent, but got %s", n)
 }
