@@ -1,6 +1,7 @@
 package embed
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/gowai/gowai/internal/vecfilter"
 	"github.com/gowai/gowai/llm"
@@ -176,6 +178,7 @@ func NewVectorize(c *llm.Client, index string, opts ...VectorizeOption) *Vectori
 		o(&v.cfg)
 	}
 	v.dims.Store(int64(v.cfg.dims))
+	v.log.order = semaphore.NewWeighted(fenceWeight)
 	switch cfg := v.cfg; {
 	case c == nil:
 		v.err = errors.New("embed: vectorize: nil llm.Client")
@@ -191,6 +194,18 @@ func NewVectorize(c *llm.Client, index string, opts ...VectorizeOption) *Vectori
 	return v
 }
 
+// ready returns the error every call of v returns: a bad argument to NewVectorize, or a
+// Vectorize not made by it.
+func (v *Vectorize) ready() error {
+	switch {
+	case v.err != nil:
+		return v.err
+	case v.log.order == nil:
+		return errors.New("embed: vectorize: use NewVectorize to make a Vectorize")
+	}
+	return nil
+}
+
 // Name returns the index name.
 func (v *Vectorize) Name() string { return v.name }
 
@@ -204,8 +219,8 @@ func (v *Vectorize) path(sub string) string {
 // call sends one request to the index and decodes the result into out, naming the index
 // and the operation in the error.
 func (v *Vectorize) call(ctx context.Context, op, method, sub, contentType string, body []byte, out any) error {
-	if v.err != nil {
-		return v.err
+	if err := v.ready(); err != nil {
+		return err
 	}
 	err := v.c.AccountAPI(ctx, method, v.path(sub), contentType, body, out)
 	if err == nil {
@@ -267,8 +282,8 @@ func ListVectorizeIndexes(ctx context.Context, c *llm.Client) ([]IndexDescriptio
 // Create creates the index with cfg. An index of that name must not exist already: the
 // service refuses a duplicate (code 3002).
 func (v *Vectorize) Create(ctx context.Context, cfg IndexConfig) (*IndexDescription, error) {
-	if v.err != nil {
-		return nil, v.err
+	if err := v.ready(); err != nil {
+		return nil, err
 	}
 	dims, metric := cfg.Dimensions, cfg.Metric
 	if cfg.Model != "" {
@@ -381,8 +396,8 @@ func (v *Vectorize) checkDims(ctx context.Context, op string, n int) error {
 // refuses an eleventh; the service only indexes vectors written after the metadata index
 // exists. It returns the mutation id of the change.
 func (v *Vectorize) CreateMetadataIndex(ctx context.Context, property string, typ MetadataType) (string, error) {
-	if v.err != nil {
-		return "", v.err
+	if err := v.ready(); err != nil {
+		return "", err
 	}
 	if err := checkFilterKey(property); err != nil {
 		return "", fmt.Errorf("embed: vectorize index %q: metadata index: %w", v.name, err)
@@ -421,8 +436,8 @@ func (v *Vectorize) MetadataIndexes(ctx context.Context) ([]MetadataIndex, error
 // DeleteMetadataIndex removes the metadata index on property and returns the mutation id
 // of the change.
 func (v *Vectorize) DeleteMetadataIndex(ctx context.Context, property string) (string, error) {
-	if v.err != nil {
-		return "", v.err
+	if err := v.ready(); err != nil {
+		return "", err
 	}
 	if property == "" {
 		return "", fmt.Errorf("embed: vectorize index %q: delete metadata index: empty property name", v.name)
@@ -450,8 +465,8 @@ func (v *Vectorize) Upsert(ctx context.Context, vs []Vector) error {
 }
 
 func (v *Vectorize) write(ctx context.Context, op string, vs []Vector) ([]string, error) {
-	if v.err != nil {
-		return nil, v.err
+	if err := v.ready(); err != nil {
+		return nil, err
 	}
 	if len(vs) == 0 {
 		return nil, nil
@@ -489,26 +504,37 @@ func (v *Vectorize) write(ctx context.Context, op string, vs []Vector) ([]string
 		batches[n-1].size += len(l)
 	}
 	mutations := make([]string, len(batches))
+	send := func(ctx context.Context, j int, fence bool) error {
+		b := batches[j]
+		body := make([]byte, 0, b.size)
+		for _, l := range lines[b.start:b.end] {
+			body = append(body, l...)
+		}
+		id, err := v.mutate(ctx, op, op, "application/x-ndjson", body, fence)
+		if err != nil {
+			return fmt.Errorf("%w (request %d of %d: vectors %q to %q)", err, j+1, len(batches), ids[b.start], ids[b.end-1])
+		}
+		mutations[j] = id
+		return nil
+	}
+	// All requests but the last go out at once; the last goes alone once they are
+	// accepted (a fence, see mutationLog), so that when it is processed so are they.
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(v.cfg.concurrency)
-	for j, b := range batches {
+	for j := range len(batches) - 1 {
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			body := make([]byte, 0, b.size)
-			for _, l := range lines[b.start:b.end] {
-				body = append(body, l...)
-			}
-			id, err := v.mutate(gctx, op, op, "application/x-ndjson", body)
-			if err != nil {
-				return fmt.Errorf("%w (request %d of %d: vectors %q to %q)", err, j+1, len(batches), ids[b.start], ids[b.end-1])
-			}
-			mutations[j] = id
-			return nil
+			return send(gctx, j, false)
 		})
 	}
-	if err := g.Wait(); err != nil {
+	err := g.Wait()
+	if err == nil {
+		err = send(ctx, len(batches)-1, true)
+	}
+	if err != nil {
+		v.log.abandon(mutations)
 		return nil, err
 	}
 	return mutations, v.waitIfAsked(ctx, mutations)
@@ -606,8 +632,8 @@ func checkFilterKey(key string) error {
 // before sending (see Filter); on the service it only applies to properties with a
 // metadata index. A query sees only writes already processed (see WaitFor).
 func (v *Vectorize) Query(ctx context.Context, vector []float32, q Query) ([]Hit, error) {
-	if v.err != nil {
-		return nil, v.err
+	if err := v.ready(); err != nil {
+		return nil, err
 	}
 	limit, with := maxTopK, ""
 	if q.ReturnMetadata {
@@ -677,8 +703,8 @@ func checkIDs(ids []string) error {
 // the index does not hold (or holds in writes not yet processed). IDs are fetched 20 to a
 // request, several requests at once.
 func (v *Vectorize) Get(ctx context.Context, ids ...string) ([]Vector, error) {
-	if v.err != nil {
-		return nil, v.err
+	if err := v.ready(); err != nil {
+		return nil, err
 	}
 	if err := checkIDs(ids); err != nil {
 		return nil, fmt.Errorf("embed: vectorize index %q: get: %w", v.name, err)
@@ -727,8 +753,8 @@ func (v *Vectorize) Get(ctx context.Context, ids ...string) ([]Vector, error) {
 // Delete removes the vectors with the given IDs; unknown IDs are not an error. Like
 // Upsert, it returns once the deletion is accepted unless WithWaitForWrites is set.
 func (v *Vectorize) Delete(ctx context.Context, ids ...string) error {
-	if v.err != nil {
-		return v.err
+	if err := v.ready(); err != nil {
+		return err
 	}
 	if err := checkIDs(ids); err != nil {
 		return fmt.Errorf("embed: vectorize index %q: delete: %w", v.name, err)
@@ -737,6 +763,7 @@ func (v *Vectorize) Delete(ctx context.Context, ids ...string) error {
 	for chunk := range slices.Chunk(ids, deleteIDsPerRequest) {
 		id, err := v.mutateJSON(ctx, "delete", "delete_by_ids", map[string][]string{"ids": chunk})
 		if err != nil {
+			v.log.abandon(mutations)
 			return err
 		}
 		mutations = append(mutations, id)
@@ -749,22 +776,32 @@ func (v *Vectorize) mutateJSON(ctx context.Context, op, sub string, in any) (str
 	if err != nil {
 		return "", fmt.Errorf("embed: vectorize index %q: %s: encode: %w", v.name, op, err)
 	}
-	return v.mutate(ctx, op, sub, "application/json", body)
+	return v.mutate(ctx, op, sub, "application/json", body, true)
 }
 
-// mutate sends a write and records its mutation id with what is known of its order.
-func (v *Vectorize) mutate(ctx context.Context, op, sub, contentType string, body []byte) (string, error) {
+// mutate sends a write and records its mutation id with what is known of its order. A
+// fence is sent alone: after every write of this Vectorize already sent has been
+// accepted, and before any other is sent.
+func (v *Vectorize) mutate(ctx context.Context, op, sub, contentType string, body []byte, fence bool) (string, error) {
 	var out struct {
 		MutationID string `json:"mutationId"`
 	}
-	after := v.log.begin()
+	weight := int64(1)
+	if fence {
+		weight = fenceWeight
+	}
+	if err := v.log.order.Acquire(ctx, weight); err != nil {
+		return "", fmt.Errorf("embed: vectorize index %q: %s: %w", v.name, op, err)
+	}
+	defer v.log.order.Release(weight)
+	seq, after := v.log.begin()
 	if err := v.call(ctx, op, http.MethodPost, sub, contentType, body, &out); err != nil {
 		return "", err
 	}
 	if out.MutationID == "" {
 		return "", fmt.Errorf("embed: vectorize index %q: %s: the reply has no mutationId", v.name, op)
 	}
-	v.log.add(out.MutationID, after)
+	v.log.add(out.MutationID, seq, after, fence)
 	return out.MutationID, nil
 }
 
@@ -772,7 +809,7 @@ func (v *Vectorize) waitIfAsked(ctx context.Context, mutations []string) error {
 	if !v.cfg.wait {
 		return nil
 	}
-	for _, id := range mutations {
+	for _, id := range slices.Backward(mutations) { // the last is the fence: it covers the rest
 		if err := v.WaitFor(ctx, id); err != nil {
 			return err
 		}
@@ -781,7 +818,8 @@ func (v *Vectorize) waitIfAsked(ctx context.Context, mutations []string) error {
 }
 
 // LastMutation returns the mutation id of the most recent write of this Vectorize to be
-// accepted, "" before the first.
+// accepted whole, "" before the first. Once it is processed, so are all earlier writes of
+// this Vectorize.
 func (v *Vectorize) LastMutation() string {
 	v.log.mu.Lock()
 	defer v.log.mu.Unlock()
@@ -793,19 +831,27 @@ var errNotProcessed = errors.New("embed: mutation not processed yet")
 // WaitFor polls the index's info, at growing intervals (WithPollInterval), until the
 // write with mutationID has been processed, or ctx ends.
 //
-// Mutation ids are opaque, so "processed" is read from info's processedUpToMutation: the
-// write is processed when that is its id, or the id of a write of this Vectorize that was
-// sent after this one was accepted. That relies on the service applying writes in the
-// order it accepts them, as its queue of mutations does; for a mutation id from elsewhere
-// only the first rule applies, so wait for the latest one.
+// Vectorize applies writes one after another in the order it accepted them, and info
+// reports the last one applied: its id (processedUpToMutation) and its date
+// (processedUpToDatetime). Mutation ids are opaque, so a write is known to be processed
+// when info names it, or names a write of this Vectorize sent after it was accepted, or
+// names a write from elsewhere (another process on the same index) dated at or after the
+// moment its acceptance reached this process. The last rule compares the service's clock
+// with this machine's, which must be set right (as NTP keeps it).
+//
+// Writes of this Vectorize are ordered so that this always ends: the last request of each
+// write is sent alone, after the others of this Vectorize are accepted and before any more
+// are sent. For an id this Vectorize did not make, the moment WaitFor is called stands in
+// for the moment of acceptance.
 func (v *Vectorize) WaitFor(ctx context.Context, mutationID string) error {
-	if v.err != nil {
-		return v.err
+	if err := v.ready(); err != nil {
+		return err
 	}
 	if mutationID == "" {
 		return fmt.Errorf("embed: vectorize index %q: wait: empty mutation id", v.name)
 	}
-	if v.log.covers("", mutationID) {
+	target := v.log.target(mutationID)
+	if v.log.covered(target, "", time.Time{}) {
 		return nil
 	}
 	exp := backoff.NewExponentialBackOff(
@@ -820,11 +866,12 @@ func (v *Vectorize) WaitFor(ctx context.Context, mutationID string) error {
 			infoErr = err
 			return backoff.Permanent(err)
 		}
-		if v.log.covers(info.ProcessedUpToMutation, mutationID) {
+		v.log.observe(info.ProcessedUpToMutation, info.ProcessedUpToDatetime)
+		if v.log.covered(target, info.ProcessedUpToMutation, info.ProcessedUpToDatetime) {
 			return nil
 		}
 		return errNotProcessed
-	}, backoff.WithContext(exp, ctx)) // WithContext outermost, or a sleep ignores cancellation (deps.md)
+	}, backoff.WithContext(exp, ctx)) // WithContext outermost, or a sleep would not end with ctx
 	switch {
 	case infoErr != nil:
 		return infoErr
@@ -835,9 +882,14 @@ func (v *Vectorize) WaitFor(ctx context.Context, mutationID string) error {
 }
 
 // Sync waits until every write this Vectorize has made is processed and visible to
-// queries.
+// queries. A write that failed is not waited for, even if some of its requests were
+// accepted.
 func (v *Vectorize) Sync(ctx context.Context) error {
-	for _, id := range v.log.pending() {
+	if err := v.ready(); err != nil {
+		return err
+	}
+	pending := v.log.pending()
+	for _, id := range slices.Backward(pending) { // the latest covers the earlier ones
 		if err := v.WaitFor(ctx, id); err != nil {
 			return err
 		}
@@ -845,56 +897,132 @@ func (v *Vectorize) Sync(ctx context.Context) error {
 	return nil
 }
 
+// fenceWeight is what a fence takes of mutationLog.order: all of it.
+const fenceWeight = 1 << 30
+
 // mutationLog remembers this Vectorize's writes and what is known of their order: write B
-// was accepted after write A when B was sent after A's reply arrived. Writes in flight at
-// the same time have no known order.
+// was accepted after write A when B was sent after A's reply arrived. Requests of one
+// write go out at once and have no known order among themselves; the last request of each
+// write is a fence, which holds all of order, so every other request is either accepted
+// before it is sent or sent after it is accepted.
 type mutationLog struct {
+	order *semaphore.Weighted
+
 	mu        sync.Mutex
-	completed int64 // writes accepted so far
-	byID      map[string]mutation
+	sent      int64 // requests sent so far
+	completed int64 // requests accepted so far
+	byID      map[string]*mutation
 	last      string
 }
 
 type mutation struct {
-	after     int64 // writes accepted when this one was sent
-	done      int64 // its number among accepted writes
-	processed bool
+	seq        int64     // its number among requests sent
+	after      int64     // requests accepted when this one was sent
+	done       int64     // its number among accepted requests
+	acceptedBy time.Time // wall clock, to the microsecond, once its reply arrived
+	processed  bool
+	abandoned  bool // part of a write that failed: Sync does not wait for it
 }
 
-func (l *mutationLog) begin() int64 {
+// waitTarget is what WaitFor knows of the write it waits for.
+type waitTarget struct {
+	id  string
+	own *mutation // nil for a write this Vectorize did not make
+	// For a write from elsewhere: requests of this Vectorize sent so far, and the time,
+	// when WaitFor was called; the write was accepted before both.
+	sentBefore int64
+	calledAt   time.Time
+}
+
+// begin counts a request about to be sent and returns its number among requests sent and
+// the number of requests accepted so far.
+func (l *mutationLog) begin() (seq, after int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.completed
+	l.sent++
+	return l.sent, l.completed
 }
 
-func (l *mutationLog) add(id string, after int64) {
+func (l *mutationLog) add(id string, seq, after int64, fence bool) {
+	now := time.Now().Round(0).Truncate(time.Microsecond)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.completed++
 	if l.byID == nil {
-		l.byID = map[string]mutation{}
+		l.byID = map[string]*mutation{}
 	}
-	l.byID[id] = mutation{after: after, done: l.completed}
-	l.last = id
+	l.byID[id] = &mutation{seq: seq, after: after, done: l.completed, acceptedBy: now}
+	if fence {
+		l.last = id
+	}
 }
 
-// covers records that processed (info's processedUpToMutation; "" to only look) has been
-// applied, with every write known to have been accepted before it, and reports whether
-// target has been.
-func (l *mutationLog) covers(processed, target string) bool {
+// abandon marks the accepted requests of a failed write ("" for those not accepted).
+func (l *mutationLog) abandon(ids []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range ids {
+		if m, ok := l.byID[id]; ok {
+			m.abandoned = true
+		}
+	}
+}
+
+func (l *mutationLog) target(id string) *waitTarget {
+	now := time.Now().Round(0).Truncate(time.Microsecond)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return &waitTarget{id: id, own: l.byID[id], sentBefore: l.sent, calledAt: now}
+}
+
+// observe records what info reports: the id and date of the last write processed. When
+// that write is one of this Vectorize's, every write accepted before it was sent is
+// processed too; when it is from elsewhere, every write whose acceptance arrived by its
+// date is.
+func (l *mutationLog) observe(processed string, at time.Time) {
+	if processed == "" {
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if p, ok := l.byID[processed]; ok {
 		p.processed = true
-		l.byID[processed] = p
-		for id, m := range l.byID {
-			if !m.processed && m.done <= p.after {
+		for _, m := range l.byID {
+			if m.done <= p.after {
 				m.processed = true
-				l.byID[id] = m
 			}
 		}
+		return
 	}
-	return processed == target || l.byID[target].processed
+	if at.IsZero() {
+		return
+	}
+	for _, m := range l.byID {
+		if !m.acceptedBy.After(at) {
+			m.processed = true
+		}
+	}
+}
+
+// covered reports whether the target is known to be processed, given what info last
+// reported ("" and the zero time to only look). A write of this Vectorize is when observe
+// has said so. A write from elsewhere is when info names it, or names a write of this
+// Vectorize sent after WaitFor was called, or a write dated at or after that call.
+func (l *mutationLog) covered(t *waitTarget, reported string, at time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case t.own != nil:
+		return t.own.processed
+	case reported == "":
+		return false
+	case reported == t.id:
+		return true
+	}
+	if n, ok := l.byID[reported]; ok && n.seq > t.sentBefore {
+		return true
+	}
+	return !at.IsZero() && !at.Before(t.calledAt)
 }
 
 // pending returns the writes not known to be processed, in the order they were accepted.
@@ -903,10 +1031,10 @@ func (l *mutationLog) pending() []string {
 	defer l.mu.Unlock()
 	var ids []string
 	for id, m := range l.byID {
-		if !m.processed {
+		if !m.processed && !m.abandoned {
 			ids = append(ids, id)
 		}
 	}
-	slices.SortFunc(ids, func(a, b string) int { return int(l.byID[a].done - l.byID[b].done) })
+	slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(l.byID[a].done, l.byID[b].done) })
 	return ids
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	gocmp "github.com/google/go-cmp/cmp"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gowai/gowai/embed"
 	"github.com/gowai/gowai/llm"
@@ -358,6 +359,128 @@ func TestSyncAndWaitForWritesMakeWritesVisible(t *testing.T) {
 	ids, err := waiting.Insert(ctx, vectors(1, 4, "i"))
 	if err != nil || len(ids) != 1 || ids[0] != waiting.LastMutation() {
 		t.Errorf("Insert: %v, %v", ids, err)
+	}
+}
+
+// waitCtx bounds a wait that must end: a client that cannot tell a write is processed
+// polls until this deadline instead of hanging the test.
+func waitCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestWaitForEachRequestOfASplitUpsert(t *testing.T) {
+	// 12,000 vectors go in three requests; the emulator applies writes accepted close
+	// together at once, so info can name the last of them without ever naming the others.
+	_, c := vecServer(t, llmtest.WithVectorizeDelay(20*time.Millisecond))
+	v := newIndex(t, c, "split", 4)
+	ctx := waitCtx(t)
+	mutations, err := v.Insert(ctx, vectors(12_000, 4, "v"))
+	if err != nil || len(mutations) != 3 {
+		t.Fatalf("insert: %d mutations, %v; want 3", len(mutations), err)
+	}
+	if v.LastMutation() != mutations[2] {
+		t.Errorf("LastMutation %q, want the last request's %q", v.LastMutation(), mutations[2])
+	}
+	for i, m := range mutations {
+		if err := v.WaitFor(ctx, m); err != nil {
+			t.Fatalf("waiting for request %d: %v", i+1, err)
+		}
+	}
+	if info, err := v.Info(ctx); err != nil || info.VectorCount != 12_000 {
+		t.Errorf("after waiting: %+v, %v", info, err)
+	}
+	if err := v.Sync(ctx); err != nil {
+		t.Errorf("Sync: %v", err)
+	}
+}
+
+func TestSplitUpsertSendsItsLastRequestAfterTheOthersAreAccepted(t *testing.T) {
+	srv, c := vecServer(t)
+	v := newIndex(t, c, "fence", 2, embed.WithWriteConcurrency(8))
+	if err := v.Upsert(t.Context(), vectors(15_001, 2, "v")); err != nil {
+		t.Fatal(err)
+	}
+	reqs := sent(srv, "POST", "/fence/upsert")
+	if len(reqs) != 4 {
+		t.Fatalf("%d requests, want 4", len(reqs))
+	}
+	// The last vectors travel in the request that arrives last, on its own.
+	if last := reqs[3].Body; bytes.Count(last, []byte("\n")) != 1 || !bytes.Contains(last, []byte(`"v15000"`)) {
+		t.Errorf("the last request to arrive carries %d vectors, not just the last one", bytes.Count(last, []byte("\n")))
+	}
+}
+
+func TestWaitForWithAnotherWriterOnTheIndex(t *testing.T) {
+	// Another process writes to the same index after this one: info then names its write,
+	// an id this Vectorize never saw, dated after this Vectorize's writes were accepted.
+	_, c := vecServer(t, llmtest.WithVectorizeDelay(20*time.Millisecond))
+	mine := newIndex(t, c, "shared", 4)
+	other := embed.NewVectorize(c, "shared", embed.WithPollInterval(time.Millisecond, 5*time.Millisecond))
+	ctx := waitCtx(t)
+	ours, err := mine.Insert(ctx, vectors(6_000, 4, "mine"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Upsert(ctx, vectors(3, 4, "other")); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.WaitFor(ctx, other.LastMutation()); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := mine.Info(ctx); err != nil || info.ProcessedUpToMutation != other.LastMutation() {
+		t.Fatalf("info %+v, %v: want the other writer's mutation last", info, err)
+	}
+	for _, m := range ours {
+		if err := mine.WaitFor(ctx, m); err != nil {
+			t.Fatalf("waiting for my write after another's: %v", err)
+		}
+	}
+	if err := mine.Sync(ctx); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	// An id from elsewhere is processed once info names it or a write made later.
+	if err := mine.WaitFor(ctx, other.LastMutation()); err != nil {
+		t.Fatalf("waiting for the other writer's mutation: %v", err)
+	}
+}
+
+func TestWaitForWritesOnASplitUpsert(t *testing.T) {
+	_, c := vecServer(t, llmtest.WithVectorizeDelay(20*time.Millisecond))
+	newIndex(t, c, "waiting", 4)
+	v := embed.NewVectorize(c, "waiting", embed.WithWaitForWrites(), embed.WithPollInterval(time.Millisecond, 5*time.Millisecond))
+	ctx := waitCtx(t)
+	vs := vectors(11_000, 4, "w")
+	if err := v.Upsert(ctx, vs); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := v.Info(ctx); err != nil || info.VectorCount != 11_000 {
+		t.Errorf("on return: %+v, %v", info, err)
+	}
+	if got, err := v.Get(ctx, "w0", "w5000", "w10999"); err != nil || len(got) != 3 {
+		t.Errorf("on return, one vector of each request: %d found, %v", len(got), err)
+	}
+}
+
+func TestSyncAfterConcurrentUpserts(t *testing.T) {
+	// Upserts from several goroutines on one Vectorize: requests of different calls are
+	// ordered by each call's last request, so Sync knows when all are processed.
+	_, c := vecServer(t, llmtest.WithVectorizeDelay(20*time.Millisecond))
+	v := newIndex(t, c, "many", 4)
+	ctx := waitCtx(t)
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range 6 {
+		g.Go(func() error { return v.Upsert(gctx, vectors(2_600, 4, fmt.Sprintf("g%d-", i))) })
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := v.Info(ctx); err != nil || info.VectorCount != 6*2_600 {
+		t.Errorf("after Sync: %+v, %v", info, err)
 	}
 }
 

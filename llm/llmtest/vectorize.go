@@ -39,13 +39,12 @@ const (
 // missing index, 3002 for a duplicate name, 40005 for a missing metadata index. Other bad
 // input gets 400 with vecBadInput, a stand-in: those codes are not documented.
 const (
-	vecNotFound         = 3000
-	vecDuplicate        = 3002
-	vecNoMetadataIndex  = 40005
-	vecBadInput         = 40000
-	vecTimestampBase    = created // 2026-01-01T00:00:00Z, as chat completions' "created"
-	vecTimestampLayout  = "2006-01-02T15:04:05.000000Z"
-	vecMutationIDFormat = "6d757461-0000-4000-8000-%012x" // sortable: the counter is zero-padded
+	vecNotFound        = 3000
+	vecDuplicate       = 3002
+	vecNoMetadataIndex = 40005
+	vecBadInput        = 40000
+	vecTimestampBase   = created // 2026-01-01T00:00:00Z, as chat completions' "created"
+	vecTimestampLayout = "2006-01-02T15:04:05.000000Z"
 )
 
 // vectorizeStore is the emulator's Vectorize: indexes kept in memory, each with a queue of
@@ -64,8 +63,8 @@ type vecIndex struct {
 	vectors                   map[string]vecRecord
 	metaIndexes               map[string]string // property name -> "string" | "number" | "boolean"
 	queue                     []vecMutation
-	processed                 string // last mutation applied; "" before the first
-	processedAt               int64  // its number, for a deterministic processedUpToDatetime
+	processed                 string    // last mutation applied; "" before the first
+	processedAt               time.Time // when it was accepted
 }
 
 type vecRecord struct {
@@ -103,16 +102,21 @@ func (v *vecValues) UnmarshalJSON(b []byte) error {
 }
 
 type vecMutation struct {
-	id    string
-	n     int64
-	due   time.Time
-	apply func(*vecIndex)
+	id       string
+	accepted time.Time
+	due      time.Time
+	apply    func(*vecIndex)
 }
 
 // WithVectorizeDelay makes the emulated Vectorize apply each write (insert, upsert,
 // delete) d after it was accepted, as the service processes mutations asynchronously:
 // until then queries do not see it and info reports the previous mutation. Mutations are
-// applied in the order accepted. The default, 0, applies each at once.
+// applied one after another in the order accepted, in rounds: once the oldest waiting
+// write is d old, it and every write accepted since are applied. Info reports the last one
+// applied, as the service does: its id (processedUpToMutation, an opaque UUID-shaped
+// string) and the time it was accepted (processedUpToDatetime, to the microsecond), so it
+// can skip from one write to a much later one without naming those between. The default,
+// 0, applies each at once.
 func WithVectorizeDelay(d time.Duration) ServerOption {
 	return func(s *Server) { s.vec.delay = max(d, 0) }
 }
@@ -240,7 +244,7 @@ func (ix *vecIndex) describe() any {
 func (ix *vecIndex) info() any {
 	var processed, at any // null until the first mutation is applied
 	if ix.processed != "" {
-		processed, at = ix.processed, vecTime(ix.processedAt)
+		processed, at = ix.processed, ix.processedAt.UTC().Format(vecTimestampLayout)
 	}
 	return map[string]any{
 		"dimensions": ix.dims, "vectorCount": len(ix.vectors),
@@ -248,24 +252,43 @@ func (ix *vecIndex) info() any {
 	}
 }
 
-// settle applies, in order, the mutations whose delay has passed.
+// settle processes the queue in rounds, as the service processes mutations in batches:
+// once the oldest mutation's delay has passed, it and every mutation accepted since are
+// applied in order, and info names the last.
 func (ix *vecIndex) settle(now time.Time) {
-	for len(ix.queue) > 0 && !ix.queue[0].due.After(now) {
-		m := ix.queue[0]
-		ix.queue = ix.queue[1:]
-		m.apply(ix)
-		ix.processed, ix.processedAt = m.id, m.n
+	if len(ix.queue) == 0 || ix.queue[0].due.After(now) {
+		return
 	}
+	for _, m := range ix.queue {
+		m.apply(ix)
+		ix.processed, ix.processedAt = m.id, m.accepted
+	}
+	ix.queue = nil
 }
 
 // enqueue accepts a mutation and returns its envelope {mutationId}.
 func (v *vectorizeStore) enqueue(ix *vecIndex, apply func(*vecIndex)) output {
 	v.mutations++
-	id := fmt.Sprintf(vecMutationIDFormat, v.mutations)
+	id := vecMutationID(v.mutations)
 	now := time.Now()
-	ix.queue = append(ix.queue, vecMutation{id: id, n: v.mutations, due: now.Add(v.delay), apply: apply})
+	ix.queue = append(ix.queue, vecMutation{id: id, accepted: now, due: now.Add(v.delay), apply: apply})
 	ix.settle(now)
 	return envelope(http.StatusOK, map[string]string{"mutationId": id})
+}
+
+// vecMutationID makes the id of the n-th mutation: a UUID v4 in form, and as opaque as
+// the service's, so that neither its text nor its order tells which came first. It is a
+// bijective mix of n (every id differs) followed through splitmix64.
+func vecMutationID(n int64) string {
+	mix := func(x uint64) uint64 {
+		x += 0x9e3779b97f4a7c15
+		x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+		x = (x ^ x>>27) * 0x94d049bb133111eb
+		return x ^ x>>31
+	}
+	a := mix(uint64(n))
+	b := mix(a)
+	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", b>>32, a>>48, b&0xfff, 0x8000|b>>12&0x3fff, a&0xffffffffffff)
 }
 
 // write answers insert and upsert: an application/x-ndjson body, one vector per line.

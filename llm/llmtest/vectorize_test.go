@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -223,32 +224,82 @@ func TestVectorizeEnforcesTheServiceLimits(t *testing.T) {
 	}
 }
 
-func TestVectorizeDelayHoldsWritesBackInOrder(t *testing.T) {
-	srv := llmtest.NewServer(nil, llmtest.WithVectorizeDelay(30*time.Millisecond))
+func TestVectorizeDelayHoldsWritesBack(t *testing.T) {
+	srv := llmtest.NewServer(nil, llmtest.WithVectorizeDelay(time.Hour))
 	defer srv.Close()
 	vecOK(t, srv, "POST", indexes, `{"name":"slow","config":{"dimensions":2,"metric":"cosine"}}`)
-	m1 := decode[map[string]string](t, vecOK(t, srv, "POST", indexes+"/slow/upsert", `{"id":"a","values":[1,0]}`, ndjson...))["mutationId"]
-	m2 := decode[map[string]string](t, vecOK(t, srv, "POST", indexes+"/slow/upsert", `{"id":"b","values":[0,1]}`, ndjson...))["mutationId"]
-	if m2 <= m1 {
-		t.Errorf("mutation ids %q then %q do not sort in order", m1, m2)
-	}
+	vecOK(t, srv, "POST", indexes+"/slow/upsert", `{"id":"a","values":[1,0]}`, ndjson...)
 	info := decode[map[string]any](t, vecOK(t, srv, "GET", indexes+"/slow/info", ""))
-	if info["vectorCount"] != 0.0 || info["processedUpToMutation"] != nil {
-		t.Fatalf("right after the writes: %v, want nothing processed", info)
+	if info["vectorCount"] != 0.0 || info["processedUpToMutation"] != nil || info["processedUpToDatetime"] != nil {
+		t.Fatalf("right after the write: %v, want nothing processed", info)
 	}
 	if got := queryIDs(t, srv, "slow", `{"vector":[1,0]}`); len(got) != 0 {
-		t.Errorf("query saw unprocessed writes: %v", got)
+		t.Errorf("query saw an unprocessed write: %v", got)
+	}
+}
+
+func TestVectorizeInfoReportsTheLastMutationAndWhenItWasAccepted(t *testing.T) {
+	srv := llmtest.NewServer(nil, llmtest.WithVectorizeDelay(20*time.Millisecond))
+	defer srv.Close()
+	vecOK(t, srv, "POST", indexes, `{"name":"slow","config":{"dimensions":2,"metric":"cosine"}}`)
+	upsert := func(line string) (id string, before, after time.Time) {
+		before = time.Now().Truncate(time.Microsecond)
+		id = decode[map[string]string](t, vecOK(t, srv, "POST", indexes+"/slow/upsert", line, ndjson...))["mutationId"]
+		return id, before, time.Now()
+	}
+	m1, from1, to1 := upsert(`{"id":"a","values":[1,0]}`)
+	m2, from2, to2 := upsert(`{"id":"b","values":[0,1]}`)
+	if m1 == m2 {
+		t.Fatalf("two writes share the mutation id %q", m1)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for info["processedUpToMutation"] != m2 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-		info = decode[map[string]any](t, vecOK(t, srv, "GET", indexes+"/slow/info", ""))
-		if p := info["processedUpToMutation"]; p != nil && p != m1 && p != m2 {
-			t.Fatalf("processed up to %v, not one of the writes", p)
+	for {
+		info := decode[map[string]any](t, vecOK(t, srv, "GET", indexes+"/slow/info", ""))
+		p, _ := info["processedUpToMutation"].(string)
+		at, _ := info["processedUpToDatetime"].(string)
+		when, err := time.Parse(time.RFC3339Nano, at)
+		switch {
+		case p == "" && at == "":
+		case err != nil:
+			t.Fatalf("processedUpToDatetime %q: %v", at, err)
+		case p == m1 && (when.Before(from1) || when.After(to1)):
+			t.Errorf("first write processed: datetime %v is not when it was accepted (%v to %v)", when, from1, to1)
+		case p == m2 && (when.Before(from2) || when.After(to2)):
+			t.Errorf("second write processed: datetime %v is not when it was accepted (%v to %v)", when, from2, to2)
+		case p != m1 && p != m2:
+			t.Fatalf("processed up to %q, not one of the writes", p)
+		}
+		if p == m2 {
+			if info["vectorCount"] != 2.0 {
+				t.Errorf("finally: %v", info)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second write was not processed: %v", info)
 		}
 	}
-	if info["vectorCount"] != 2.0 || info["processedUpToDatetime"] == nil {
-		t.Errorf("finally: %v", info)
+}
+
+func TestVectorizeMutationIDsAreOpaque(t *testing.T) {
+	// A client must not read the order of writes from their ids: the emulator's ids are
+	// UUID-shaped and do not sort in the order the writes were accepted.
+	srv := llmtest.NewServer(nil)
+	defer srv.Close()
+	vecOK(t, srv, "POST", indexes, `{"name":"ids","config":{"dimensions":2,"metric":"cosine"}}`)
+	var ids []string
+	for i := range 10 {
+		line := fmt.Sprintf(`{"id":"v%d","values":[1,0]}`, i)
+		ids = append(ids, decode[map[string]string](t, vecOK(t, srv, "POST", indexes+"/ids/upsert", line, ndjson...))["mutationId"])
+	}
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	for _, id := range ids {
+		if !uuid.MatchString(id) {
+			t.Errorf("mutation id %q is not a UUID v4", id)
+		}
+	}
+	if len(slices.Compact(slices.Sorted(slices.Values(ids)))) != len(ids) || slices.IsSorted(ids) {
+		t.Errorf("mutation ids %q repeat or sort in the order of the writes", ids)
 	}
 }
 
