@@ -5,8 +5,10 @@
 //	go run ./examples/agent -q "What is (12.5 + 7.5) * 3, and how many miles is that in km?"
 //	go run ./examples/agent -dir ./docs -q "Summarise the README in two sentences."
 //
-// Offline by default (the llmtest emulator, whose test model calls each tool once with
-// example arguments); real Workers AI with CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN set.
+// The backend comes from the environment (-h says how): real Workers AI, an
+// OpenAI-compatible server, or by default the offline llmtest emulator, whose test model
+// calls each tool once with arguments taken from the question (the calculator gets the
+// question's arithmetic) and then answers with a summary of what it received.
 package main
 
 import (

@@ -4,9 +4,9 @@
 //	go run ./examples/extract
 //	go run ./examples/extract -file my-invoices.txt -sep '---' -parallel 4
 //
-// Offline by default (the llmtest emulator: the records come from the schema's examples,
-// not from reading the text); real Workers AI when CLOUDFLARE_ACCOUNT_ID and
-// CLOUDFLARE_API_TOKEN are set.
+// The backend comes from the environment (-h says how): real Workers AI, an
+// OpenAI-compatible server, or by default the offline llmtest emulator, whose test model
+// does not read the text: each record is the schema's examples, varied per document.
 package main
 
 import (

@@ -3,9 +3,10 @@
 //	go run ./examples/quickstart
 //	go run ./examples/quickstart -dish "a vegan lasagne"
 //
-// Offline by default (the llmtest emulator, whose test model answers from the schema's
-// examples); real Workers AI when CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN are set; an
-// OpenAI-compatible server when OPENAI_BASE_URL is set.
+// The backend comes from the environment (-h says how): real Workers AI when
+// CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN are set, an OpenAI-compatible server when
+// OPENAI_BASE_URL is set, and otherwise the offline llmtest emulator, whose test model
+// answers from the schema's examples, varied by the request.
 package main
 
 import (

@@ -3,9 +3,9 @@
 //	go run ./examples/vision                  # the bundled receipt.png
 //	go run ./examples/vision -image shop.jpg  # any PNG, JPEG, GIF or WebP file
 //
-// Offline by default (the llmtest emulator: its test model does not look at the image and
-// fills the record from the schema's examples); real Workers AI with CLOUDFLARE_ACCOUNT_ID
-// and CLOUDFLARE_API_TOKEN set. receipt.png is a small till receipt drawn with image/draw
+// The backend comes from the environment (-h says how): real Workers AI, an
+// OpenAI-compatible server, or by default the offline llmtest emulator, whose test model
+// does not look at the image and fills the record from the schema's examples. receipt.png is a small till receipt drawn with image/draw
 // in a 5×7 dot font.
 package main
 
