@@ -38,12 +38,13 @@ type Partial[T any] struct {
 }
 
 // SchemaFor returns the JSON Schema sent for T (non-struct types wrapped in {"value": ...}).
+// The bytes are the caller's own copy.
 func SchemaFor[T any]() (json.RawMessage, error) {
 	s, err := schema.For(reflect.TypeFor[T]())
 	if err != nil {
 		return nil, fmt.Errorf("structured: %w", err)
 	}
-	return s.JSON, nil
+	return s.Document(), nil
 }
 
 // Generate asks m for a T described by prompt and returns a validated T, retrying with
@@ -213,7 +214,7 @@ func (c *call[T]) request(last *attempt[T], stream bool) (llm.Request, []string)
 	system := c.opts.system
 	switch c.mode() {
 	case ModeJSONSchema:
-		req.Format = &llm.Format{Schema: c.s.JSON}
+		req.Format = &llm.Format{Schema: c.s.Document()} // a copy: WithRequest edits and models may write to it
 	case ModeTool:
 		params, d := schema.Simplify(c.s.JSON, toolModeDrops...)
 		dropped = d

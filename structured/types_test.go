@@ -128,3 +128,34 @@ func TestRecursiveTypesUsePromptModeUnderAuto(t *testing.T) {
 		t.Errorf("forced JSON mode sent %s", rf)
 	}
 }
+
+func TestSchemaBytesHandedOutAreCopies(t *testing.T) {
+	first, err := structured.SchemaFor[Order]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := string(first)
+	clear(first)
+	if again, _ := structured.SchemaFor[Order](); string(again) != want {
+		t.Fatalf("editing SchemaFor's bytes changed the next call's: %s", again)
+	}
+	// A request edit that writes into the schema it was given does not reach later calls.
+	srv, c := newServer(t, nil)
+	scribble := structured.WithRequest(func(r *llm.Request) {
+		if r.Format != nil {
+			copy(r.Format.Schema, `{"type":"string"}`+strings.Repeat(" ", len(r.Format.Schema)-17))
+		}
+	})
+	// Whatever the test model makes of the scribbled schema, it is the caller's own request.
+	_, _ = structured.Generate[Order](t.Context(), c.Model(jsonModel), "x", structured.WithMode(structured.ModeJSONSchema), scribble)
+	if _, err := structured.Generate[Order](t.Context(), c.Model(jsonModel), "x", structured.WithMode(structured.ModeJSONSchema)); err != nil {
+		t.Fatal(err)
+	}
+	reqs := sent(t, srv)
+	if last := string(reqs[len(reqs)-1].ResponseFormat); !strings.Contains(last, `"customer"`) {
+		t.Errorf("a later call sent %s", last)
+	}
+	if again, _ := structured.SchemaFor[Order](); string(again) != want {
+		t.Errorf("the cached schema changed: %s", again)
+	}
+}
