@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,19 +27,27 @@ const DefaultGatewayURL = "https://gateway.ai.cloudflare.com"
 const DefaultMaxResponseBytes = 32 << 20
 
 // Client talks to Workers AI over its REST API. It is safe for concurrent use; create one
-// per account and share it.
+// per account with NewClient and share it. The zero Client is not usable: its methods
+// return an error saying so.
 type Client struct {
-	account    string
-	token      *secret // a pointer, so that %+v of a Client prints an address, never the token
-	baseURL    string
-	baseSet    bool
-	gateway    *gatewayConfig
-	http       *http.Client
-	retry      RetryPolicy
-	log        *slog.Logger
-	maxBody    int64
-	compatBase string // set for NewOpenAICompatible clients: requests go to {compatBase}/chat/completions
+	account     string
+	token       *secret // a pointer, so that %+v of a Client prints an address, never the token
+	baseURL     string
+	baseSet     bool
+	gateway     *gatewayConfig
+	http        *http.Client
+	retry       RetryPolicy
+	log         *slog.Logger
+	maxBody     int64
+	timeout     time.Duration // per attempt of a call that does not stream, when timeoutSet
+	timeoutSet  bool          // else the limit depends on the model (timeoutFor)
+	idleTimeout time.Duration // longest silence of a stream; 0 for none
+	compatBase  string        // set for NewOpenAICompatible clients: requests go to {compatBase}/chat/completions
+	err         error         // set for a NewOpenAICompatible model built with an option it refuses
 }
+
+// errNotCreated is what a Client not made by NewClient answers.
+var errNotCreated = errors.New("llm: the Client was not created with llm.NewClient; a zero Client cannot send requests")
 
 // secret holds an API token. Its formatting methods never show the value.
 type secret struct {
@@ -68,28 +78,45 @@ type config struct {
 	account, token string
 	accountSet     bool
 	baseURL        string
+	baseSet        bool
 	gatewayID      string
 	gatewayOpts    []GatewayOption
 	http           *http.Client
 	retry          *RetryPolicy
 	log            *slog.Logger
 	maxBody        int64
+	timeout        *time.Duration
+	idleTimeout    *time.Duration
+	err            error // the first option that was refused
+}
+
+// fail records the first refused option; NewClient returns it.
+func (c *config) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
 }
 
 // WithAccount sets the account id and API token instead of CLOUDFLARE_ACCOUNT_ID and
-// CLOUDFLARE_API_TOKEN.
+// CLOUDFLARE_API_TOKEN. Any non-empty token is accepted (emulators and proxies use short
+// ones); it is removed from error text wherever it stands as a whole word, so a very short
+// token such as "t" is not hidden inside longer words and should not be used against the
+// real service, whose tokens are 40 characters long.
 func WithAccount(accountID, apiToken string) Option {
 	return func(c *config) { c.account, c.token, c.accountSet = accountID, apiToken, true }
 }
 
-// WithBaseURL sends every request to url instead of the Cloudflare API (an emulator such as
-// llmtest, a proxy, or a self-hosted gateway). With a gateway configured, gateway paths are
-// also resolved against url, so one emulator serves both.
+// WithBaseURL sends every request to url, an absolute http or https URL, instead of the
+// Cloudflare API (an emulator such as llmtest, a proxy, or a self-hosted gateway). With a
+// gateway configured, gateway paths are also resolved against url, so one emulator serves
+// both. With a base URL the API token may be empty and the account id may be any text
+// that is safe in a URL path.
 func WithBaseURL(url string) Option {
-	return func(c *config) { c.baseURL = strings.TrimRight(url, "/") }
+	return func(c *config) { c.baseURL, c.baseSet = strings.TrimRight(url, "/"), true }
 }
 
-// WithHTTPClient sends every request through hc (timeouts, proxies, transports, recorders).
+// WithHTTPClient sends every request through hc (proxies, transports, recorders). Its own
+// Timeout, if any, applies on top of WithTimeout and WithStreamIdleTimeout.
 func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.http = hc } }
 
 // WithLogger logs each attempt at debug level and each retry at info level. The API token
@@ -97,34 +124,43 @@ func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.http = 
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
 // WithMaxResponseBytes caps a non-streamed response body (default 32 MiB); a larger body is
-// an error, not an out-of-memory crash.
+// an error, not an out-of-memory crash. Zero or less keeps the default.
 func WithMaxResponseBytes(n int64) Option { return func(c *config) { c.maxBody = n } }
 
+// accountIDHelp says what an account id looks like and where to find it.
+const accountIDHelp = "a Cloudflare account id is 32 hexadecimal characters, shown as \"Account ID\" on the Workers AI page and on the account home of the dashboard " +
+	"(https://developers.cloudflare.com/fundamentals/account/find-account-and-zone-ids/)"
+
 // NewClient returns a client for the account in CLOUDFLARE_ACCOUNT_ID with the token in
-// CLOUDFLARE_API_TOKEN, unless options say otherwise. Without an account and without a
-// base URL it fails, naming both variables.
+// CLOUDFLARE_API_TOKEN, unless options say otherwise.
+//
+// It fails, before any request, when the account id or the token is missing (naming the
+// missing variable), when the account id is not 32 hexadecimal characters as Cloudflare's
+// are, and when an option is invalid. With WithBaseURL (an emulator or a proxy) the token
+// may be missing and the account id may be anything safe in a URL path; an id with '/',
+// '?', '#', '%', whitespace or an unexpanded "${...}" is refused always.
 func NewClient(opts ...Option) (*Client, error) {
 	var cfg config
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if !cfg.accountSet {
+	if cfg.err != nil {
+		return nil, cfg.err
+	}
+	fromEnv := !cfg.accountSet
+	if fromEnv {
 		cfg.account = os.Getenv("CLOUDFLARE_ACCOUNT_ID")
 		cfg.token = os.Getenv("CLOUDFLARE_API_TOKEN")
 	}
 	cfg.account = strings.TrimSpace(cfg.account)
 	cfg.token = strings.TrimSpace(cfg.token)
-	if cfg.baseURL == "" {
-		if cfg.account == "" {
-			return nil, errors.New("llm: no Cloudflare account: set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN, or pass WithAccount or WithBaseURL")
-		}
-		if cfg.token == "" {
-			return nil, errors.New("llm: no API token: set CLOUDFLARE_API_TOKEN or pass WithAccount")
+	if cfg.baseSet {
+		if err := checkBaseURL(cfg.baseURL); err != nil {
+			return nil, err
 		}
 	}
-	if strings.ContainsAny(cfg.account, "/?#") || strings.Contains(cfg.account, "${") {
-		// An unexpanded "${CLOUDFLARE_ACCOUNT_ID}" reaches the service as a 404/7003 (recordings #27).
-		return nil, fmt.Errorf("llm: account id %q is not a Cloudflare account id", cfg.account)
+	if err := checkAccount(cfg.account, cfg.token, fromEnv, cfg.baseSet); err != nil {
+		return nil, err
 	}
 	if cfg.account == "" {
 		cfg.account = "local"
@@ -133,24 +169,12 @@ func NewClient(opts ...Option) (*Client, error) {
 		account: cfg.account,
 		token:   newSecret(cfg.token),
 		baseURL: cfg.baseURL,
-		baseSet: cfg.baseURL != "",
-		http:    cfg.http,
-		log:     cfg.log,
-		maxBody: cfg.maxBody,
+		baseSet: cfg.baseSet,
 	}
-	if c.baseURL == "" {
+	if !c.baseSet {
 		c.baseURL = DefaultBaseURL
 	}
-	if c.http == nil {
-		c.http = http.DefaultClient
-	}
-	if c.maxBody <= 0 {
-		c.maxBody = DefaultMaxResponseBytes
-	}
-	c.retry = DefaultRetryPolicy()
-	if cfg.retry != nil {
-		c.retry = cfg.retry.withDefaults()
-	}
+	cfg.apply(c)
 	if cfg.gatewayID != "" {
 		g, err := newGatewayConfig(cfg.gatewayID, cfg.gatewayOpts)
 		if err != nil {
@@ -161,19 +185,120 @@ func NewClient(opts ...Option) (*Client, error) {
 	return c, nil
 }
 
+// apply sets what every kind of client takes from the options.
+func (cfg *config) apply(c *Client) {
+	c.http, c.log, c.maxBody = cfg.http, cfg.log, cfg.maxBody
+	if c.http == nil {
+		c.http = http.DefaultClient
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxResponseBytes
+	}
+	c.retry = DefaultRetryPolicy()
+	if cfg.retry != nil {
+		c.retry = cfg.retry.withDefaults()
+	}
+	if cfg.timeout != nil {
+		c.timeout, c.timeoutSet = *cfg.timeout, true
+	}
+	c.idleTimeout = defaultStreamIdleTimeout
+	if cfg.idleTimeout != nil {
+		c.idleTimeout = *cfg.idleTimeout
+	}
+}
+
+// checkBaseURL refuses a base URL that is not an absolute http or https URL.
+func checkBaseURL(base string) error {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("llm: base URL %q is not an absolute http or https URL", base)
+	}
+	return nil
+}
+
+// checkAccount validates the account id and the token; fromEnv says whether they came from
+// the environment, so that the error names the variable to set.
+func checkAccount(account, token string, fromEnv, baseSet bool) error {
+	if !baseSet {
+		switch {
+		case account == "" && token == "" && fromEnv:
+			return errors.New("llm: no Cloudflare account: set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN, or pass WithAccount or WithBaseURL")
+		case account == "" && fromEnv:
+			return errors.New("llm: CLOUDFLARE_ACCOUNT_ID is not set (CLOUDFLARE_API_TOKEN is); " + accountIDHelp)
+		case account == "":
+			return errors.New("llm: WithAccount was given an empty account id; " + accountIDHelp)
+		case token == "" && fromEnv:
+			return errors.New("llm: CLOUDFLARE_API_TOKEN is not set (CLOUDFLARE_ACCOUNT_ID is); create a token with Workers AI permissions (https://developers.cloudflare.com/workers-ai/get-started/rest-api/)")
+		case token == "":
+			return errors.New("llm: WithAccount was given an empty API token")
+		}
+	}
+	if account == "" {
+		return nil
+	}
+	if strings.Contains(account, "${") {
+		return fmt.Errorf("llm: account id %s is an unexpanded variable; %s", showAccount(account, token), accountIDHelp)
+	}
+	if url.PathEscape(account) != account {
+		return fmt.Errorf("llm: account id %s has characters that cannot be in a URL path; %s", showAccount(account, token), accountIDHelp)
+	}
+	if !baseSet && !isAccountID(account) {
+		return fmt.Errorf("llm: account id %s is not a Cloudflare account id; %s", showAccount(account, token), accountIDHelp)
+	}
+	return nil
+}
+
+// isAccountID reports whether s has the form of a Cloudflare account id.
+func isAccountID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := range len(s) {
+		if !('0' <= s[i] && s[i] <= '9' || 'a' <= s[i] && s[i] <= 'f' || 'A' <= s[i] && s[i] <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// showAccount quotes a refused account id for an error, unless it could be a secret (the
+// token, or text long enough to be one, set in the wrong variable): then only its first
+// characters and its length are shown.
+func showAccount(account, token string) string {
+	secretLike := len(account) >= 20
+	for i := range len(account) {
+		if !isTokenByte(account[i]) {
+			secretLike = false
+		}
+	}
+	if account == token && token != "" || secretLike {
+		return fmt.Sprintf("%q... (%d characters; is it the API token?)", account[:min(4, len(account))], len(account))
+	}
+	return strconv.Quote(account)
+}
+
 // String describes the client without its token.
 func (c *Client) String() string {
+	if c == nil {
+		return "llm.Client(nil)"
+	}
 	return fmt.Sprintf("llm.Client{account: %s, base: %s, token: [REDACTED]}", c.account, c.baseURL)
 }
 
 // LogValue keeps the token out of structured logs.
 func (c *Client) LogValue() slog.Value {
+	if c == nil {
+		return slog.StringValue("llm.Client(nil)")
+	}
 	return slog.GroupValue(slog.String("account", c.account), slog.String("base", c.baseURL))
 }
 
 // runURL is the native endpoint of a model. Model ids go into the path unescaped, slashes
-// and @ included (reference §1).
+// and @ included, as Workers AI expects.
 func (c *Client) runURL(model string) string {
+	if c == nil {
+		return ""
+	}
 	if c.gateway != nil {
 		return c.gatewayBase() + "/v1/" + c.account + "/" + c.gateway.id + "/workers-ai/" + model
 	}
@@ -183,6 +308,8 @@ func (c *Client) runURL(model string) string {
 // v1URL is an OpenAI-compatible endpoint ("chat/completions", "embeddings").
 func (c *Client) v1URL(path string) string {
 	switch {
+	case c == nil:
+		return ""
 	case c.compatBase != "":
 		return c.compatBase + "/" + path
 	case c.gateway != nil:
@@ -193,6 +320,9 @@ func (c *Client) v1URL(path string) string {
 
 // accountURL is a non-inference account route (gateway logs, vectorize).
 func (c *Client) accountURL(path string) string {
+	if c == nil {
+		return ""
+	}
 	return c.baseURL + "/accounts/" + c.account + "/" + path
 }
 
@@ -212,34 +342,87 @@ type call struct {
 	contentType string
 	header      http.Header
 	stream      bool // the reply is an event stream read as it arrives
+	// createsWork marks a request whose repetition creates new work (a batch submission):
+	// once it may have reached the service it is not sent again, and the error says so.
+	createsWork bool
 }
 
-// send performs c with retries and returns a 2xx response whose body the caller must close.
-// Errors from the service are *Error; after the last attempt the last error is returned.
+// send performs cl with retries and returns a 2xx response whose body the caller must close.
+// A service error on the only attempt is returned as the *Error; every other failure is a
+// *RetryError naming the request once and wrapping the last attempt's error.
 func (c *Client) send(ctx context.Context, cl call) (*http.Response, error) {
+	if c == nil || c.http == nil {
+		return nil, errNotCreated
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
 	var resp *http.Response
-	attempt := 0
-	err := c.retry.do(ctx, func() error {
-		attempt++
+	run, err := c.retry.do(ctx, cl.createsWork, func() error {
 		r, err := c.sendOnce(ctx, cl)
 		resp = r
 		return err
 	}, func(err error, next time.Duration) {
 		if c.log != nil {
 			c.log.LogAttrs(ctx, slog.LevelInfo, "llm: retrying", slog.String("model", cl.model),
-				slog.Int("attempt", attempt), slog.Duration("delay", next), slog.String("error", err.Error()))
+				slog.Duration("delay", next), slog.String("error", err.Error()))
 		}
 	})
-	if err != nil {
+	if err == nil {
+		return resp, nil
+	}
+	if _, ok := err.(*Error); ok && run.attempts == 1 && run.stopped == "" {
 		return nil, err
 	}
-	return resp, nil
+	return nil, &RetryError{Method: cl.method, URL: c.redact(cl.url), Attempts: run.attempts, Elapsed: run.elapsed, Stopped: run.stopped, Err: err}
 }
 
+// sendOnce makes one attempt of cl.
 func (c *Client) sendOnce(ctx context.Context, cl call) (*http.Response, error) {
+	a := c.newAttempt(ctx, cl)
+	actx := ctx
+	if a != nil {
+		actx = a.ctx
+	}
+	resp, err := c.roundTrip(actx, cl)
+	if err != nil {
+		err = c.transportFailure(ctx, a, err)
+		if a != nil {
+			a.end()
+		}
+		return nil, err
+	}
+	if c.log != nil {
+		c.log.LogAttrs(ctx, slog.LevelDebug, "llm: response", slog.String("method", cl.method),
+			slog.String("url", c.redact(cl.url)), slog.Int("status", resp.StatusCode))
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if a != nil {
+			resp.Body = &attemptBody{rc: resp.Body, a: a}
+		}
+		return resp, nil
+	}
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	timedOut := a.timedOut()
+	if a != nil {
+		a.end()
+	}
+	if readErr != nil && timedOut != nil && ctx.Err() == nil {
+		return nil, timedOut
+	}
+	e := parseError(resp.StatusCode, resp.Header, body, cl.model)
+	if cl.model != "" && c.compatBase == "" && errors.Is(e, ErrModelNotFound) {
+		e.Hint = modelHint(cl.model)
+	}
+	return nil, c.redactErr(e)
+}
+
+// roundTrip sends one request of cl under ctx.
+func (c *Client) roundTrip(ctx context.Context, cl call) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, cl.method, cl.url, bytes.NewReader(cl.body))
 	if err != nil {
-		return nil, fmt.Errorf("llm: build request: %w", err)
+		return nil, fmt.Errorf("build request: %w", err)
 	}
 	// The common header values are assigned as prepared slices: Header.Set allocates one per call.
 	if cl.body != nil {
@@ -258,74 +441,82 @@ func (c *Client) sendOnce(ctx context.Context, cl call) (*http.Response, error) 
 	for k, vs := range cl.header {
 		req.Header[k] = vs
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("llm: %s %s: %w", cl.method, c.redactURL(cl.url), err)
-	}
-	if c.log != nil {
-		c.log.LogAttrs(ctx, slog.LevelDebug, "llm: response", slog.String("method", cl.method),
-			slog.String("url", c.redactURL(cl.url)), slog.Int("status", resp.StatusCode))
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return nil, parseError(resp.StatusCode, resp.Header, body, cl.model)
-}
-
-// redactURL keeps URLs in errors free of anything token-like (a token never goes in a URL,
-// but a mis-set account id might be one: recordings README, opencode#23773).
-func (c *Client) redactURL(u string) string {
-	if t := c.token.v; t != "" {
-		u = strings.ReplaceAll(u, t, "[REDACTED]")
-	}
-	return u
+	return c.http.Do(req)
 }
 
 // jsonContentType is the Content-Type header value of JSON requests, shared by all of them (see
 // secret.bearer for why sharing is safe). It is never modified.
 var jsonContentType = []string{"application/json"}
 
-// readBody reads a whole response body under the size cap.
+// readBody reads a whole response body under the size cap and closes it.
 func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
-	r := io.LimitReader(resp.Body, c.maxBody+1)
-	var b []byte
-	var err error
-	if n := resp.ContentLength; n > 0 && n <= c.maxBody {
-		b, err = readSized(r, n)
-	} else {
-		b, err = io.ReadAll(r)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("llm: read response: %w", err)
-	}
-	if int64(len(b)) > c.maxBody {
+	b, err := readCapped(resp.Body, resp.ContentLength, c.maxBody)
+	switch {
+	case errors.Is(err, errTooLarge):
 		return nil, fmt.Errorf("llm: response body exceeds %d bytes (raise it with WithMaxResponseBytes)", c.maxBody)
+	case errors.Is(err, ErrTimeout):
+		return nil, err
+	case err != nil:
+		return nil, c.redactErr(fmt.Errorf("llm: read response: %w", err))
 	}
 	return b, nil
 }
 
-// readSized reads r to its end into one buffer sized for the n bytes the response announced
-// (Content-Length), where io.ReadAll grows from 512 bytes: 5 allocations for a 1.3 KB chat
-// reply, 12 and 1.6 MB of garbage for 800 KB of embeddings (bench/README.md findings #3). The
-// spare byte lets the last Read report EOF without a larger buffer. A body longer than
-// announced is not cut there: the rest is read too, and the caller's limit still applies.
-func readSized(r io.Reader, n int64) ([]byte, error) {
-	b := make([]byte, 0, n+1)
-	for len(b) < cap(b) {
-		k, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+k]
+// errTooLarge is a body longer than its cap.
+var errTooLarge = errors.New("body too large")
+
+// readCapped reads r to its end, failing with errTooLarge as soon as more than limit bytes
+// have arrived, without reading the rest. announced is the Content-Length (-1 or 0 when
+// unknown); a larger announced length fails at once.
+//
+// The body is gathered in chunks that are never copied while it grows, then joined once: a
+// body of n bytes costs about 2n at its peak (n when the announced length is right, the
+// common case: one chunk of that size and no join), where growing one slice costs up to 4n,
+// and a body over the cap costs the cap, not the body. A Content-Length is only a hint: a
+// longer body is read on, under the same limit.
+func readCapped(r io.Reader, announced, limit int64) ([]byte, error) {
+	if announced > limit {
+		return nil, errTooLarge
+	}
+	const minChunk, maxChunk = 512, 4 << 20
+	size := int64(minChunk)
+	if announced > 0 {
+		size = announced + 1 // the spare byte lets the last Read report EOF without a new chunk
+	}
+	var chunks [][]byte
+	total := int64(0)
+	buf := make([]byte, 0, min(size, limit+1))
+	for {
+		if len(buf) == cap(buf) {
+			if total > limit {
+				return nil, errTooLarge
+			}
+			chunks = append(chunks, buf)
+			size = min(max(total, minChunk), maxChunk, limit+1-total)
+			buf = make([]byte, 0, size)
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		total += int64(n)
+		if total > limit {
+			return nil, errTooLarge
+		}
 		if err == io.EOF {
-			return b, nil
+			break
 		}
 		if err != nil {
-			return b, err
+			return nil, err
 		}
 	}
-	rest, err := io.ReadAll(r)
-	return append(b, rest...), err
+	if len(chunks) == 0 {
+		return buf, nil
+	}
+	out := make([]byte, 0, total)
+	for _, ch := range chunks {
+		out = append(out, ch...)
+	}
+	return append(out, buf...), nil
 }
 
 // mediaType returns the lower-case media type of a response ("application/json").
@@ -388,7 +579,7 @@ func (c *Client) Run(ctx context.Context, model string, input, output any) error
 	if decodeResultInto(data, output) {
 		return nil
 	}
-	result, err := unwrapResult(data, model)
+	result, err := c.unwrapResult(data, model)
 	if err != nil {
 		return err
 	}
@@ -396,14 +587,15 @@ func (c *Client) Run(ctx context.Context, model string, input, output any) error
 		return nil
 	}
 	if err := json.Unmarshal(result, output); err != nil {
-		return fmt.Errorf("llm: run %s: decode result: %w", model, err)
+		return c.redactErr(fmt.Errorf("llm: run %s: decode result: %w", model, err))
 	}
 	return nil
 }
 
 // RunBytes calls any model and returns the reply as bytes with its content type. JSON
 // replies come back as the envelope's result; image and audio bodies as they are. The kind
-// is decided by Content-Type, not by model (SDXL Lightning answers JPEG, reference §1).
+// is decided by Content-Type, not by model (stable-diffusion-xl-lightning was seen answering
+// JPEG where its family answers PNG).
 func (c *Client) RunBytes(ctx context.Context, model string, input any) ([]byte, string, error) {
 	cl, err := c.runCall(model, input)
 	if err != nil {
@@ -447,21 +639,22 @@ func (c *Client) runRaw(ctx context.Context, cl call) ([]byte, string, error) {
 	if !isJSON(mt) {
 		return data, mt, nil
 	}
-	result, err := unwrapResult(data, cl.model)
+	result, err := c.unwrapResult(data, cl.model)
 	if err != nil {
 		return nil, "", err
 	}
 	return result, mt, nil
 }
 
-// unwrapResult is unwrapEnvelope naming model in a service error.
-func unwrapResult(data []byte, model string) (json.RawMessage, error) {
+// unwrapResult is unwrapEnvelope naming model in a service error, with the token removed
+// from whatever the service wrote.
+func (c *Client) unwrapResult(data []byte, model string) (json.RawMessage, error) {
 	result, err := unwrapEnvelope(data)
 	if err != nil {
 		if e, ok := errors.AsType[*Error](err); ok {
 			e.Model = model
 		}
-		return nil, err
+		return nil, c.redactErr(err)
 	}
 	return result, nil
 }
@@ -484,7 +677,10 @@ func (c *Client) doJSON(ctx context.Context, method, url string, in, out any) er
 	if out == nil {
 		return nil
 	}
-	return json.Unmarshal(data, out)
+	if err := json.Unmarshal(data, out); err != nil {
+		return c.redactErr(fmt.Errorf("llm: %s: decode result: %w", method, err))
+	}
+	return nil
 }
 
 // RunOpenAI posts input as JSON to the OpenAI-compatible endpoint path ("embeddings",
@@ -503,7 +699,7 @@ func (c *Client) RunOpenAI(ctx context.Context, model, path string, input, outpu
 		return nil
 	}
 	if err := json.Unmarshal(data, output); err != nil {
-		return fmt.Errorf("llm: %s: decode reply: %w", path, err)
+		return c.redactErr(fmt.Errorf("llm: %s: decode reply: %w", path, err))
 	}
 	return nil
 }
@@ -522,7 +718,7 @@ func (c *Client) AccountAPI(ctx context.Context, method, path, contentType strin
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("llm: %s %s: decode result: %w", method, path, err)
+		return c.redactErr(fmt.Errorf("llm: %s %s: decode result: %w", method, path, err))
 	}
 	return nil
 }

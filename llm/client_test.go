@@ -69,10 +69,13 @@ func errBody(code int, msg string) string {
 	return fmt.Sprintf(`{"errors":[{"message":%q,"code":%d}],"success":false,"result":{},"messages":[]}`, msg, code)
 }
 
+// testAccount has the form of a Cloudflare account id: 32 hexadecimal characters.
+const testAccount = "0123456789abcdef0123456789abcdef"
+
 func newTestClient(t *testing.T, rt http.RoundTripper, opts ...Option) *Client {
 	t.Helper()
 	opts = append([]Option{
-		WithAccount("acc123", "secret-token-xyz"),
+		WithAccount(testAccount, "secret-token-xyz"),
 		WithHTTPClient(&http.Client{Transport: rt}),
 		WithRetry(RetryPolicy{MaxAttempts: 4, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second, MaxElapsed: time.Minute}),
 	}, opts...)
@@ -173,16 +176,72 @@ func TestRetries(t *testing.T) {
 	}
 }
 
-func TestRetryAfterIsClamped(t *testing.T) {
+func TestRetryAfterIsHonouredBeyondMaxInterval(t *testing.T) {
+	// A per-minute rate limit asks for 60 s; MaxInterval (5 s here) caps only the backoff.
+	tests := []struct {
+		name       string
+		policy     RetryPolicy
+		retryAfter string
+		wantCalls  int
+		wantWait   time.Duration // fake time from the first attempt to the result
+		wantErr    string        // "" for success
+	}{
+		{"waited in full", RetryPolicy{MaxAttempts: 4, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second, MaxElapsed: 2 * time.Minute},
+			"60", 2, time.Minute, ""},
+		{"scaled", RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxElapsed: 2 * time.Minute, RetryAfterScale: 0.001},
+			"60", 2, 60 * time.Millisecond, ""},
+		{"past MaxElapsed gives up at once", RetryPolicy{MaxAttempts: 4, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second, MaxElapsed: time.Minute},
+			"3600", 1, 0, "the next attempt, 1h0m0s away, would start past the retry budget of 1m0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rt := &scripted{replies: []canned{{429, map[string]string{"Retry-After": tt.retryAfter}, errBody(3021, "rate limiting")}, {200, nil, okText}}}
+				c := newTestClient(t, rt, WithRetry(tt.policy))
+				start := time.Now()
+				_, err := c.Model("m").Generate(t.Context(), Request{Messages: []Message{User("hi")}})
+				if waited := time.Since(start); waited != tt.wantWait {
+					t.Errorf("returned after %v, want %v", waited, tt.wantWait)
+				}
+				if rt.count() != tt.wantCalls {
+					t.Errorf("%d attempts, want %d", rt.count(), tt.wantCalls)
+				}
+				if tt.wantErr == "" {
+					if err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				if !errors.Is(err, ErrRateLimited) {
+					t.Errorf("err = %v, want the 3021 error kept", err)
+				}
+			})
+		})
+	}
+}
+
+func TestDeadlineBeforeTheNextAttemptGivesUpAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := &scripted{replies: []canned{{429, map[string]string{"Retry-After": "3600"}, errBody(3040, "busy")}, {200, nil, okText}}}
+		rt := &scripted{replies: []canned{{429, map[string]string{"Retry-After": "5"}, errBody(3040, "Capacity temporarily exceeded, please try again.")}, {200, nil, okText}}}
 		c := newTestClient(t, rt)
+		ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+		defer cancel()
 		start := time.Now()
-		if _, err := c.Model("m").Generate(t.Context(), Request{Messages: []Message{User("hi")}}); err != nil {
-			t.Fatal(err)
+		_, err := c.Model("m").Generate(ctx, Request{Messages: []Message{User("hi")}})
+		if waited := time.Since(start); waited != 0 {
+			t.Errorf("returned after %v, want at once: the 5 s wait cannot fit in 500 ms", waited)
 		}
-		if waited := time.Since(start); waited > 5*time.Second {
-			t.Errorf("waited %v, want at most MaxInterval 5s", waited)
+		if !errors.Is(err, ErrCapacity) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want both ErrCapacity and context.DeadlineExceeded", err)
+		}
+		if e, ok := errors.AsType[*Error](err); !ok || e.Code != 3040 {
+			t.Errorf("err = %v, want the 3040 *Error reachable", err)
+		}
+		if rt.count() != 1 {
+			t.Errorf("%d attempts, want 1", rt.count())
 		}
 	})
 }
@@ -198,8 +257,8 @@ func TestCancelDuringBackoffReturnsPromptly(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want context.Canceled", err)
 		}
-		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "busy") {
-			t.Errorf("error should say what it was waiting on: %v", err)
+		if !errors.Is(err, ErrCapacity) || !strings.Contains(err.Error(), "busy") {
+			t.Errorf("error should say what it was waiting on, and keep it: %v", err)
 		}
 		if waited := time.Since(start); waited != time.Second {
 			t.Errorf("returned after %v, want exactly 1s (the cancel)", waited)
@@ -290,10 +349,10 @@ func TestURLs(t *testing.T) {
 	g.OpenAIModel("@cf/meta/llama-3.1-8b-instruct").Generate(ctx, req)
 	NewOpenAICompatible("http://localhost:11434/v1/", "", "llama3", WithHTTPClient(&http.Client{Transport: rt})).Generate(ctx, req)
 	want := []string{
-		"https://api.cloudflare.com/client/v4/accounts/acc123/ai/run/@cf/meta/llama-3.1-8b-instruct",
-		"https://api.cloudflare.com/client/v4/accounts/acc123/ai/v1/chat/completions",
-		"https://gateway.ai.cloudflare.com/v1/acc123/my-gw/workers-ai/@cf/meta/llama-3.1-8b-instruct",
-		"https://gateway.ai.cloudflare.com/v1/acc123/my-gw/workers-ai/v1/chat/completions",
+		"https://api.cloudflare.com/client/v4/accounts/"+testAccount+"/ai/run/@cf/meta/llama-3.1-8b-instruct",
+		"https://api.cloudflare.com/client/v4/accounts/"+testAccount+"/ai/v1/chat/completions",
+		"https://gateway.ai.cloudflare.com/v1/"+testAccount+"/my-gw/workers-ai/@cf/meta/llama-3.1-8b-instruct",
+		"https://gateway.ai.cloudflare.com/v1/"+testAccount+"/my-gw/workers-ai/v1/chat/completions",
 		"http://localhost:11434/v1/chat/completions",
 	}
 	if len(rt.reqs) != len(want) {
@@ -320,7 +379,7 @@ func TestGatewayOptionsAreValidated(t *testing.T) {
 		"nested metadata": WithMetadata(map[string]any{"a": map[string]any{"b": 1}}),
 		"ttl too short":   WithCacheTTL(time.Second),
 	} {
-		if _, err := NewClient(WithAccount("a", "t"), WithGateway("gw", opt)); err == nil {
+		if _, err := NewClient(WithAccount(testAccount, "t"), WithGateway("gw", opt)); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -597,7 +656,7 @@ func TestRetryBudgetCountsFromTheFirstAttempt(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				calls := 0
 				var notified []string
-				err := p.do(t.Context(), func() error {
+				_, err := p.do(t.Context(), false, func() error {
 					calls++
 					time.Sleep(tt.each)
 					return fmt.Errorf("attempt %d failed", calls)
@@ -627,20 +686,20 @@ func TestFirstAttemptErrorsAreJudgedLikeAnyOther(t *testing.T) {
 		p := RetryPolicy{MaxAttempts: 3, InitialInterval: time.Second, MaxInterval: time.Second, MaxElapsed: time.Minute}
 		daily := &Error{Status: 429, Code: 3036, Message: "daily"}
 		calls := 0
-		err := p.do(t.Context(), func() error { calls++; return daily }, nil)
+		_, err := p.do(t.Context(), false, func() error { calls++; return daily }, nil)
 		if calls != 1 || err != daily {
 			t.Errorf("%d attempts, error %v; want 1 attempt and the daily-limit error itself", calls, err)
 		}
 
 		ctx, cancel := context.WithCancel(t.Context())
 		calls = 0
-		err = p.do(ctx, func() error { calls++; cancel(); return context.Canceled }, nil)
+		_, err = p.do(ctx, false, func() error { calls++; cancel(); return context.Canceled }, nil)
 		if calls != 1 || !errors.Is(err, context.Canceled) {
 			t.Errorf("%d attempts, error %v; want 1 attempt and context.Canceled", calls, err)
 		}
 
 		calls = 0
-		if err := p.do(t.Context(), func() error { calls++; return nil }, nil); err != nil || calls != 1 {
+		if _, err := p.do(t.Context(), false, func() error { calls++; return nil }, nil); err != nil || calls != 1 {
 			t.Errorf("%d attempts, error %v; want 1 attempt and no error", calls, err)
 		}
 	})

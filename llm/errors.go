@@ -16,7 +16,10 @@ import (
 var (
 	ErrRateLimited     = errors.New("llm: rate limited")
 	ErrCapacity        = errors.New("llm: out of capacity")
-	ErrTimeout         = errors.New("llm: request timed out on the service")
+	// ErrTimeout matches a timeout reported by the service (3007, 3008, 3046, HTTP 408) and
+	// one of the client's own: an attempt longer than WithTimeout, or a stream silent for
+	// longer than WithStreamIdleTimeout.
+	ErrTimeout         = errors.New("llm: request timed out")
 	ErrDailyLimit      = errors.New("llm: daily neuron allocation used up (resets 00:00 UTC)")
 	ErrUnauthorized    = errors.New("llm: unauthorized")
 	ErrBadAccount      = errors.New("llm: no such account or route")
@@ -26,6 +29,10 @@ var (
 	ErrLicenseRequired = errors.New("llm: model licence not agreed")
 	ErrTruncatedStream = errors.New("llm: stream ended before [DONE]")
 	ErrEmptyResponse   = errors.New("llm: service reported success with an empty result")
+	// ErrUnreachable matches a failure to reach the service at all: a DNS failure, a refused
+	// or reset connection, a TLS failure, an I/O timeout. The transport's own error
+	// (*net.OpError, *net.DNSError, *url.Error, ...) stays reachable with errors.As.
+	ErrUnreachable = errors.New("llm: service unreachable")
 	// ErrToolCallTruncated matches a *TruncatedToolCallError.
 	ErrToolCallTruncated = errors.New("llm: tool call cut off at max_tokens")
 )
@@ -55,6 +62,9 @@ type Error struct {
 	RequestID  string        // cf-ai-req-id header, or the id at the end of the message
 	Model      string        // the model that was called
 	RetryAfter time.Duration // from the Retry-After header; 0 when absent
+	// Hint is the client's advice, not the service's: for an unknown model id, the
+	// catalogued id it is closest to ("did you mean ...?") or where the list of models is.
+	Hint string
 }
 
 func (e *Error) Error() string {
@@ -79,6 +89,9 @@ func (e *Error) Error() string {
 	}
 	if s := e.sentinel(); s == ErrLicenseRequired {
 		b.WriteString("; accept the licence once by sending {\"prompt\":\"agree\"} to this model (vision.AgreeLicense)")
+	}
+	if e.Hint != "" {
+		b.WriteString("; " + e.Hint)
 	}
 	return b.String()
 }

@@ -19,8 +19,9 @@ type gatewayConfig struct {
 	cacheTTL  time.Duration
 	skipCache bool
 	cacheKey  string
-	metadata  map[string]any
+	metadata  string // cf-aig-metadata, marshalled when the option was built
 	token     *secret
+	err       error // the first refused option
 }
 
 // WithGateway routes every inference call through the AI Gateway gatewayID:
@@ -42,9 +43,37 @@ func WithSkipCache() GatewayOption { return func(g *gatewayConfig) { g.skipCache
 func WithCacheKey(key string) GatewayOption { return func(g *gatewayConfig) { g.cacheKey = key } }
 
 // WithMetadata attaches metadata to every gateway log (cf-aig-metadata). Values must be
-// strings, numbers or booleans: the gateway takes no nested objects.
+// strings, numbers or booleans: the gateway takes no nested objects. The map is read once,
+// here: later changes to it do not reach the client, and an invalid value is reported by
+// NewClient.
 func WithMetadata(md map[string]any) GatewayOption {
-	return func(g *gatewayConfig) { g.metadata = md }
+	header, err := encodeMetadata(md)
+	return func(g *gatewayConfig) {
+		if err != nil && g.err == nil {
+			g.err = err
+		}
+		g.metadata = header
+	}
+}
+
+// encodeMetadata checks that md holds only scalar values and returns it as JSON ("" for an
+// empty map).
+func encodeMetadata(md map[string]any) (string, error) {
+	if len(md) == 0 {
+		return "", nil
+	}
+	for k, v := range md {
+		switch v.(type) {
+		case string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, json.Number:
+		default:
+			return "", fmt.Errorf("llm: gateway metadata %q has a %T value: only strings, numbers and booleans are allowed", k, v)
+		}
+	}
+	b, err := json.Marshal(md)
+	if err != nil {
+		return "", fmt.Errorf("llm: gateway metadata: %w", err)
+	}
+	return string(b), nil
 }
 
 // WithGatewayToken authenticates to an Authenticated Gateway (cf-aig-authorization).
@@ -57,18 +86,14 @@ func newGatewayConfig(id string, opts []GatewayOption) (*gatewayConfig, error) {
 	for _, o := range opts {
 		o(g)
 	}
+	if g.err != nil {
+		return nil, g.err
+	}
 	if url.PathEscape(id) != id {
 		return nil, fmt.Errorf("llm: gateway id %q must be a plain path segment", id)
 	}
 	if g.cacheTTL != 0 && (g.cacheTTL < time.Minute || g.cacheTTL > 31*24*time.Hour) {
 		return nil, fmt.Errorf("llm: gateway cache TTL %v is outside 60s..one month", g.cacheTTL)
-	}
-	for k, v := range g.metadata {
-		switch v.(type) {
-		case string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, json.Number:
-		default:
-			return nil, fmt.Errorf("llm: gateway metadata %q has a %T value: only strings, numbers and booleans are allowed", k, v)
-		}
 	}
 	return g, nil
 }
@@ -83,9 +108,8 @@ func (g *gatewayConfig) apply(h http.Header) {
 	if g.cacheKey != "" {
 		h.Set("cf-aig-cache-key", g.cacheKey)
 	}
-	if len(g.metadata) > 0 {
-		b, _ := json.Marshal(g.metadata) // validated scalar values always marshal
-		h.Set("cf-aig-metadata", string(b))
+	if g.metadata != "" {
+		h.Set("cf-aig-metadata", g.metadata)
 	}
 	if g.token != nil && g.token.bearer != nil {
 		h["Cf-Aig-Authorization"] = g.token.bearer // canonical form of cf-aig-authorization
@@ -123,10 +147,11 @@ func (c *Client) GatewayFeedback(ctx context.Context, gatewayID, logID string, f
 		return fmt.Errorf("llm: gateway feedback: thumbs %d must be 1, -1 or 0", fb.Thumbs)
 	}
 	if len(fb.Metadata) > 0 {
-		if _, err := newGatewayConfig(gatewayID, []GatewayOption{WithMetadata(fb.Metadata)}); err != nil {
+		md, err := encodeMetadata(fb.Metadata)
+		if err != nil {
 			return err
 		}
-		body["metadata"] = fb.Metadata
+		body["metadata"] = json.RawMessage(md)
 	}
 	if len(body) == 0 {
 		return errors.New("llm: gateway feedback: nothing to send (set Score, Thumbs or Metadata)")
