@@ -333,7 +333,8 @@ func (r *run) step(ctx context.Context) (done bool, err error) {
 		return true, r.endStep(ctx, st)
 	}
 	st.Calls = r.uniqueIDs(calls)
-	r.res.Messages = append(r.res.Messages, llm.Message{Role: llm.RoleAssistant, Content: content, ToolCalls: st.Calls})
+	// The history gets its own slice of the calls, so that changing a Step cannot change it.
+	r.res.Messages = append(r.res.Messages, llm.Message{Role: llm.RoleAssistant, Content: content, ToolCalls: slices.Clone(st.Calls)})
 	overErr := r.overBudget(len(st.Calls))
 	if overErr != nil {
 		st.Results = make([]tools.Result, len(st.Calls))
@@ -462,13 +463,15 @@ func (a *Agent) modelName() string {
 // request builds the next request; final disables tools.
 func (r *run) request(final bool) llm.Request {
 	// Clipped, so that an append by anyone holding the request cannot write into the history,
-	// and copied when an edit could change the messages in place.
+	// and copied when an edit could change the messages or tools in place, so that each edit
+	// starts from the run's own.
 	req := llm.Request{Messages: slices.Clip(r.res.Messages)}
+	if !final {
+		req.Tools = slices.Clip(r.defs)
+	}
 	if len(r.a.edits) > 0 {
 		req.Messages = slices.Clone(req.Messages)
-	}
-	if !final {
-		req.Tools = r.defs
+		req.Tools = slices.Clone(req.Tools)
 	}
 	for _, f := range r.a.edits {
 		f(&req)

@@ -605,3 +605,43 @@ func TestCancelledBeforeTheModelAnswers(t *testing.T) {
 		t.Fatalf("Run = %+v, %v", res, err)
 	}
 }
+
+func TestRequestEditsStartFromTheRunsOwnTools(t *testing.T) {
+	srv, m := emulator(t, kimi, llmtest.Calls(add("c1", 1, 2)), llmtest.Text("3"))
+	a := agent.New(m, agent.WithTools(addTool(nil)),
+		agent.WithRequest(func(r *llm.Request) {
+			for i := range r.Tools {
+				r.Tools[i].Description += " Exactly."
+			}
+		}))
+	if _, err := a.Run(t.Context(), "1+2?"); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range srv.Requests() {
+		var b struct {
+			Tools []struct {
+				Function struct {
+					Description string `json:"description"`
+				} `json:"function"`
+			} `json:"tools"`
+		}
+		if err := json.Unmarshal(r.Body, &b); err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Tools) != 1 || b.Tools[0].Function.Description != "Add two numbers Exactly." {
+			t.Fatalf("request %d tools = %+v; want the edit applied once", i+1, b.Tools)
+		}
+	}
+}
+
+func TestStepsAndHistoryDoNotShareCalls(t *testing.T) {
+	_, m := emulator(t, kimi, llmtest.Calls(add("c1", 1, 2)), llmtest.Text("3"))
+	res, err := agent.New(m, agent.WithTools(addTool(nil))).Run(t.Context(), "1+2?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Steps[0].Calls[0].Name = "redacted"
+	if got := res.Messages[1].ToolCalls[0].Name; got != "add" {
+		t.Fatalf("changing a Step's call changed the history: %q", got)
+	}
+}
