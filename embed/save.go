@@ -135,7 +135,12 @@ func LoadIndex(r io.Reader, e Embedder) (*Index, error) {
 	if in.err == nil && (dims > maxFileDims || dims == 0 && count > 0) {
 		return nil, fmt.Errorf("embed: load index: dimension %d for %d documents: the file is corrupt", dims, count)
 	}
-	s := &MemoryStore{dims: dims, where: make(map[string]int, min(count, 1<<20))}
+	if in.err == nil && uint64(count)*uint64(dims) > math.MaxInt/4 {
+		return nil, fmt.Errorf("embed: load index: %d documents of %d dimensions: the file is corrupt", count, dims)
+	}
+	// count and dims come from the file: nothing is sized by them before the data they
+	// announce has been read, so a corrupt header costs no more memory than the file.
+	s := &MemoryStore{dims: dims, where: map[string]int{}}
 	for i := 0; i < count && in.err == nil; i++ {
 		id, ns, pairs := in.str(), in.str(), int(in.u32())
 		md := make(map[string]any, min(pairs, 64))
@@ -154,12 +159,20 @@ func LoadIndex(r io.Reader, e Embedder) (*Index, error) {
 		s.ns = append(s.ns, ns)
 		s.meta = append(s.meta, md)
 	}
-	s.vecs = make([]float32, 0, min(count*dims, 1<<24))
+	total := count * dims
 	buf := make([]byte, 64<<10)
-	for left := int64(count) * int64(dims) * 4; left > 0 && in.err == nil; {
+	s.vecs = make([]float32, 0, min(total, len(buf)/4))
+	for left := int64(total) * 4; left > 0 && in.err == nil; {
 		chunk := buf[:min(left, int64(len(buf)))]
 		in.full(chunk)
-		for j := 0; j+4 <= len(chunk) && in.err == nil; j += 4 {
+		if in.err != nil {
+			break
+		}
+		if room := cap(s.vecs) - len(s.vecs); room < len(chunk)/4 {
+			// Grow by doubling, up to what the header announces, once the data is here.
+			s.vecs = slices.Grow(s.vecs, min(total, 2*cap(s.vecs))-len(s.vecs))
+		}
+		for j := 0; j+4 <= len(chunk); j += 4 {
 			s.vecs = append(s.vecs, math.Float32frombits(binary.LittleEndian.Uint32(chunk[j:])))
 		}
 		left -= int64(len(chunk))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -196,5 +197,49 @@ func TestSaveRefusesMetadataItCannotWrite(t *testing.T) {
 	err := embed.NewIndexOn(&hashEmbedder{dims: 1}, s).Save(&bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), `metadata "n" has type int`) {
 		t.Fatalf("Save = %v, want the non-string metadata named", err)
+	}
+}
+
+func TestLoadIndexDoesNotTrustTheHeaderForMemory(t *testing.T) {
+	// A 24-byte file whose header announces 4,294,967,295 documents of 384 dimensions: it
+	// must fail as truncated having allocated about what its reading buffers take, not what
+	// the header announces.
+	header := []byte("GOWAIIDX")
+	for _, v := range []uint32{1, 0, 384, 0xffff_ffff} { // version, model "", dims, count
+		header = binary.LittleEndian.AppendUint32(header, v)
+	}
+	e := &hashEmbedder{id: "m", dims: 384}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := embed.LoadIndex(bytes.NewReader(header), e)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "ends early: it is truncated or corrupt") {
+		t.Fatalf("LoadIndex of a bare header: %v", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("LoadIndex of a 24-byte file allocated %d KiB", n>>10)
+	}
+
+	// Documents that are there but vectors that are not: still bounded by the file.
+	ix := embed.NewIndex(&hashEmbedder{id: "m", dims: 4})
+	if err := ix.Add(t.Context(), docs(2)...); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := ix.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	file := buf.Bytes()
+	binary.LittleEndian.PutUint32(file[17:], 1<<16) // dims, after model "m": 2 documents of 65,536 values
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err = embed.LoadIndex(bytes.NewReader(file), e)
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		t.Fatal("a file with a corrupt dimension loaded")
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("LoadIndex of a %d-byte file allocated %d KiB", len(file), n>>10)
 	}
 }
