@@ -86,9 +86,10 @@ var ErrInvalidOutput = errors.New("structured: the model's output did not valida
 
 // ValidationError reports that the model never produced a valid value.
 type ValidationError struct {
-	Attempts int      // answers the model gave
-	Output   string   // the last answer, as the model sent it
-	Problems []string // what was wrong with it, one "/json/pointer: message" line each
+	Attempts int       // answers the model gave
+	Output   string    // the last answer, as the model sent it
+	Problems []string  // what was wrong with it, one "/json/pointer: message" line each
+	Usage    llm.Usage // what all the attempts cost
 }
 
 func (e *ValidationError) Error() string {

@@ -19,8 +19,8 @@ type Result[T any] struct {
 	Value    T
 	Attempts int       // answers the model gave (1 when the first was valid)
 	Mode     Mode      // the mode that produced Value
-	Usage    llm.Usage // summed over all attempts
-	Raw      string    // the valid answer as the model sent it
+	Usage    llm.Usage // summed over all attempts, failed ones included
+	Raw      string    // the last answer as the model sent it: the valid one when there is no error
 	// Dropped lists schema constraints the mode could not take and that were left out of the
 	// schema sent to the model ("/properties/email: format=email"). They are still enforced
 	// by validation, so a violation is fed back to the model on retry.
@@ -64,9 +64,15 @@ func Generate[T any](ctx context.Context, m llm.Model, prompt string, opts ...Op
 // prose removed), checked against T's schema, decoded into T with unknown fields rejected,
 // and passed to T's Validate method if it has one. An invalid answer is sent back with the
 // list of problems; a retry carries the original conversation plus only the last invalid
-// answer, so the context does not grow with attempts. After the last attempt the error is
-// a *ValidationError. Errors from the model (after the llm client's own retries) are
-// returned as they are, wrapped.
+// answer, so the context does not grow with attempts. An answer cut off at max_tokens (a
+// reply with finish reason "length", or a tool call the llm client reports as an
+// *llm.TruncatedToolCallError) is invalid like any other: the model is asked to answer more
+// briefly. After the last attempt the error is a *ValidationError. Errors from the model
+// (after the llm client's own retries) are returned as they are, wrapped.
+//
+// Once a request has been made, the *Result is non-nil even when err is not: it holds the
+// Usage of every attempt (failed ones are billed too), Attempts, the Mode of the last
+// request and the Raw text of the last answer; Value is the zero T unless err is nil.
 func GenerateFrom[T any](ctx context.Context, m llm.Model, msgs []llm.Message, opts ...Option) (*Result[T], error) {
 	c, err := newCall[T](m, msgs, opts)
 	if err != nil {
@@ -76,23 +82,53 @@ func GenerateFrom[T any](ctx context.Context, m llm.Model, msgs []llm.Message, o
 	var last *attempt[T]
 	for n := 1; n <= c.opts.maxAttempts; {
 		req, dropped := c.request(last, false)
+		res.Mode, res.Dropped = c.mode(), dropped
 		resp, err := m.Generate(ctx, req)
 		if err != nil {
+			if cut, ok := truncatedCall[T](err); ok {
+				res.Usage = res.Usage.Add(cut.usage)
+				res.Attempts, res.Raw, last = n, cut.output, cut.attempt
+				n++
+				continue
+			}
 			if c.fallback(err) {
 				continue
 			}
-			return nil, fmt.Errorf("structured: %s mode: %w", c.mode(), err)
+			return res, fmt.Errorf("structured: %s mode: %w", c.mode(), err)
 		}
 		res.Usage = res.Usage.Add(resp.Usage)
-		res.Attempts, res.Mode, res.Dropped = n, c.mode(), dropped
+		res.Attempts = n
 		last = c.check(replyText(resp.Text, resp.ToolCalls, c.mode()), resp.FinishReason)
+		res.Raw = last.output
 		if last.problems == nil {
-			res.Value, res.Raw = last.value, last.output
+			res.Value = last.value
 			return res, nil
 		}
 		n++
 	}
-	return nil, &ValidationError{Attempts: res.Attempts, Output: last.output, Problems: last.problems}
+	return res, &ValidationError{Attempts: res.Attempts, Output: last.output, Problems: last.problems, Usage: res.Usage}
+}
+
+// cutCall is a tool call the llm client reported as cut off at max_tokens, as an invalid
+// answer.
+type cutCall[T any] struct {
+	*attempt[T]
+	usage llm.Usage
+}
+
+// truncatedCall reports whether err is an *llm.TruncatedToolCallError, and the invalid
+// answer it stands for: its raw arguments, to be shown to the model with the request to
+// answer more briefly, and the usage billed for it.
+func truncatedCall[T any](err error) (cutCall[T], bool) {
+	e, ok := errors.AsType[*llm.TruncatedToolCallError](err)
+	if !ok {
+		return cutCall[T]{}, false
+	}
+	c := cutCall[T]{attempt: &attempt[T]{output: e.RawArguments, problems: []string{cutOffProblem}}}
+	if e.Response != nil {
+		c.usage = e.Response.Usage
+	}
+	return c, true
 }
 
 // Stream is Generate with the value delivered as it arrives: each Partial holds a
@@ -246,7 +282,7 @@ func (c *call[T]) request(last *attempt[T], stream bool) (llm.Request, []string)
 func (c *call[T]) check(output, finish string) *attempt[T] {
 	a := &attempt[T]{output: output}
 	if finish == "length" {
-		a.problems = []string{"/: the reply was cut off by the max_tokens limit before it was complete: give a shorter answer"}
+		a.problems = []string{cutOffProblem}
 		return a
 	}
 	doc, err := extractJSON(output)
@@ -330,6 +366,9 @@ func feedback(problems []string) string {
 }
 
 const answerTool = "answer"
+
+// cutOffProblem is the problem line of an answer cut off by the max_tokens limit.
+const cutOffProblem = "/: your answer was cut off at max_tokens before it was complete: answer more briefly"
 
 const promptInstructions = "Reply with one JSON value that validates against this JSON Schema, and nothing else: no prose, no code fences.\n"
 

@@ -134,7 +134,7 @@ func TestInvalidFirstAnswerIsRetriedWithFeedback(t *testing.T) {
 		{"below minimum", `{"customer":"Ada","status":"open","items":[{"name":"flour","qty":0}]}`, "/items/0/qty: must be >= 1", ""},
 		{"unknown field", `{"customer":"Ada","status":"open","items":[{"name":"flour","qty":2}],"x":1}`, "additionalProperties 'x' not allowed", ""},
 		{"prose only", `I cannot do that.`, "no JSON", ""},
-		{"truncated", `{"customer":"Ada","status":"op`, "cut off by the max_tokens limit", "length"},
+		{"truncated", `{"customer":"Ada","status":"op`, "cut off at max_tokens", "length"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			first := llmtest.Text(tt.first)
