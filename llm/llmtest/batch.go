@@ -9,8 +9,8 @@ import (
 	"github.com/gowai/gowai/llm"
 )
 
-// batchQueue holds the jobs submitted to the async batch API (?queueRequest=true,
-// reference §1.2).
+// batchQueue holds the jobs submitted to the async batch API (?queueRequest=true; see
+// https://developers.cloudflare.com/workers-ai/features/batch-api/).
 type batchQueue struct {
 	pending int // polls answered "running" before a job's results
 
@@ -110,7 +110,7 @@ func (s *Server) submitBatch(ex *exchange, requests []json.RawMessage) output {
 
 // batchItem turns the answer one request would have had into a batch response: the
 // envelope's result on success; on failure the error body's errors (the live shape of a
-// failed item is not documented, reference §13). size is the request's length in bytes,
+// failed item is not documented). size is the request's length in bytes,
 // for a usage estimate when the result carries none.
 func batchItem(out output, size int) (json.RawMessage, bool, llm.Usage) {
 	var env struct {

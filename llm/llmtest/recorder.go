@@ -311,7 +311,8 @@ func writeAtomic(path string, data []byte) error {
 	return nil
 }
 
-// secretHeaders carry credentials (reference §1, §11).
+// secretHeaders carry credentials: the API token, an authenticated AI Gateway's token,
+// and a legacy global API key.
 var secretHeaders = []string{"Authorization", "cf-aig-authorization", "X-Auth-Key"}
 
 // redactHeader returns a copy of h with credentials replaced: a Bearer token by

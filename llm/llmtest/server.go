@@ -34,10 +34,12 @@ import (
 // routes, the same routes under AI Gateway's /v1/{account}/{gateway}/workers-ai/ prefix
 // (with cf-aig-log-id, cf-aig-cache-status and the gateway cache), gateway log feedback,
 // a generic OpenAI-compatible server under /v1 for llm.NewOpenAICompatible, the async
-// batch API (?queueRequest=true, batch.go) and Vectorize v2 in memory (vectorize.go).
+// batch API (?queueRequest=true) and Vectorize v2 in memory. Every route is served both
+// at the root and under /client/v4, so a client whose base URL is Cloudflare's documented
+// https://api.cloudflare.com/client/v4 reaches the server with only the host changed.
 //
 // Replies follow the live service's wire format: envelopes, headers (cf-ai-req-id,
-// cf-ai-neurons), error bodies and codes, as recorded in the project's fixtures. Ids and
+// cf-ai-neurons), error bodies and codes, as llm/testdata/recorded shows them. Ids and
 // timestamps in replies are deterministic for a given order of requests.
 //
 // A Server is safe for concurrent use. Close it when done.
@@ -111,19 +113,27 @@ func NewServer(h Handler, opts ...ServerOption) *Server {
 		s.model = NewTestModel()
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /accounts/{account}/ai/run/{model...}", s.serve(routeRun))
-	mux.HandleFunc("POST /accounts/{account}/ai/v1/chat/completions", s.serve(routeV1Chat))
-	mux.HandleFunc("POST /accounts/{account}/ai/v1/embeddings", s.serve(routeV1Embeddings))
-	mux.HandleFunc("POST /v1/{account}/{gateway}/workers-ai/{model...}", s.serve(routeRun))
-	mux.HandleFunc("POST /v1/{account}/{gateway}/workers-ai/v1/chat/completions", s.serve(routeV1Chat))
-	mux.HandleFunc("POST /v1/{account}/{gateway}/workers-ai/v1/embeddings", s.serve(routeV1Embeddings))
-	mux.HandleFunc("POST /v1/chat/completions", s.serve(routeCompatChat))
-	mux.HandleFunc("POST /v1/embeddings", s.serve(routeCompatEmbeddings))
-	// {gw}, not {gateway}: feedback is an API call, not a request through the gateway.
-	mux.HandleFunc("PATCH /accounts/{account}/ai-gateway/gateways/{gw}/logs/{log}", s.serve(routeFeedback))
-	mux.HandleFunc("/accounts/{account}/vectorize/v2/indexes", s.serve(routeVectorize))
-	mux.HandleFunc("/accounts/{account}/vectorize/v2/indexes/{index}", s.serve(routeVectorize))
-	mux.HandleFunc("/accounts/{account}/vectorize/v2/indexes/{index}/{op...}", s.serve(routeVectorize))
+	// Every route is also served under /client/v4, the path of Cloudflare's documented base
+	// URL (https://api.cloudflare.com/client/v4), so a client configured with that URL
+	// works with only the host swapped.
+	for _, prefix := range []string{"", clientV4} {
+		handle := func(method, path string, rt route) {
+			mux.HandleFunc(strings.TrimSpace(method+" "+prefix+path), s.serve(rt))
+		}
+		handle("POST", "/accounts/{account}/ai/run/{model...}", routeRun)
+		handle("POST", "/accounts/{account}/ai/v1/chat/completions", routeV1Chat)
+		handle("POST", "/accounts/{account}/ai/v1/embeddings", routeV1Embeddings)
+		handle("POST", "/v1/{account}/{gateway}/workers-ai/{model...}", routeRun)
+		handle("POST", "/v1/{account}/{gateway}/workers-ai/v1/chat/completions", routeV1Chat)
+		handle("POST", "/v1/{account}/{gateway}/workers-ai/v1/embeddings", routeV1Embeddings)
+		handle("POST", "/v1/chat/completions", routeCompatChat)
+		handle("POST", "/v1/embeddings", routeCompatEmbeddings)
+		// {gw}, not {gateway}: feedback is an API call, not a request through the gateway.
+		handle("PATCH", "/accounts/{account}/ai-gateway/gateways/{gw}/logs/{log}", routeFeedback)
+		handle("", "/accounts/{account}/vectorize/v2/indexes", routeVectorize)
+		handle("", "/accounts/{account}/vectorize/v2/indexes/{index}", routeVectorize)
+		handle("", "/accounts/{account}/vectorize/v2/indexes/{index}/{op...}", routeVectorize)
+	}
 	mux.HandleFunc("/", s.serve(routeNone))
 	s.ts = httptest.NewServer(mux)
 	return s
@@ -181,6 +191,9 @@ func fastRetryPolicy() llm.RetryPolicy {
 	p.RetryAfterScale = 1.0 / 1000
 	return p
 }
+
+// clientV4 is the path of Cloudflare's API base URL, https://api.cloudflare.com/client/v4.
+const clientV4 = "/client/v4"
 
 type route int
 
@@ -261,7 +274,7 @@ func (s *Server) answer(w http.ResponseWriter, ex *exchange) {
 	}
 	if acc := r.PathValue("account"); s.account != "" && ex.route != routeNone && acc != s.account {
 		s.write(w, ex, routerError(ex, http.StatusNotFound, 7003,
-			"Could not route to /client/v4"+r.URL.EscapedPath()+", perhaps your object identifier is invalid?"))
+			"Could not route to "+clientV4+strings.TrimPrefix(r.URL.EscapedPath(), clientV4)+", perhaps your object identifier is invalid?"))
 		return
 	}
 	switch ex.route {
@@ -323,7 +336,8 @@ func (s *Server) answer(w http.ResponseWriter, ex *exchange) {
 }
 
 // cacheKey says whether AI Gateway would cache this request, and for how long: a gateway
-// route with cf-aig-cache-ttl (seconds) set and no cf-aig-skip-cache (reference §11).
+// route with cf-aig-cache-ttl (seconds) set and no cf-aig-skip-cache (see
+// https://developers.cloudflare.com/ai-gateway/features/caching/).
 // Identical requests share a key; cf-aig-cache-key replaces the body in it.
 func cacheKey(ex *exchange) (string, time.Duration, bool) {
 	h := ex.r.Header
@@ -390,7 +404,7 @@ func (s *Server) write(w http.ResponseWriter, ex *exchange, out output) {
 }
 
 // gatewayLogID is a deterministic id shaped like AI Gateway's: 26 characters of
-// Crockford base32, as a ULID is (reference §11).
+// Crockford base32, as a ULID is.
 func gatewayLogID(n int64) string {
 	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 	id := []byte("01HZXTEST0" + "0000000000000000") // a fixed "timestamp", then the counter
@@ -401,7 +415,8 @@ func gatewayLogID(n int64) string {
 	return string(id)
 }
 
-// feedback answers PATCH .../ai-gateway/gateways/{gateway}/logs/{log} (reference §11).
+// feedback answers PATCH .../ai-gateway/gateways/{gateway}/logs/{log} (see
+// https://developers.cloudflare.com/ai-gateway/evaluations/add-human-feedback-api/).
 func (s *Server) feedback(ex *exchange) output {
 	logID, gw := ex.r.PathValue("log"), ex.r.PathValue("gw")
 	s.mu.Lock()
@@ -442,7 +457,8 @@ func (s *Server) emulate(ex *exchange, rep Reply) output {
 		info, known = llm.ModelInfo{ID: DefaultTestModelID, Task: llm.TaskTextGeneration}, true
 	}
 	if !known && !ex.route.compat() {
-		// The live service answers an unknown model with 400/7000, not 5007 (recording #12).
+		// The live service answers an unknown model with 400/7000, not 5007
+		// (llm/testdata/recorded/*-ai-run-unknown-model-400-7000.json).
 		return noRouteModel()
 	}
 	switch ex.route {
@@ -467,7 +483,7 @@ func (s *Server) emulate(ex *exchange, rep Reply) output {
 			Contexts json.RawMessage `json:"contexts"`
 		}
 		if json.Unmarshal(ex.body, &probe) == nil && probe.Contexts != nil {
-			return s.rerank(ex) // bge-m3 reranks when given {query, contexts} (reference §5)
+			return s.rerank(ex) // bge-m3 reranks when given {query, contexts}
 		}
 		return s.embeddings(ex, info)
 	case llm.TaskRerank:
@@ -482,7 +498,7 @@ func (s *Server) emulate(ex *exchange, rep Reply) output {
 }
 
 // wireRequest is a text-generation body in any of the forms the service takes: prompt or
-// messages, OpenAI or legacy tools, bare or wrapped JSON schema (reference §2.1, §2.4).
+// messages, OpenAI or legacy tools, bare or wrapped JSON schema.
 type wireRequest struct {
 	Prompt              *string         `json:"prompt"`
 	Messages            []wireMessage   `json:"messages"`
@@ -512,7 +528,7 @@ type wireMessage struct {
 }
 
 // wireToolCall is an OpenAI call {id, type, function:{name, arguments}} or a legacy flat
-// {name, arguments}; arguments may be a JSON string or an object (reference §2.3).
+// {name, arguments}; arguments may be a JSON string or an object.
 type wireToolCall struct {
 	ID       string `json:"id"`
 	Function *struct {
@@ -577,7 +593,7 @@ func parseChatRequest(body []byte) (llm.Request, bool, error) {
 		return req, w.Stream, errors.New("Error: oneOf at '/' not met, 0 matches: required properties at '/' are 'prompt', required properties at '/' are 'messages'")
 	}
 	if len(w.Image) > 0 && string(w.Image) != "null" {
-		// llama-3.2-11b-vision takes one image as a top-level byte array (reference §6).
+		// llama-3.2-11b-vision takes one image as a top-level byte array.
 		img, err := imageBytes(w.Image)
 		if err != nil {
 			return req, w.Stream, fmt.Errorf("image: %w", err)
@@ -667,7 +683,7 @@ func parseMessage(m wireMessage) (llm.Message, error) {
 	return msg, nil
 }
 
-// decodeDataURL reads an image_url; the service takes data: URLs only (reference §6).
+// decodeDataURL reads an image_url; the service takes data: URLs only.
 func decodeDataURL(u string) (llm.Image, error) {
 	rest, ok := strings.CutPrefix(u, "data:")
 	if !ok {
@@ -712,7 +728,7 @@ func imageBytes(raw json.RawMessage) ([]byte, error) {
 }
 
 // parseFormat reads response_format (json_schema bare or wrapped {name, schema}, or
-// json_object) and guided_json (reference §2.4).
+// json_object) and guided_json.
 func parseFormat(rf *wireFormat, guided json.RawMessage) (*llm.Format, error) {
 	if len(guided) > 0 && string(guided) != "null" {
 		return &llm.Format{Schema: guided}, nil
@@ -763,7 +779,8 @@ func parseToolChoice(raw json.RawMessage) (string, error) {
 }
 
 // embeddings answers native {text, pooling} with {shape, data, pooling} and the
-// OpenAI-compatible {model, input} with an embeddings list (reference §5; recording #25).
+// OpenAI-compatible {model, input} with an embeddings list and no usage
+// (llm/testdata/recorded/*-ai-v1-embeddings-qwen3-no-usage.json).
 func (s *Server) embeddings(ex *exchange, info llm.ModelInfo) output {
 	var in struct {
 		Text    json.RawMessage `json:"text"`
@@ -795,7 +812,7 @@ func (s *Server) embeddings(ex *exchange, info llm.ModelInfo) output {
 	}
 	limit := info.MaxBatchItems
 	if limit == 0 {
-		limit = 100 // the bge schemas cap text at 100 items (reference §5)
+		limit = 100 // the bge schemas cap text at 100 items
 	}
 	if len(texts) > limit {
 		return aiError(ex, http.StatusBadRequest, 5006, fmt.Sprintf(
@@ -910,8 +927,7 @@ func wordSet(s string) map[string]bool {
 	return set
 }
 
-// describe answers image-to-text models ({image, prompt} in, {description} out; reference
-// §6). A body that is not JSON is taken as the image itself, as uform accepts.
+// describe answers image-to-text models ({image, prompt} in, {description} out). A body that is not JSON is taken as the image itself, as uform accepts.
 func (s *Server) describe(ex *exchange) output {
 	var in struct {
 		Image  json.RawMessage `json:"image"`
@@ -936,7 +952,7 @@ func (s *Server) describe(ex *exchange) output {
 
 // paint answers text-to-image models with an 8×8 PNG whose colour depends on the prompt,
 // in the model's output form: base64 in JSON, raw bytes, or base64 after a multipart
-// request (reference §7). The size asked for is checked, not honoured.
+// request. The size asked for is checked, not honoured.
 func (s *Server) paint(ex *exchange, info llm.ModelInfo) output {
 	var prompt string
 	if info.ImageOutput == llm.ImageOutputMultipartJSON {
@@ -946,14 +962,14 @@ func (s *Server) paint(ex *exchange, info llm.ModelInfo) output {
 		}
 		for _, dim := range []string{"width", "height"} {
 			if n, err := strconv.Atoi(fields[dim]); err == nil && n > 2048 {
-				// recording #10
+				// llm/testdata/recorded/*-3030-width.json
 				return aiError(ex, http.StatusBadRequest, 3030, fmt.Sprintf("%d is too large, max %s is 2048", n, dim))
 			}
 		}
 		if images > 4 {
-			return aiError(ex, http.StatusBadRequest, 3030, "provided too many input images. max=4") // recording #11
+			return aiError(ex, http.StatusBadRequest, 3030, "provided too many input images. max=4") // *-3030-too-many-images.json
 		}
-		prompt = fields["prompt"] // an empty prompt is accepted (recording #9)
+		prompt = fields["prompt"] // an empty prompt is accepted (*-empty-prompt-200.json)
 	} else {
 		var in map[string]json.RawMessage
 		if err := json.Unmarshal(ex.body, &in); err != nil {
@@ -963,7 +979,7 @@ func (s *Server) paint(ex *exchange, info llm.ModelInfo) output {
 			return aiError(ex, http.StatusBadRequest, 5006, "Bad input: prompt must be a string of 1 to 2048 characters")
 		}
 		if ex.model == "@cf/black-forest-labs/flux-1-schnell" {
-			// flux-1-schnell's schema has additionalProperties:false (reference §7).
+			// flux-1-schnell's input schema has additionalProperties:false.
 			for _, k := range slices.Sorted(maps.Keys(in)) {
 				if k != "prompt" && k != "steps" {
 					return aiError(ex, http.StatusBadRequest, 5006, "Bad input: Error: Additional or unevaluated properties '/"+k+"' at '/' not allowed")
@@ -991,7 +1007,7 @@ func (s *Server) paint(ex *exchange, info llm.ModelInfo) output {
 func readForm(contentType string, body []byte) (map[string]string, int, error) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "multipart/form-data" {
-		// The message the service gives to a JSON body (reference §1).
+		// The message the service gives to a JSON body.
 		return nil, 0, errors.New("required properties at '/' are 'multipart'")
 	}
 	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])

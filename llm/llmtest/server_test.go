@@ -213,7 +213,7 @@ func TestChatCompletionShape(t *testing.T) {
 	env := decode[envelope](t, body)
 	run := decode[map[string]any](t, env.Result)
 	if run["id"] != "chatcmpl-"+resp.Header.Get("cf-ai-req-id") {
-		t.Errorf("/ai/run chat id %v, want chatcmpl-<cf-ai-req-id> (recording #3)", run["id"])
+		t.Errorf("/ai/run chat id %v, want chatcmpl-<cf-ai-req-id> as the live gpt-oss answers", run["id"])
 	}
 
 	_, body = post(t, srv, v1Chat, `{"model":"`+chatModel+`","messages":[{"role":"user","content":"hi"}]}`)
@@ -798,7 +798,7 @@ func TestJSONModeAnswerValidatesAgainstTheSchema(t *testing.T) {
 		}
 	}
 
-	// Native legacy: "response" is the object itself (reference §2.4), even when the
+	// Native legacy: "response" is the object itself, even when the
 	// request also asked to stream.
 	for _, stream := range []string{"false", "true"} {
 		resp, body := post(t, srv, runLegacy, `{"prompt":"an animal","stream":`+stream+`,"response_format":{"type":"json_schema","json_schema":`+schema+`}}`)
@@ -812,7 +812,7 @@ func TestJSONModeAnswerValidatesAgainstTheSchema(t *testing.T) {
 		validate("native stream="+stream, res.Response)
 	}
 
-	// OpenAI wrapper {name, schema}: content is a JSON string (recording #2).
+	// OpenAI wrapper {name, schema}: content is a JSON string, as the live gpt-oss answers.
 	_, body := post(t, srv, v1Chat, `{"model":"`+chatModel+`","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"animal","strict":true,"schema":`+schema+`}}}`)
 	cc := decode[struct {
 		Choices []struct {
@@ -976,7 +976,7 @@ func TestEmbeddings(t *testing.T) {
 		t.Errorf("single text: shape %v", res.Shape)
 	}
 
-	// /ai/v1/embeddings: a list without usage (recording #25).
+	// /ai/v1/embeddings: a list without usage, as the live service answers.
 	_, body = post(t, srv, "/accounts/acc/ai/v1/embeddings", `{"model":"@cf/baai/bge-small-en-v1.5","input":["a","b"]}`)
 	list := decode[map[string]json.RawMessage](t, body)
 	if _, ok := list["usage"]; ok || string(list["object"]) != `"list"` || string(list["model"]) != `"@cf/baai/bge-small-en-v1.5"` {
@@ -1282,5 +1282,88 @@ func TestClientIsConfiguredForTheServer(t *testing.T) {
 	defer srv.Close()
 	if _, err := srv.Client(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// gpt-oss and Kimi K2 answer "stream": true on /ai/run with an empty JSON result instead
+// of an event stream; the emulator does the same when its test model answers.
+func TestStreamIgnoredByGPTOSSAndKimi(t *testing.T) {
+	srv := llmtest.NewServer(nil)
+	defer srv.Close()
+	const streamBody = `{"stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	for _, model := range []string{"@cf/openai/gpt-oss-120b", "@cf/openai/gpt-oss-20b", "@cf/moonshotai/kimi-k2.6"} {
+		t.Run(model, func(t *testing.T) {
+			resp, body := post(t, srv, "/accounts/acc/ai/run/"+model, streamBody)
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("%d %s, want 200 application/json", resp.StatusCode, resp.Header.Get("Content-Type"))
+			}
+			if want := `{"result":{},"success":true,"errors":[],"messages":[]}`; string(body) != want {
+				t.Errorf("body %s, want %s", body, want)
+			}
+			// Without "stream" the model answers as usual.
+			_, body = post(t, srv, "/accounts/acc/ai/run/"+model, `{"messages":[{"role":"user","content":"hi"}]}`)
+			if !bytes.Contains(body, []byte("test model:")) {
+				t.Errorf("non-stream answer %s, want the test model's text", body)
+			}
+		})
+	}
+	for _, tc := range []struct{ name, path, body string }{
+		{"other chat-style models stream", "/accounts/acc/ai/run/@cf/qwen/qwen3-30b-a3b-fp8", streamBody},
+		{"/ai/v1 streams gpt-oss", v1Chat, `{"model":"@cf/openai/gpt-oss-120b","stream":true,"messages":[{"role":"user","content":"hi"}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, _ := post(t, srv, tc.path, tc.body)
+			if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+				t.Errorf("Content-Type %q, want an event stream", ct)
+			}
+		})
+	}
+	t.Run("a scripted reply streams as asked", func(t *testing.T) {
+		scripted := llmtest.NewServer(llmtest.Script(llmtest.Text("scripted")))
+		defer scripted.Close()
+		resp, _ := post(t, scripted, "/accounts/acc/ai/run/@cf/openai/gpt-oss-120b", streamBody)
+		if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+			t.Errorf("Content-Type %q, want an event stream", ct)
+		}
+	})
+}
+
+// Every route is served under /client/v4 too, so a client configured with Cloudflare's
+// documented base URL needs only the host swapped.
+func TestRoutesUnderClientV4(t *testing.T) {
+	srv := llmtest.NewServer(nil, llmtest.WithAccount("acc"))
+	defer srv.Close()
+	for _, tc := range []struct{ path, body string }{
+		{"/client/v4/accounts/acc/ai/run/" + legacyModel, `{"prompt":"hi"}`},
+		{"/client/v4/accounts/acc/ai/v1/chat/completions", `{"model":"` + legacyModel + `","messages":[{"role":"user","content":"hi"}]}`},
+		{"/client/v4/accounts/acc/ai/v1/embeddings", `{"model":"@cf/baai/bge-small-en-v1.5","input":"hi"}`},
+		{"/client/v4/v1/acc/gw/workers-ai/" + legacyModel, `{"prompt":"hi"}`},
+	} {
+		if resp, body := post(t, srv, tc.path, tc.body); resp.StatusCode != 200 {
+			t.Errorf("%s: %d %s", tc.path, resp.StatusCode, body)
+		}
+	}
+	// Errors name the path once with /client/v4, as the service does.
+	resp, body := post(t, srv, "/client/v4/accounts/other/ai/run/"+legacyModel, `{"prompt":"x"}`)
+	env := decode[envelope](t, body)
+	want := "Could not route to /client/v4/accounts/other/ai/run/" + legacyModel + ", perhaps your object identifier is invalid?"
+	if resp.StatusCode != 404 || len(env.Errors) != 1 || env.Errors[0].Message != want {
+		t.Errorf("wrong account: %d %s", resp.StatusCode, body)
+	}
+	_, body = post(t, srv, "/client/v4/accounts/acc/ai/v2/chat", `{}`)
+	if env := decode[envelope](t, body); len(env.Errors) != 2 || strings.Contains(env.Errors[0].Message, "client") {
+		t.Errorf("no route: %s, want the path echoed without /client/v4", body)
+	}
+
+	c, err := llm.NewClient(llm.WithBaseURL(srv.URL()+"/client/v4"), llm.WithAccount("acc", "tok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2, err := c.Model(legacyModel).Generate(t.Context(), llm.Request{Messages: []llm.Message{llm.User("hi")}})
+	if err != nil || !strings.HasPrefix(resp2.Text, "test model:") {
+		t.Fatalf("client with the documented base URL: %v, %v", resp2, err)
+	}
+	if got := srv.Requests(); got[len(got)-1].Path != "/client/v4/accounts/acc/ai/run/"+legacyModel {
+		t.Errorf("path %s", got[len(got)-1].Path)
 	}
 }
