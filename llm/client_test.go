@@ -349,10 +349,10 @@ func TestURLs(t *testing.T) {
 	g.OpenAIModel("@cf/meta/llama-3.1-8b-instruct").Generate(ctx, req)
 	NewOpenAICompatible("http://localhost:11434/v1/", "", "llama3", WithHTTPClient(&http.Client{Transport: rt})).Generate(ctx, req)
 	want := []string{
-		"https://api.cloudflare.com/client/v4/accounts/"+testAccount+"/ai/run/@cf/meta/llama-3.1-8b-instruct",
-		"https://api.cloudflare.com/client/v4/accounts/"+testAccount+"/ai/v1/chat/completions",
-		"https://gateway.ai.cloudflare.com/v1/"+testAccount+"/my-gw/workers-ai/@cf/meta/llama-3.1-8b-instruct",
-		"https://gateway.ai.cloudflare.com/v1/"+testAccount+"/my-gw/workers-ai/v1/chat/completions",
+		"https://api.cloudflare.com/client/v4/accounts/" + testAccount + "/ai/run/@cf/meta/llama-3.1-8b-instruct",
+		"https://api.cloudflare.com/client/v4/accounts/" + testAccount + "/ai/v1/chat/completions",
+		"https://gateway.ai.cloudflare.com/v1/" + testAccount + "/my-gw/workers-ai/@cf/meta/llama-3.1-8b-instruct",
+		"https://gateway.ai.cloudflare.com/v1/" + testAccount + "/my-gw/workers-ai/v1/chat/completions",
 		"http://localhost:11434/v1/chat/completions",
 	}
 	if len(rt.reqs) != len(want) {

@@ -14,8 +14,8 @@ import (
 // Sentinels for what callers branch on. Every *Error matches at most one of them with
 // errors.Is; ErrTruncatedStream and ErrEmptyResponse are returned wrapped on their own.
 var (
-	ErrRateLimited     = errors.New("llm: rate limited")
-	ErrCapacity        = errors.New("llm: out of capacity")
+	ErrRateLimited = errors.New("llm: rate limited")
+	ErrCapacity    = errors.New("llm: out of capacity")
 	// ErrTimeout matches a timeout reported by the service (3007, 3008, 3046, HTTP 408) and
 	// one of the client's own: an attempt longer than WithTimeout, or a stream silent for
 	// longer than WithStreamIdleTimeout.
