@@ -88,3 +88,37 @@ func TestToolCallCutOffOverBudgetStopsTheRun(t *testing.T) {
 		t.Fatalf("history ends with %+v", last)
 	}
 }
+
+// cutStream is cutCall as a chat-style event stream.
+var cutStream = llmtest.SSE(
+	`{"id":"chatcmpl-cut","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_cut","type":"function","function":{"name":"add","arguments":""}}]}}]}`,
+	`{"id":"chatcmpl-cut","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\": 1, \"b\""}}]}}]}`,
+	`{"id":"chatcmpl-cut","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"length"}],"usage":{"prompt_tokens":40,"completion_tokens":16,"total_tokens":56}}`,
+	"[DONE]")
+
+func TestStreamedToolCallCutOffAtMaxTokensIsShownToTheModel(t *testing.T) {
+	srv, m := emulator(t, kimi,
+		cutStream,
+		llmtest.Calls(add("c2", 1, 2)).WithUsage(llm.Usage{PromptTokens: 80, CompletionTokens: 10, TotalTokens: 90}),
+		llmtest.Text("1 + 2 = 3").WithUsage(llm.Usage{PromptTokens: 100, CompletionTokens: 5, TotalTokens: 105}))
+	var res *agent.Result
+	steps := 0
+	for ev, err := range agent.New(m, agent.WithTools(addTool(nil))).Stream(t.Context(), "1+2?") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch ev.Kind {
+		case agent.EventStepFinished:
+			steps++
+		case agent.EventDone:
+			res = ev.Result
+		}
+	}
+	if res == nil || res.Text != "1 + 2 = 3" || steps != 3 || len(res.Steps) != 3 || res.Usage.TotalTokens != 56+90+105 {
+		t.Fatalf("result %+v after %d step events", res, steps)
+	}
+	msgs := bodies(t, srv)[1].Messages
+	if last := msgs[len(msgs)-1]; last.Role != "user" || !strings.Contains(last.Content, `{"a": 1, "b"`) {
+		t.Fatalf("second request ends with %+v", last)
+	}
+}
