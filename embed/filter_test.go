@@ -3,6 +3,7 @@ package embed_test
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
@@ -39,7 +40,7 @@ func filterStore(t *testing.T) *embed.MemoryStore {
 	s := embed.NewMemoryStore()
 	err := s.Upsert(t.Context(), []embed.Vector{
 		{ID: "a", Values: []float32{1, 0}, Metadata: map[string]any{"genre": "sci-fi", "year": 2019, "draft": false}},
-		{ID: "b", Values: []float32{1, 0}, Metadata: map[string]any{"genre": "drama", "year": 2023.0}},
+		{ID: "b", Values: []float32{1, 0}, Metadata: map[string]any{"genre": "drama", "year": 2023.0, "score": 0.1}},
 		{ID: "c", Values: []float32{1, 0}, Metadata: map[string]any{"genre": "sci-fi", "year": int64(2024), "info": map[string]any{"lang": "en"}}},
 		{ID: "d", Values: []float32{1, 0}, Metadata: map[string]any{"year": "2021", "draft": true}},
 		{ID: "e", Values: []float32{1, 0}},
@@ -69,6 +70,12 @@ var filterCases = []struct {
 	{"$gte and $lt make a range", embed.Filter(embed.Gte("year", 2019), embed.Lt("year", 2024)), []string{"a", "b"}},
 	{"$gt on strings", embed.Filter(embed.Gt("year", "2000")), []string{"d"}},
 	{"two keys", embed.Filter(embed.Eq("genre", "sci-fi"), embed.Lt("year", 2024)), []string{"a"}},
+	{"int16", embed.Filter(embed.Eq("year", int16(2019))), []string{"a"}},
+	{"uint16", embed.Filter(embed.Lt("year", uint16(2020))), []string{"a"}},
+	{"uint64 and int8 in a list", embed.Filter(embed.In("year", uint64(2023), int8(1))), []string{"b"}},
+	{"uint32", embed.Filter(embed.Gte("year", uint32(2024))), []string{"c"}},
+	{"float32 0.1 is the stored 0.1", embed.Filter(embed.Eq("score", float32(0.1))), []string{"b"}},
+	{"float32 orders as its decimal", embed.Filter(embed.Gte("score", float32(0.1))), []string{"b"}},
 }
 
 func TestMemoryStoreEvaluatesEveryOperator(t *testing.T) {
@@ -107,6 +114,7 @@ var badFilters = []struct {
 	{"empty $in", embed.Filter(embed.In("year")), "non-empty list"},
 	{"$in with a list inside", embed.Filter(embed.In("x", []int{1})), "item 0"},
 	{"empty part between dots", map[string]any{"a..b": "x"}, "empty part between dots"},
+	{"NaN", embed.Filter(embed.Gt("score", math.NaN())), "not a finite number"},
 }
 
 func TestFiltersAreValidated(t *testing.T) {
@@ -127,7 +135,7 @@ func TestBothStoresAgreeOnEveryOperator(t *testing.T) {
 	if _, err := v.Create(t.Context(), embed.IndexConfig{Dimensions: 2}); err != nil {
 		t.Fatal(err)
 	}
-	for p, typ := range map[string]embed.MetadataType{"genre": embed.MetadataString, "year": embed.MetadataNumber, "draft": embed.MetadataBoolean} {
+	for p, typ := range map[string]embed.MetadataType{"genre": embed.MetadataString, "year": embed.MetadataNumber, "draft": embed.MetadataBoolean, "score": embed.MetadataNumber} {
 		if _, err := v.CreateMetadataIndex(t.Context(), p, typ); err != nil {
 			t.Fatal(err)
 		}

@@ -8,17 +8,20 @@
 // (developers.cloudflare.com/vectorize/reference/metadata-filtering) as far as they go; the
 // rest is written down on Parse and MatchAll.
 //
-// Filters come from Go callers of embed (numbers of any Go type, typed slices) and from
-// JSON decoded into map[string]any (float64, []any); both are taken, and numbers compare by
-// value whatever their type.
+// Filters come from Go callers of embed (numbers of every built-in integer and float type,
+// typed slices) and from JSON decoded into map[string]any (float64, []any); both are
+// taken, and numbers compare by value whatever their type, a float32 by its shortest
+// decimal form as JSON carries it.
 package vecfilter
 
 import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -85,6 +88,9 @@ func newCond(key string, path []string, op string, v any) (Cond, error) {
 	if cf, ok := v.(Conflict); ok {
 		return c, fmt.Errorf("%s given twice (%v and %v)", op, cf.First, cf.Second)
 	}
+	if !finite(v) {
+		return c, fmt.Errorf("%s: %v is not a finite number", op, v)
+	}
 	switch op {
 	case OpEq, OpNe:
 		if v != nil && !scalar(v) {
@@ -104,6 +110,9 @@ func newCond(key string, path []string, op string, v any) (Cond, error) {
 			c.values[i] = rv.Index(i).Interface()
 			if !scalar(c.values[i]) {
 				return c, fmt.Errorf("%s: item %d: %T is not a string, number or bool", op, i, c.values[i])
+			}
+			if !finite(c.values[i]) {
+				return c, fmt.Errorf("%s: item %d: %v is not a finite number", op, i, c.values[i])
 			}
 		}
 	default:
@@ -194,11 +203,18 @@ func scalar(v any) bool {
 	return ok
 }
 
-// number reads the Go number types a filter or metadata may hold. json.Number is not one
-// of them: it is neither accepted in a filter nor equal to a number in metadata.
+// number reads the Go number types a filter or metadata may hold: every built-in integer
+// and float type. A float32 counts as the number its shortest decimal form names
+// (float32(0.1) is 0.1), which is how it reaches Vectorize as JSON, and so equals a 0.1
+// stored as JSON. json.Number is not one of them: it is neither accepted in a filter nor
+// equal to a number in metadata.
 func number(v any) (float64, bool) {
 	switch n := v.(type) {
 	case int:
+		return float64(n), true
+	case int8:
+		return float64(n), true
+	case int16:
 		return float64(n), true
 	case int32:
 		return float64(n), true
@@ -206,12 +222,33 @@ func number(v any) (float64, bool) {
 		return float64(n), true
 	case uint:
 		return float64(n), true
-	case float32:
+	case uint8:
 		return float64(n), true
+	case uint16:
+		return float64(n), true
+	case uint32:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	case uintptr:
+		return float64(n), true
+	case float32:
+		f, err := strconv.ParseFloat(strconv.FormatFloat(float64(n), 'g', -1, 32), 64)
+		if err != nil { // ±Inf and NaN format as words that ParseFloat reads back
+			return float64(n), true
+		}
+		return f, true
 	case float64:
 		return n, true
 	}
 	return 0, false
+}
+
+// finite reports whether v is not a NaN or infinite number: such a value cannot be sent
+// as JSON and equals nothing.
+func finite(v any) bool {
+	f, ok := number(v)
+	return !ok || !math.IsNaN(f) && !math.IsInf(f, 0)
 }
 
 func equal(a, b any) bool {

@@ -2,7 +2,10 @@ package vecfilter_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
+	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -142,6 +145,9 @@ func TestParseRefusesBadFilters(t *testing.T) {
 		{"trailing dot", map[string]any{"a.": "x"}, "empty part between dots"},
 		{"shorthand list", map[string]any{"lang": []string{"en"}}, `filter "lang": []string is not a string, number or bool`},
 		{"no operator", map[string]any{"x": map[string]any{}}, `filter "x": no operator`},
+		{"NaN", map[string]any{"x": math.NaN()}, "$eq: NaN is not a finite number"},
+		{"infinity in a range", map[string]any{"x": ops("$lt", float32(math.Inf(1)))}, "$lt: +Inf is not a finite number"},
+		{"infinity in a list", map[string]any{"x": ops("$in", []float64{1, math.Inf(-1)})}, "$in: item 1: -Inf is not a finite number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,6 +159,74 @@ func TestParseRefusesBadFilters(t *testing.T) {
 				t.Errorf("conditions %v returned with the error", conds)
 			}
 		})
+	}
+}
+
+func TestEveryGoNumberTypeComparesByValue(t *testing.T) {
+	// Metadata read back from JSON holds float64; a filter written in Go may hold any
+	// built-in number type, alone or in a typed slice.
+	stored := map[string]map[string]any{"three": {"n": 3.0}, "seven": {"n": 7.0}}
+	for _, v := range []any{int(3), int8(3), int16(3), int32(3), int64(3), uint(3), uint8(3), uint16(3), uint32(3), uint64(3), uintptr(3), float32(3), 3.0} {
+		t.Run(fmt.Sprintf("%T", v), func(t *testing.T) {
+			for _, tt := range []struct {
+				f    map[string]any
+				want []string
+			}{
+				{map[string]any{"n": v}, []string{"three"}},
+				{map[string]any{"n": ops("$ne", v)}, []string{"seven"}},
+				{map[string]any{"n": ops("$gt", v)}, []string{"seven"}},
+				{map[string]any{"n": ops("$lte", v)}, []string{"three"}},
+				{map[string]any{"n": ops("$in", []any{v})}, []string{"three"}},
+				{map[string]any{"n": ops("$nin", reflectSlice(v))}, []string{"seven"}},
+			} {
+				if got := matching(t, tt.f, stored); !slices.Equal(got, tt.want) {
+					t.Errorf("%v matches %v, want %v", tt.f, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// reflectSlice returns a one-item slice of v's own type ([]int8{3} for int8(3)).
+func reflectSlice(v any) any {
+	s := reflect.MakeSlice(reflect.SliceOf(reflect.TypeOf(v)), 1, 1)
+	s.Index(0).Set(reflect.ValueOf(v))
+	return s.Interface()
+}
+
+func TestFloat32MatchesTheDecimalItNames(t *testing.T) {
+	// float32(0.1) widened is 0.10000000149011612; it reaches Vectorize as the JSON number
+	// 0.1, so it must equal a stored 0.1 and order as 0.1 does.
+	var stored map[string]map[string]any
+	if err := json.Unmarshal([]byte(`{"tenth":{"x":0.1},"fifth":{"x":0.2},"big":{"x":16777217}}`), &stored); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		f    map[string]any
+		want []string
+	}{
+		{map[string]any{"x": float32(0.1)}, []string{"tenth"}},
+		{map[string]any{"x": ops("$gt", float32(0.1))}, []string{"big", "fifth"}},
+		{map[string]any{"x": ops("$lte", float32(0.2))}, []string{"fifth", "tenth"}},
+		{map[string]any{"x": ops("$in", []float32{0.2})}, []string{"fifth"}},
+		// float32 cannot hold 16777217: it is 16777216, and says so.
+		{map[string]any{"x": float32(16777217)}, []string{}},
+	} {
+		if got := matching(t, tt.f, stored); !slices.Equal(got, tt.want) {
+			t.Errorf("%v matches %v, want %v", tt.f, got, tt.want)
+		}
+		// Sent as JSON, as embed sends it to Vectorize, the filter means the same.
+		b, err := json.Marshal(tt.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var decoded map[string]any
+		if err := json.Unmarshal(b, &decoded); err != nil {
+			t.Fatal(err)
+		}
+		if got := matching(t, decoded, stored); !slices.Equal(got, tt.want) {
+			t.Errorf("%s as JSON matches %v, want %v", b, got, tt.want)
+		}
 	}
 }
 
