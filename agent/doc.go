@@ -10,10 +10,13 @@
 //	res, err := a.Run(ctx, "How many miles is 42 km?")
 //
 // Every run ends with an answer or an error, and never loses its history: a tool failure of
-// any kind becomes a result the model reads; when the step limit (WithMaxSteps) is reached,
-// one last call with tools disabled asks for the best answer from what is known; a run
-// stopped by its Budget returns ErrBudgetExceeded; and every error comes with the *Result
-// so far, its Messages and Usage included.
+// any kind becomes a result the model reads (a tool that ignores its context and outlives
+// WithToolTimeout is abandoned, and the run goes on); a tool call cut off at max_tokens is
+// shown back to the model, which calls again more briefly; when the step limit
+// (WithMaxSteps) is reached, one last call with tools disabled asks for the best answer
+// from what is known; a run stopped by its Budget returns ErrBudgetExceeded; and every
+// error comes with the *Result so far, its Messages and Usage included, with a result for
+// every tool call in Messages, so that it can be continued.
 //
 // Result.Messages continues a conversation: append the next user message and pass it to
 // RunMessages. The system prompt is in it once and is not added again.
