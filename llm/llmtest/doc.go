@@ -5,8 +5,9 @@
 //   - Server, an emulator of the Workers AI REST API on a local HTTP server. Point an
 //     llm.Client at it with llm.WithBaseURL(server.URL()) (or use Server.Client) and the
 //     client's real HTTP path runs: envelopes, event streams, image bytes, error codes,
-//     AI Gateway headers and cache. A Handler decides each reply; Script replays a fixed
-//     sequence; a nil Handler lets the built-in emulation answer everything.
+//     AI Gateway headers and cache, the async batch API and Vectorize. A Handler decides
+//     each reply; Script replays a fixed sequence; a nil Handler lets the built-in
+//     emulation answer everything.
 //   - TestModel, an llm.Model in memory: it calls each offered tool once, then answers, with
 //     JSON valid for the requested schema when one is asked for. It is what the Server
 //     answers with by default.
@@ -30,15 +31,46 @@
 // capacity error, Text("...").CutAfter(3) for a stream that drops before [DONE],
 // Model().WithLatency(time.Second) for a slow answer.
 //
-// The emulator follows the wire format recorded from the live service (see the project's
-// reference notes), with these deliberate choices:
+// # Retries in tests
+//
+// The client from Server.Client retries as often as llm.DefaultRetryPolicy, but waits
+// milliseconds: backoff of 1 to 20 ms, and Retry-After scaled by 1/1000. A scripted 429
+// with "Retry-After: 3" therefore costs 3 ms. To test the production timing, pass
+// llm.WithRetry(llm.DefaultRetryPolicy()) to Server.Client (options given to it win), and
+// run the test inside a testing/synctest bubble so that the waits pass in fake time.
+//
+// # Answers from the test model
+//
+// The test model is deterministic: the same request always gets the same answer. Its
+// text answers start with "test model:" and summarise the request, so they cannot pass
+// for a real model's. Its JSON answers and tool arguments always validate against the
+// schema, and are read from the request where they can: a field named like free input
+// (expression, query, question, text, input, q, ...) gets the user's message, or the
+// arithmetic in it; numbers and plain strings without examples get numbers and words of
+// the message; examples are picked and varied by a hash of the messages. Different
+// requests thus get different answers. TestModel lists the rules; Example gives the
+// request-independent value of a schema.
+//
+// # What is emulated, and how
+//
+// The emulator follows the wire format of the live service, with samples under
+// llm/testdata, and makes these choices:
+//   - Every route is also served under /client/v4, so a client configured with
+//     Cloudflare's documented base URL, https://api.cloudflare.com/client/v4, works with
+//     only the host changed.
 //   - An unknown model id gets 400/7000 "No route for that URI" from the built-in emulation,
 //     as the live service answers; a Handler may answer any model id. DefaultTestModelID is
 //     always known.
+//   - @cf/openai/gpt-oss-* and @cf/moonshotai/kimi-k2* answer "stream": true on /ai/run
+//     with an empty JSON result, {"result":{},"success":true,"errors":[],"messages":[]},
+//     as the live models do, when the test model answers; scripted replies stream.
 //   - JSON mode with "stream": true on /ai/run is answered with JSON, not an error and not
 //     a stream: the live behaviour is unconfirmed, and clients must already cope with
 //     models that ignore "stream".
+//   - The async batch API (?queueRequest=true) queues requests to the models that support
+//     batching and answers polls with "running" (see WithBatchPolls) before the results;
+//     other models get 400/5006.
+//   - Vectorize v2 indexes live in memory, per server.
 //   - Embeddings are deterministic unit vectors (see Embed), rerank scores are lexical word
 //     overlap, and images are an 8×8 PNG: none of them mean anything.
-//   - The async batch API (?queueRequest=true) is not emulated yet and answers 400/5006.
 package llmtest

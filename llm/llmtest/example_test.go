@@ -3,21 +3,21 @@ package llmtest_test
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/gowai/gowai/llm"
 	"github.com/gowai/gowai/llm/llmtest"
 )
 
 // A scripted server: the first request is refused for capacity (and retried by the
-// client), the second gets the text. Requests records what arrived, token redacted.
+// client, after a Retry-After that Server.Client shortens to 2 ms), the second gets the
+// text. Requests records what arrived, token redacted.
 func ExampleScript() {
 	srv := llmtest.NewServer(llmtest.Script(
-		llmtest.Fail(429, 3040, "Capacity temporarily exceeded, please try again."),
+		llmtest.Fail(429, 3040, "Capacity temporarily exceeded, please try again.").WithRetryAfter("2"),
 		llmtest.Text("a short summary"),
 	))
 	defer srv.Close()
-	c, _ := srv.Client(llm.WithRetry(llm.RetryPolicy{InitialInterval: time.Millisecond}))
+	c, _ := srv.Client()
 
 	resp, err := c.Model("@cf/meta/llama-3.1-8b-instruct").Generate(context.Background(), llm.Request{
 		Messages: []llm.Message{llm.User("summarise this")},
