@@ -54,7 +54,8 @@ func (m *ChatModel) request(req Request, stream bool) (call, error) {
 
 // Generate sends req and returns the whole reply. Failures are *Error values (retried per
 // the client's RetryPolicy where that can help); a success with an empty result is an error
-// wrapping ErrEmptyResponse.
+// wrapping ErrEmptyResponse. A reply cut off at max_tokens in the middle of a tool call's
+// arguments is a *TruncatedToolCallError that holds the reply.
 func (m *ChatModel) Generate(ctx context.Context, req Request) (*Response, error) {
 	cl, err := m.request(req, false)
 	if err != nil {
@@ -69,7 +70,7 @@ func (m *ChatModel) Generate(ctx context.Context, req Request) (*Response, error
 	if mediaType(h) == "text/event-stream" {
 		// A server that streams although we did not ask: gather the stream.
 		if r, err = collect(decodeStream(resp.Body, m.id)); err != nil {
-			return nil, err
+			return nil, m.cutToolCall(err, h, req.MaxTokens, false)
 		}
 	} else {
 		data, err := m.c.readBody(resp)
@@ -77,7 +78,7 @@ func (m *ChatModel) Generate(ctx context.Context, req Request) (*Response, error
 			return nil, err
 		}
 		if r, err = decodeChat(data); err != nil {
-			return nil, m.annotate(err, h)
+			return nil, m.cutToolCall(err, h, req.MaxTokens, true)
 		}
 	}
 	fillFromHeaders(r, h)
@@ -105,7 +106,9 @@ func inferFinish(reason string, u Usage, calls bool, maxTokens int) string {
 }
 
 // Stream sends req with stream:true and yields the reply as it arrives. The request is
-// retried only before the first event; breaking out of the loop closes the connection.
+// retried only before the first event; breaking out of the loop closes the connection. A
+// reply cut off at max_tokens in the middle of a tool call's arguments ends, after its text
+// deltas, with a *TruncatedToolCallError holding the whole reply instead of the last delta.
 //
 // A model that ignores stream:true and answers JSON yields that answer as one Delta. Some
 // models cannot stream on /ai/run at all: gpt-oss and Kimi answer a stream request with a
@@ -155,17 +158,42 @@ func (m *ChatModel) Stream(ctx context.Context, req Request) iter.Seq2[Delta, er
 			yield(Delta{Text: r.Text, Reasoning: r.Reasoning, FinishReason: r.FinishReason, ToolCalls: r.ToolCalls, Usage: &u}, nil)
 			return
 		}
-		calls := false
+		// The text is kept for a *TruncatedToolCallError, which holds the whole reply.
+		var text, reasoning strings.Builder
 		for d, err := range decodeStream(resp.Body, m.id) {
-			calls = calls || len(d.ToolCalls) > 0
-			if d.Usage != nil && err == nil {
-				d.FinishReason = inferFinish(d.FinishReason, *d.Usage, calls, req.MaxTokens)
+			if err != nil {
+				if u, ok := errors.AsType[*unfinishedCallError](err); ok {
+					u.resp.Text, u.resp.Reasoning = text.String(), reasoning.String()
+				}
+				yield(Delta{}, m.cutToolCall(err, h, req.MaxTokens, false))
+				return
 			}
-			if !yield(d, err) || err != nil {
+			text.WriteString(d.Text)
+			reasoning.WriteString(d.Reasoning)
+			if d.Usage != nil {
+				d.FinishReason = inferFinish(d.FinishReason, *d.Usage, len(d.ToolCalls) > 0, req.MaxTokens)
+			}
+			if !yield(d, nil) {
 				return
 			}
 		}
 	}
+}
+
+// cutToolCall returns a *TruncatedToolCallError for a reply with an unfinished tool call that
+// was cut off at max_tokens, the request id and neurons from the headers added; any other
+// decode error is returned as it is, with the model and request id added when annotate is set.
+func (m *ChatModel) cutToolCall(err error, h http.Header, maxTokens int, annotate bool) error {
+	if u, ok := errors.AsType[*unfinishedCallError](err); ok {
+		fillFromHeaders(u.resp, h)
+		if cut, ok := truncatedToolCall(err, maxTokens); ok {
+			return cut
+		}
+	}
+	if annotate {
+		return m.annotate(err, h)
+	}
+	return err
 }
 
 // looksLikeJSON reports whether a body with a missing or odd content type still looks like JSON.
@@ -218,6 +246,9 @@ func collect(s iter.Seq2[Delta, error]) (*Response, error) {
 	var text, reasoning strings.Builder
 	for d, err := range s {
 		if err != nil {
+			if u, ok := errors.AsType[*unfinishedCallError](err); ok {
+				u.resp.Text, u.resp.Reasoning = text.String(), reasoning.String()
+			}
 			return nil, err
 		}
 		text.WriteString(d.Text)

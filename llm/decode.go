@@ -318,9 +318,21 @@ func fillChat[T answerType](resp *Response, w *chatResult[T], text func(T) (stri
 	if len(calls) == 0 {
 		calls = w.ToolCalls
 	}
+	return setToolCalls(resp, calls)
+}
+
+// setToolCalls converts the wire calls into resp.ToolCalls. A call whose arguments stop in
+// the middle of an object is left out, and reported with resp as an *unfinishedCallError.
+func setToolCalls(resp *Response, wire []wireToolCall) error {
+	var cut *unfinishedCall
 	var err error
-	resp.ToolCalls, err = convertToolCalls(calls)
-	return err
+	if resp.ToolCalls, cut, err = convertToolCalls(wire); err != nil {
+		return err
+	}
+	if cut != nil {
+		return &unfinishedCallError{resp: resp, call: *cut}
+	}
+	return nil
 }
 
 // joinReasoning merges the two spellings of reasoning. gpt-oss sends both with the same text
@@ -379,14 +391,10 @@ func fillResponses(resp *Response, raw []byte) error {
 		resp.Text = r.OutputText
 	}
 	resp.Reasoning = reasoning.String()
-	var err error
-	if resp.ToolCalls, err = convertToolCalls(calls); err != nil {
-		return err
-	}
 	switch r.Status {
 	case "completed":
 		resp.FinishReason = "stop"
-		if len(resp.ToolCalls) > 0 {
+		if len(calls) > 0 {
 			resp.FinishReason = "tool_calls"
 		}
 	case "incomplete":
@@ -397,7 +405,7 @@ func fillResponses(resp *Response, raw []byte) error {
 	default:
 		resp.FinishReason = r.Status
 	}
-	return nil
+	return setToolCalls(resp, calls)
 }
 
 // fillUnknown handles a result with no chat key. Holding nothing but metadata (moondream's `{}`,
@@ -431,12 +439,14 @@ func isChatKey(k string) bool {
 }
 
 // convertToolCalls converts wire calls of either shape, with arguments as an object or a string,
-// and names the calls that arrived without an id (legacy calls never have one).
-func convertToolCalls(wire []wireToolCall) ([]ToolCall, error) {
+// and gives every call an id of its own. One call whose arguments stop in the middle of an object
+// (a reply cut off at max_tokens) is returned as cut instead of failing the reply; a second one,
+// or arguments malformed otherwise, are an error.
+func convertToolCalls(wire []wireToolCall) (calls []ToolCall, cut *unfinishedCall, err error) {
 	if len(wire) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	calls := make([]ToolCall, 0, len(wire))
+	calls = make([]ToolCall, 0, len(wire))
 	for i, w := range wire {
 		name, args := w.Name, w.Arguments
 		if f := w.Function; f != nil {
@@ -448,16 +458,34 @@ func convertToolCalls(wire []wireToolCall) ([]ToolCall, error) {
 			}
 		}
 		if name == "" {
-			return nil, errorf("decode response: tool call %d has no name", i)
+			return nil, nil, errorf("decode response: tool call %d has no name", i)
 		}
 		a, err := normalizeArguments(args)
 		if err != nil {
-			return nil, errorf("decode response: tool call %d (%s): %w", i, name, err)
+			err = errorf("decode response: tool call %d (%s): %w", i, name, err)
+			if cut != nil || !unfinishedArguments(args) {
+				return nil, nil, err
+			}
+			cut = &unfinishedCall{id: w.ID, name: name, raw: argumentsText(args), err: err}
+			continue
 		}
 		calls = append(calls, ToolCall{ID: w.ID, Name: name, Arguments: a})
 	}
+	if len(calls) == 0 {
+		return nil, cut, nil
+	}
 	ensureToolCallIDs(calls)
-	return calls, nil
+	return calls, cut, nil
+}
+
+// argumentsText is the text of tool-call arguments sent as a JSON string, or raw itself when
+// they were sent as JSON.
+func argumentsText(raw json.RawMessage) string {
+	var s string
+	if len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
 }
 
 // valueResponse answers a result that is not an object: a string is the text; any other JSON

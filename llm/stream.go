@@ -504,25 +504,37 @@ func appendArguments(b *toolCallBuilder, raw json.RawMessage) error {
 	return nil
 }
 
-// final builds the last delta: the complete tool calls, the finish reason and the usage.
+// final builds the last delta: the complete tool calls, the finish reason and the usage. One
+// call whose arguments stop in the middle of an object (a reply cut off at max_tokens) makes
+// it an *unfinishedCallError instead, holding the reply without the text, which the consumer
+// has had.
 func (d *streamDecoder) final() (Delta, error) {
 	var calls []ToolCall
+	var cut *unfinishedCall
 	for i, b := range d.calls {
 		if b.name == "" {
 			return Delta{}, errorf("stream tool call %d (id %q) never named its function", i, b.id)
 		}
 		args, err := normalizeArguments(b.args)
 		if err != nil {
-			return Delta{}, errorf("stream tool call %q: %w", b.name, err)
+			err = errorf("stream tool call %q: %w", b.name, err)
+			if cut != nil || !unfinishedArguments(b.args) {
+				return Delta{}, err
+			}
+			cut = &unfinishedCall{id: b.id, name: b.name, raw: string(b.args), err: err}
+			continue
 		}
 		calls = append(calls, ToolCall{ID: b.id, Name: b.name, Arguments: args})
 	}
 	ensureToolCallIDs(calls)
 	reason := normalizeFinishReason(d.reason)
+	u := d.usage()
+	if cut != nil {
+		return Delta{}, &unfinishedCallError{resp: &Response{FinishReason: reason, ToolCalls: calls, Usage: u}, call: *cut}
+	}
 	if reason == "" && len(calls) > 0 {
 		reason = "tool_calls"
 	}
-	u := d.usage()
 	return Delta{FinishReason: reason, ToolCalls: calls, Usage: &u}, nil
 }
 
