@@ -145,6 +145,12 @@ func (r BatchResponse) Response() (*Response, error) {
 // (ModelInfo.Batch false; models it does not know are tried), an empty list, a request that
 // is not a JSON object, and a payload of MaxBatchPayload bytes or more: split such a job
 // into several batches.
+//
+// The submission creates a job, so it is retried only after a failure that proves the
+// service did not take it: a connection that was never made (DNS failure, refused
+// connection) or a 429 rate-limit or capacity refusal. After any other failure (a 5xx, a
+// timeout, a connection lost mid-request) the job may exist although no request_id came
+// back; the error says so instead of submitting a second job.
 func (c *Client) Queue(ctx context.Context, model string, requests []any, opts ...QueueOption) (*Batch, error) {
 	if model == "" {
 		return nil, errors.New("llm: queue: empty model id")
@@ -186,8 +192,11 @@ func (c *Client) Queue(ctx context.Context, model string, requests []any, opts .
 		return nil, fmt.Errorf("llm: queue %s: %d requests make %d bytes; the batch API takes under %d (split them into several batches)",
 			model, len(requests), len(body), MaxBatchPayload)
 	}
-	w, err := b.post(ctx, body)
+	w, err := b.post(ctx, body, true)
 	if err != nil {
+		if re, ok := errors.AsType[*RetryError](err); ok && re.Stopped == notCreated {
+			return nil, fmt.Errorf("llm: queue %s: the batch may have been created although no request_id came back, and submitting it again would queue (and bill) a second job: %w", model, err)
+		}
 		return nil, err
 	}
 	if w.RequestID == "" {
@@ -252,14 +261,19 @@ type wireBatchItem struct {
 	ExternalReference *string         `json:"external_reference"`
 }
 
-func (b *Batch) post(ctx context.Context, body []byte) (*wireBatch, error) {
-	data, _, err := b.c.runRaw(ctx, call{method: http.MethodPost, url: b.c.runURL(b.model) + "?queueRequest=true", model: b.model, body: body})
+// post sends a submission (submit: it creates a job, so it is not retried once it may have
+// arrived) or a poll of the batch route.
+func (b *Batch) post(ctx context.Context, body []byte, submit bool) (*wireBatch, error) {
+	if b.c == nil {
+		return nil, errNotCreated
+	}
+	data, _, err := b.c.runRaw(ctx, call{method: http.MethodPost, url: b.c.runURL(b.model) + "?queueRequest=true", model: b.model, body: body, createsWork: submit})
 	if err != nil {
 		return nil, err
 	}
 	var w wireBatch
 	if err := json.Unmarshal(data, &w); err != nil {
-		return nil, fmt.Errorf("llm: batch %s: decode reply: %w", b.model, decodeError(err, data))
+		return nil, b.c.redactErr(fmt.Errorf("llm: batch %s: decode reply: %w", b.model, decodeError(err, data)))
 	}
 	return &w, nil
 }
@@ -289,7 +303,7 @@ func (b *Batch) Wait(ctx context.Context) (*BatchResult, error) {
 	)
 	var res *BatchResult
 	err = backoff.Retry(func() error {
-		w, err := b.post(ctx, body)
+		w, err := b.post(ctx, body, false)
 		if err != nil {
 			return backoff.Permanent(err)
 		}
@@ -358,5 +372,5 @@ func (b *Batch) itemError(i int, result json.RawMessage) error {
 	if m := trailingID.FindStringSubmatch(e.Message); m != nil {
 		e.RequestID = m[1]
 	}
-	return fmt.Errorf("llm: batch request %d: %w", i, e)
+	return b.c.redactErr(fmt.Errorf("llm: batch request %d: %w", i, e))
 }

@@ -305,3 +305,93 @@ func TestBatchItemAddsItsReference(t *testing.T) {
 		t.Error("an array input was accepted")
 	}
 }
+
+// A submission creates a job: once it may have reached the service it is not sent again,
+// or a 502 after the job was queued would queue a second one.
+func TestQueueSubmissionIsNotRetriedOnceItMayHaveArrived(t *testing.T) {
+	tests := []struct {
+		name      string
+		replies   []func(w http.ResponseWriter)
+		wantCalls int
+		wantErr   string // "" for success
+	}{
+		{"502 is not retried", []func(http.ResponseWriter){
+			func(w http.ResponseWriter) { w.WriteHeader(http.StatusBadGateway); io.WriteString(w, "bad gateway") },
+		}, 1, "the batch may have been created although no request_id came back"},
+		{"500 is not retried", []func(http.ResponseWriter){
+			func(w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError); io.WriteString(w, "oops") },
+		}, 1, "not retried: the request may have reached the service"},
+		{"429/3040 refused it, so it is sent again", []func(http.ResponseWriter){
+			func(w http.ResponseWriter) {
+				w.WriteHeader(http.StatusTooManyRequests)
+				io.WriteString(w, `{"result":null,"success":false,"errors":[{"code":3040,"message":"Capacity temporarily exceeded"}],"messages":[]}`)
+			},
+			func(w http.ResponseWriter) {
+				io.WriteString(w, `{"result":{"status":"queued","request_id":"job-1","model":"m"},"success":true,"errors":[],"messages":[]}`)
+			},
+		}, 2, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				mu sync.Mutex
+				n  int
+			)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				mu.Lock()
+				defer mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				if n >= len(tt.replies) {
+					t.Errorf("request %d: the script has %d replies", n+1, len(tt.replies))
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
+				tt.replies[n](w)
+				n++
+			}))
+			defer srv.Close()
+			c, err := llm.NewClient(llm.WithBaseURL(srv.URL), llm.WithAccount("acc", "tok"),
+				llm.WithRetry(llm.RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: time.Millisecond}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Queue(t.Context(), batchEmbed, []any{map[string]any{"text": "a"}})
+			mu.Lock()
+			calls := n
+			mu.Unlock()
+			if calls != tt.wantCalls {
+				t.Errorf("%d submissions, want %d", calls, tt.wantCalls)
+			}
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+			}
+			if e, ok := errors.AsType[*llm.Error](err); !ok || e.Status < 500 {
+				t.Errorf("err = %v, want the service's 5xx *Error reachable", err)
+			}
+		})
+	}
+}
+
+// A connection that was never made cannot have created a job: the submission is retried.
+func TestQueueSubmissionIsRetriedWhenTheConnectionIsRefused(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	base := srv.URL
+	srv.Close() // nothing listens there any more
+	c, err := llm.NewClient(llm.WithBaseURL(base), llm.WithAccount("acc", "tok"),
+		llm.WithRetry(llm.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Millisecond, MaxInterval: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Queue(t.Context(), batchEmbed, []any{map[string]any{"text": "a"}})
+	re, ok := errors.AsType[*llm.RetryError](err)
+	if !ok || re.Attempts != 3 || !errors.Is(err, llm.ErrUnreachable) {
+		t.Fatalf("err = %v, want 3 attempts and ErrUnreachable", err)
+	}
+}
