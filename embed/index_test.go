@@ -427,3 +427,47 @@ func TestMemoryStoreHonoursCancellation(t *testing.T) {
 		t.Fatalf("Query: %v", err)
 	}
 }
+
+// constEmbedder embeds every text as the same vector.
+type constEmbedder []float32
+
+func (c constEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i := range out {
+		out[i] = slices.Clone(c)
+	}
+	return out, nil
+}
+
+func TestQueryRefusesVectorsThatCannotRank(t *testing.T) {
+	s := embed.NewMemoryStore()
+	if err := s.Upsert(t.Context(), []embed.Vector{{ID: "a", Values: []float32{1, 0}}, {ID: "b", Values: []float32{0, 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for _, tt := range []struct {
+		name   string
+		vector []float32
+		want   string
+	}{
+		{"zero", []float32{0, 0}, "all zeros"},
+		{"negative zero", []float32{float32(math.Copysign(0, -1)), 0}, "all zeros"},
+		{"empty", nil, "empty"},
+		{"NaN", []float32{nan, 1}, "not a finite number"},
+		{"infinite", []float32{1, inf}, "not a finite number"},
+		{"wrong dimension", []float32{1, 0, 0}, "3 dimensions; the store holds 2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			hits, err := s.Query(t.Context(), tt.vector, embed.Query{TopK: 2})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Query = %v, %v; want an error with %q", hits, err, tt.want)
+			}
+		})
+	}
+
+	// Index.Search passes the refusal on when the Embedder returns such a vector.
+	ix := embed.NewIndexOn(constEmbedder{0, 0}, s)
+	if m, err := ix.Search(t.Context(), "anything", 1); err == nil || !strings.Contains(err.Error(), "all zeros") {
+		t.Errorf("Search with a zero query vector = %v, %v", m, err)
+	}
+}

@@ -2,6 +2,7 @@ package embed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -172,7 +173,9 @@ func (s *MemoryStore) vector(i int) Vector {
 }
 
 // Query returns the q.TopK stored vectors with the highest cosine similarity to vector,
-// highest first; equal scores are ordered by ID. An empty store returns no hits. q.Filter
+// highest first; equal scores are ordered by ID. An empty store returns no hits. The
+// vector must have the store's dimension, finite values and not be all zeros (it would
+// score 0 against everything). q.Filter
 // takes the operators Vectorize takes, evaluated the same way (see Filter).
 func (s *MemoryStore) Query(ctx context.Context, vector []float32, q Query) ([]Hit, error) {
 	if err := ctx.Err(); err != nil {
@@ -185,8 +188,13 @@ func (s *MemoryStore) Query(ctx context.Context, vector []float32, q Query) ([]H
 	if err != nil {
 		return nil, fmt.Errorf("embed: query: %w", err)
 	}
-	if !finite(vector) {
-		return nil, fmt.Errorf("embed: query: the vector has a value that is not a finite number")
+	switch {
+	case len(vector) == 0:
+		return nil, errors.New("embed: query: the vector is empty")
+	case !finite(vector):
+		return nil, errors.New("embed: query: the vector has a value that is not a finite number")
+	case zero(vector):
+		return nil, errors.New("embed: query: the vector is all zeros: it has no direction, so every stored vector would score 0")
 	}
 	query := slices.Clone(vector)
 	normalize(query)
@@ -323,6 +331,16 @@ func (t *topK) sorted(ids []string) []Hit {
 		hits[j] = Hit{ID: ids[x.i], Score: x.score}
 	}
 	return hits
+}
+
+// zero reports whether every value of v is 0.
+func zero(v []float32) bool {
+	for _, x := range v {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func finite(v []float32) bool {

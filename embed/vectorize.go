@@ -165,6 +165,8 @@ type Vectorize struct {
 	cfg  vectorizeConfig
 	err  error
 	dims atomic.Int64 // the index's dimension; 0 until known
+	// the index's metric once Create or Describe has told it ("" until then)
+	knownMetric atomic.Pointer[Metric]
 	log  mutationLog
 }
 
@@ -322,7 +324,15 @@ func (v *Vectorize) Create(ctx context.Context, cfg IndexConfig) (*IndexDescript
 		return nil, fmt.Errorf("embed: create vectorize index %q: %w", v.name, err)
 	}
 	v.dims.Store(int64(dims))
+	v.knownMetric.Store(&metric)
 	return w.description(), nil
+}
+
+func (v *Vectorize) metric() Metric {
+	if m := v.knownMetric.Load(); m != nil {
+		return *m
+	}
+	return ""
 }
 
 // Describe returns the index's name, description, dimension and metric. It wraps
@@ -332,7 +342,9 @@ func (v *Vectorize) Describe(ctx context.Context) (*IndexDescription, error) {
 	if err := v.call(ctx, "describe", http.MethodGet, "", "", nil, &w); err != nil {
 		return nil, err
 	}
-	return w.description(), nil
+	d := w.description()
+	v.knownMetric.Store(&d.Metric)
+	return d, nil
 }
 
 // Info returns the index's vector count and how far its writes have been processed.
@@ -362,6 +374,7 @@ func (v *Vectorize) DeleteIndex(ctx context.Context) error {
 		return err
 	}
 	v.dims.Store(int64(v.cfg.dims))
+	v.knownMetric.Store(nil)
 	return nil
 }
 
@@ -628,7 +641,9 @@ func checkFilterKey(key string) error {
 }
 
 // Query returns the q.TopK vectors closest to vector, closest first. Hit.Score is the
-// index metric's score: the cosine similarity on a cosine index. q.Filter is checked
+// index metric's score: the cosine similarity on a cosine index. An all-zero vector is
+// refused unless the index is known (from Create or Describe) to be euclidean: on cosine
+// and dot-product indexes it scores 0 against everything. q.Filter is checked
 // before sending (see Filter); on the service it only applies to properties with a
 // metadata index. A query sees only writes already processed (see WaitFor).
 func (v *Vectorize) Query(ctx context.Context, vector []float32, q Query) ([]Hit, error) {
@@ -651,6 +666,8 @@ func (v *Vectorize) Query(ctx context.Context, vector []float32, q Query) ([]Hit
 		return fail("the vector has %d dimensions; Vectorize takes 1 to %d", len(vector), MaxVectorizeDimensions)
 	case !finite(vector):
 		return fail("the vector has a value that is not a finite number")
+	case zero(vector) && v.metric() != MetricEuclidean:
+		return fail("the vector is all zeros: it has no direction, so on a cosine or dot-product index every vector would score 0")
 	}
 	if _, err := vecfilter.Parse(q.Filter); err != nil {
 		return fail("%w", err)

@@ -616,3 +616,41 @@ func BenchmarkVectorizeUpsert(b *testing.B) {
 		})
 	}
 }
+
+func TestVectorizeQueryRefusesAZeroVectorUnlessEuclidean(t *testing.T) {
+	srv, c := vecServer(t)
+	cosine := newIndex(t, c, "cos", 2)
+	if err := cosine.Upsert(t.Context(), []embed.Vector{{ID: "a", Values: []float32{1, 0}}}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(srv.Requests())
+	if hits, err := cosine.Query(t.Context(), []float32{0, 0}, embed.Query{TopK: 1}); err == nil || !strings.Contains(err.Error(), "all zeros") {
+		t.Errorf("zero vector on a cosine index: %v, %v", hits, err)
+	}
+	// A Vectorize that has not learnt the metric refuses too.
+	fresh := embed.NewVectorize(c, "cos", embed.WithIndexDimensions(2))
+	if _, err := fresh.Query(t.Context(), []float32{0, 0}, embed.Query{TopK: 1}); err == nil {
+		t.Error("zero vector accepted with the metric unknown")
+	}
+	if n := len(srv.Requests()) - before; n != 0 {
+		t.Errorf("%d requests sent for a zero vector", n)
+	}
+	if _, err := fresh.Describe(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.Query(t.Context(), []float32{0, 0}, embed.Query{TopK: 1}); err == nil {
+		t.Error("zero vector accepted after Describe said cosine")
+	}
+
+	// On a euclidean index the origin is a point like any other.
+	euclid := embed.NewVectorize(c, "far", embed.WithPollInterval(time.Millisecond, 5*time.Millisecond))
+	if _, err := euclid.Create(t.Context(), embed.IndexConfig{Dimensions: 2, Metric: embed.MetricEuclidean}); err != nil {
+		t.Fatal(err)
+	}
+	if err := euclid.Upsert(t.Context(), []embed.Vector{{ID: "near", Values: []float32{1, 0}}, {ID: "far", Values: []float32{5, 5}}}); err != nil {
+		t.Fatal(err)
+	}
+	if hits, err := euclid.Query(t.Context(), []float32{0, 0}, embed.Query{TopK: 1}); err != nil || len(hits) != 1 || hits[0].ID != "near" {
+		t.Errorf("zero vector on a euclidean index: %v, %v", hits, err)
+	}
+}
