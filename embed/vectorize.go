@@ -167,7 +167,7 @@ type Vectorize struct {
 	dims atomic.Int64 // the index's dimension; 0 until known
 	// the index's metric once Create or Describe has told it ("" until then)
 	knownMetric atomic.Pointer[Metric]
-	log  mutationLog
+	log         mutationLog
 }
 
 // NewVectorize returns the Vectorize index named index on c's account. The index must
