@@ -24,6 +24,7 @@ type requestHint struct {
 	digest  uint64
 	key     string // the digest as cache-key bytes
 	text    string // the last user message, trimmed
+	parsed  bool   // words and numbers are set
 	words   []string
 	numbers []json.Number
 }
@@ -37,14 +38,24 @@ var (
 // freeTextRunes caps a value copied from the user message.
 const freeTextRunes = 200
 
-// newRequestHint digests msgs: roles, contents, images, tool calls and results.
+// newRequestHint digests msgs: roles, contents, images, tool calls and results. The words
+// and numbers of the last user message are read later, by parse, only when an answer is
+// not in the cache.
 func newRequestHint(msgs []llm.Message) *requestHint {
-	d := sha256.New()
+	size := 0
+	for _, m := range msgs {
+		size += 40 + len(m.Content) + len(m.ToolCallID)
+		for _, img := range m.Images {
+			size += 16 + len(img.MIME) + len(img.Data)
+		}
+		for _, c := range m.ToolCalls {
+			size += 24 + len(c.ID) + len(c.Name) + len(c.Arguments)
+		}
+	}
+	buf := make([]byte, 0, size)
 	field := func(s string) {
-		var n [8]byte
-		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
-		d.Write(n[:])
-		d.Write([]byte(s))
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(len(s)))
+		buf = append(buf, s...)
 	}
 	h := &requestHint{}
 	for _, m := range msgs {
@@ -64,9 +75,18 @@ func newRequestHint(msgs []llm.Message) *requestHint {
 			h.text = strings.TrimSpace(m.Content)
 		}
 	}
-	sum := d.Sum(nil)
+	sum := sha256.Sum256(buf)
 	h.digest = binary.LittleEndian.Uint64(sum[:8])
 	h.key = string(sum[:16])
+	return h
+}
+
+// parse reads the words and numbers of the last user message.
+func (h *requestHint) parse() {
+	if h.parsed {
+		return
+	}
+	h.parsed = true
 	for _, w := range strings.Fields(h.text) {
 		if w = strings.TrimFunc(w, unicode.IsPunct); w != "" {
 			h.words = append(h.words, w)
@@ -84,7 +104,6 @@ func newRequestHint(msgs []llm.Message) *requestHint {
 			h.numbers = append(h.numbers, json.Number(ratText(r))) // "007" is not JSON; 7 is
 		}
 	}
-	return h
 }
 
 // seed mixes the digest with the path of the value being built, so that sibling fields

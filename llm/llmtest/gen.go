@@ -54,6 +54,9 @@ func example(schema json.RawMessage, h *requestHint) (json.RawMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("llmtest: example: %w", err)
 	}
+	if h != nil {
+		h.parse()
+	}
 	g.hint = h
 	v, err := g.value(root, 0)
 	if errors.Is(err, errCut) {
