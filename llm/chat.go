@@ -145,7 +145,7 @@ func (m *ChatModel) Stream(ctx context.Context, req Request) iter.Seq2[Delta, er
 				// gets its answer.
 				r, err = m.Generate(ctx, req)
 			case err != nil:
-				err = m.annotate(err, h)
+				err = m.cutToolCall(err, h, req.MaxTokens, true)
 			default:
 				fillFromHeaders(r, h)
 				r.FinishReason = inferFinish(r.FinishReason, r.Usage, len(r.ToolCalls) > 0, req.MaxTokens)

@@ -232,6 +232,31 @@ var streamTruncationCases = []struct {
 	},
 }
 
+func TestStreamKeepsAJSONReplyCutInAToolCall(t *testing.T) {
+	for _, tt := range truncationCases {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := llmtest.NewServer(llmtest.Script(tt.reply))
+			defer srv.Close()
+			c, err := srv.Client()
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := llm.Request{Messages: []llm.Message{llm.User("write it")}, MaxTokens: tt.maxTokens}
+			var gotErr error
+			for d, err := range c.Model(tt.model).Stream(t.Context(), req) {
+				if err != nil {
+					gotErr = err
+					break
+				}
+				if d.Usage != nil {
+					t.Errorf("a final delta %+v arrived; want the error instead", d)
+				}
+			}
+			checkTruncation(t, nil, gotErr, tt.want)
+		})
+	}
+}
+
 func TestStreamEndsWithTheTruncationOfACutToolCall(t *testing.T) {
 	for _, tt := range streamTruncationCases {
 		t.Run(tt.name, func(t *testing.T) {

@@ -332,18 +332,22 @@ func (d *streamDecoder) event(payload []byte) (delta Delta, done bool, err error
 		d.addUsage(u, kind)
 	}
 	d.reason = cmp.Or(ev.FinishReason, d.reason)
-	if err := d.addToolCalls(ev.ToolCalls); err != nil {
-		return Delta{}, false, err
-	}
+	// As in a whole reply, an event that carries tool calls both in its choice and at the top
+	// level (the llama-3.3 hybrid of the two families) sends the same calls twice: the
+	// choice's win.
+	calls := ev.ToolCalls
 	if len(ev.Choices) > 0 {
 		c := &ev.Choices[0]
 		delta.Text = cmp.Or(c.Delta.Content, c.Text)
-		// gpt-oss sends the same text under both names (recordings item 9): take one.
+		// gpt-oss sends the same text under both names: take one.
 		delta.Reasoning = cmp.Or(c.Delta.ReasoningContent, c.Delta.Reasoning)
 		d.reason = cmp.Or(c.FinishReason, d.reason)
-		if err := d.addToolCalls(c.Delta.ToolCalls); err != nil {
-			return Delta{}, false, err
+		if len(c.Delta.ToolCalls) > 0 {
+			calls = c.Delta.ToolCalls
 		}
+	}
+	if err := d.addToolCalls(calls); err != nil {
+		return Delta{}, false, err
 	}
 	if delta.Text == "" && present(ev.Response) {
 		if delta.Text, err = responseText(ev.Response); err != nil {

@@ -441,6 +441,16 @@ func TestDecodeStreamSynthetic(t *testing.T) {
 			}},
 		},
 		{
+			name: "tool calls sent both in the choice and at the top level are taken once",
+			events: []string{
+				`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"read","arguments":"{\"path\":\"a.txt\"}"}}]}}],` +
+					`"tool_calls":[{"index":0,"id":"c1","function":{"name":"read","arguments":"{\"path\":\"a.txt\"}"}}]}`,
+			},
+			want: streamSummary{FinishReason: "tool_calls", Deltas: 1, ToolCalls: []toolCallSummary{
+				{"c1", "read", `{"path":"a.txt"}`},
+			}},
+		},
+		{
 			name: "duplicate ids in a stream are made unique",
 			events: []string{
 				`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"functions.list_toolbox_tools:0","function":{"name":"list_toolbox_tools","arguments":"{}"}}]}}]}`,
