@@ -20,8 +20,8 @@ type Embedder interface {
 
 // Defaults for models the catalog does not describe.
 const (
-	defaultBatchItems = 100  // the text-array cap of the bge schemas (reference §5)
-	defaultRPM        = 3000 // the Text Embeddings task limit (reference §10.1)
+	defaultBatchItems = 100  // the bge models take at most 100 texts per request
+	defaultRPM        = 3000 // Workers AI's per-minute limit for Text Embeddings models
 	defaultMaxTokens  = 512  // per text, as for bge, when only the budget default needs it
 	defaultConcurrent = 4
 )
@@ -73,13 +73,13 @@ func WithTokenBudget(n int) Option { return func(c *config) { c.tokenBudget = n 
 // WithRequestsPerMinute caps how many requests the Model starts per minute, spacing them
 // evenly, so that a large corpus does not run into the account's rate limit and a storm of
 // 429s. 0 (the default) uses the model's documented limit: 3000 for embeddings models, 1500
-// for bge-large (reference §10.1). The limit is per account: give Models that share an
-// account a share of it each.
+// for bge-large (https://developers.cloudflare.com/workers-ai/platform/limits/). The
+// limit is per account: give Models that share an account a share of it each.
 func WithRequestsPerMinute(n int) Option { return func(c *config) { c.rpm = n } }
 
 // WithPooling asks a bge model for "mean" (the service's default) or "cls" pooling. Vectors
-// made with different poolings are not comparable (reference §5). Any other value is an
-// error on the first call.
+// made with different poolings are not comparable. Any other value is an error on the
+// first call.
 func WithPooling(p string) Option { return func(c *config) { c.pooling = p } }
 
 // WithOpenAI sends requests to the OpenAI-compatible /ai/v1/embeddings endpoint instead of
@@ -346,8 +346,9 @@ func plan(tokens []int, size, budget int) []batch {
 	return append(out, batch{start, len(tokens)})
 }
 
-// nativeInput and nativeOutput are the /ai/run embeddings shapes (reference §5). qwen3 and
-// embeddinggemma reply without "pooling" and qwen3 adds "usage" (recording #24).
+// nativeInput and nativeOutput are the /ai/run embeddings shapes. qwen3-embedding and
+// embeddinggemma reply without "pooling", and qwen3-embedding adds "usage", as in
+// testdata/recorded/marmarko__brainz__ai-run-qwen3-embedding-usage.json.
 type nativeInput struct {
 	Text    []string `json:"text"`
 	Pooling string   `json:"pooling,omitempty"`
@@ -360,7 +361,7 @@ type nativeOutput struct {
 }
 
 // openAIInput and openAIOutput are the /ai/v1/embeddings shapes; the reply has no usage
-// (recording #25).
+// (testdata/recorded/marmarko__brainz__ai-v1-embeddings-qwen3-no-usage.json).
 type openAIInput struct {
 	Model string   `json:"model"`
 	Input []string `json:"input"`

@@ -8,7 +8,9 @@ import (
 
 // pacer spaces request starts evenly, 1/rpm of a minute apart, so that no minute sees more
 // than rpm of them. Even spacing (no burst) keeps a large corpus from tripping the
-// account's per-minute limit (reference §10.1) even when several calls share the pacer.
+// account's per-minute limit (3000 requests a minute for embeddings models, see
+// https://developers.cloudflare.com/workers-ai/platform/limits/) even when several calls
+// share the pacer.
 type pacer struct {
 	interval time.Duration
 

@@ -54,7 +54,7 @@ func Rerank(ctx context.Context, c *llm.Client, query string, docs []string, k i
 		k = len(docs)
 	}
 	// The reply is {response:[{id, score}]}, id indexing contexts; usage sits beside it
-	// (reference §8, recording #20).
+	// (testdata/recorded/marmarko__brainz__ai-run-bge-reranker-base.json).
 	var out struct {
 		Response []struct {
 			ID    int     `json:"id"`
