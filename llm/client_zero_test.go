@@ -36,9 +36,12 @@ func TestZeroClientSaysToUseNewClient(t *testing.T) {
 			"AccountAPI":      func() error { return c.AccountAPI(ctx, "GET", "vectorize/v2/indexes", "", nil, nil) },
 			"SearchModels":    func() error { _, err := c.SearchModels(ctx, "llama"); return err },
 			"GatewayFeedback": func() error { return c.GatewayFeedback(ctx, "gw", "log", Feedback{Thumbs: 1}) },
-			"Queue":           func() error { _, err := c.Queue(ctx, "@cf/baai/bge-m3", []any{map[string]any{"text": "a"}}); return err },
-			"QueueChat":       func() error { _, err := QueueChat(ctx, c, "@cf/openai/gpt-oss-120b", []Request{req}); return err },
-			"Batch.Wait":      func() error { _, err := (&Batch{c: c, n: 1}).Wait(ctx); return err },
+			"Queue": func() error {
+				_, err := c.Queue(ctx, "@cf/baai/bge-m3", []any{map[string]any{"text": "a"}})
+				return err
+			},
+			"QueueChat":  func() error { _, err := QueueChat(ctx, c, "@cf/openai/gpt-oss-120b", []Request{req}); return err },
+			"Batch.Wait": func() error { _, err := (&Batch{c: c, n: 1}).Wait(ctx); return err },
 		}
 		for call, f := range calls {
 			t.Run(name+"/"+call, func(t *testing.T) {
