@@ -219,8 +219,11 @@ func (m *Model) Dimensions() int { return int(m.dims.Load()) }
 // With WithQueue, a call of more texts than the queue threshold goes through the async
 // batch API instead, in the same requests.
 func (m *Model) Embed(ctx context.Context, texts []string) ([][]float32, error) {
-	if m.err != nil {
+	switch {
+	case m.err != nil:
 		return nil, m.err
+	case m.pace == nil:
+		return nil, errors.New("embed: use New to make a Model")
 	}
 	if len(texts) == 0 {
 		return [][]float32{}, nil

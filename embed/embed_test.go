@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"os"
@@ -653,5 +654,57 @@ func TestCosine(t *testing.T) {
 				t.Errorf("Cosine = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestZeroValuesFailCleanlyOrWork(t *testing.T) {
+	ctx := t.Context()
+
+	var m embed.Model
+	if _, err := m.Embed(ctx, []string{"text"}); err == nil || !strings.Contains(err.Error(), "use New") {
+		t.Errorf("zero Model: %v", err)
+	}
+
+	var ix embed.Index
+	if err := ix.Add(ctx, embed.Document{ID: "a", Text: "x"}); err == nil {
+		t.Error("zero Index: Add succeeded")
+	}
+	if _, err := ix.Search(ctx, "x", 1); err == nil {
+		t.Error("zero Index: Search succeeded")
+	}
+	if err := ix.Delete(ctx, "a"); err == nil {
+		t.Error("zero Index: Delete succeeded")
+	}
+	if err := ix.Save(io.Discard); err == nil {
+		t.Error("zero Index: Save succeeded")
+	}
+	if n := ix.Len(); n != -1 {
+		t.Errorf("zero Index: Len %d", n)
+	}
+
+	var s embed.MemoryStore
+	if err := s.Upsert(ctx, []embed.Vector{{ID: "a", Values: []float32{1, 0}}, {ID: "b", Values: []float32{0, 1}}}); err != nil {
+		t.Fatalf("zero MemoryStore: Upsert: %v", err)
+	}
+	if hits, err := s.Query(ctx, []float32{0, 1}, embed.Query{TopK: 1}); err != nil || len(hits) != 1 || hits[0].ID != "b" {
+		t.Errorf("zero MemoryStore: Query %v, %v", hits, err)
+	}
+
+	var v embed.Vectorize
+	calls := map[string]func() error{
+		"Upsert":   func() error { return v.Upsert(ctx, []embed.Vector{{ID: "a", Values: []float32{1}}}) },
+		"Query":    func() error { _, err := v.Query(ctx, []float32{1}, embed.Query{TopK: 1}); return err },
+		"Get":      func() error { _, err := v.Get(ctx, "a"); return err },
+		"Delete":   func() error { return v.Delete(ctx, "a") },
+		"Info":     func() error { _, err := v.Info(ctx); return err },
+		"WaitFor":  func() error { return v.WaitFor(ctx, "m") },
+		"Sync":     func() error { return v.Sync(ctx) },
+		"Create":   func() error { _, err := v.Create(ctx, embed.IndexConfig{Dimensions: 2}); return err },
+		"Metadata": func() error { _, err := v.CreateMetadataIndex(ctx, "k", embed.MetadataString); return err },
+	}
+	for name, call := range calls {
+		if err := call(); err == nil || !strings.Contains(err.Error(), "use NewVectorize") {
+			t.Errorf("zero Vectorize: %s: %v", name, err)
+		}
 	}
 }

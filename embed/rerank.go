@@ -23,8 +23,8 @@ type Ranked struct {
 // Rerank scores how well each of docs answers query with a cross-encoder (RerankModel),
 // which reads query and document together and so ranks more precisely than comparing
 // embeddings; use it on the few dozen best matches of an Index search. It returns the k
-// best, highest score first (ties in docs order), or all of them when k <= 0. No docs give
-// no results and no request.
+// best, highest score first (ties in docs order), or all of them when k <= 0; a reply that
+// scores fewer is an error, not a shorter ranking. No docs give no results and no request.
 func Rerank(ctx context.Context, c *llm.Client, query string, docs []string, k int) ([]Ranked, error) {
 	switch {
 	case c == nil:
@@ -75,6 +75,10 @@ func Rerank(ctx context.Context, c *llm.Client, query string, docs []string, k i
 		}
 		seen[r.ID] = true
 		ranked = append(ranked, Ranked{Index: r.ID, Text: docs[r.ID], Score: r.Score})
+	}
+	if len(ranked) < k {
+		// Documents left unscored would vanish from the ranking without a word.
+		return nil, fmt.Errorf("embed: rerank: %s returned %d scores for %d documents; %d were asked for", RerankModel, len(ranked), len(docs), k)
 	}
 	slices.SortFunc(ranked, func(a, b Ranked) int {
 		return cmp.Or(cmp.Compare(b.Score, a.Score), cmp.Compare(a.Index, b.Index))

@@ -119,6 +119,7 @@ func TestRerankErrors(t *testing.T) {
 		{"negative id", llmtest.JSON(map[string]any{"response": []map[string]any{{"id": -1, "score": 1}}}), []string{"a"}, "bad or repeated id -1"},
 		{"repeated id", llmtest.JSON(map[string]any{"response": []map[string]any{{"id": 0, "score": 1}, {"id": 0, "score": 1}}}), []string{"a", "b"}, "bad or repeated id 0"},
 		{"no scores", llmtest.JSON(map[string]any{"response": []any{}}), []string{"a"}, "no scores for 1 documents"},
+		{"fewer scores than documents", llmtest.JSON(map[string]any{"response": []map[string]any{{"id": 1, "score": 1}}}), []string{"a", "b", "c"}, "returned 1 scores for 3 documents; 3 were asked for"},
 		{"blank document", llmtest.Model(), []string{"a", " "}, "document 1 is empty"},
 	}
 	for _, tt := range tests {

@@ -55,7 +55,7 @@ type Hit struct {
 // similarity to every stored vector, using several cores for large stores. That takes about
 // 26 ms per 100,000 384-dimensional vectors on one core, 14 ms on two (BenchmarkIndexSearch). All its vectors have the dimension of the first one stored.
 // It stores copies scaled to unit length, so scores are cosine similarities and Get
-// returns the scaled values. The zero value is not usable: call NewMemoryStore.
+// returns the scaled values. The zero value is an empty store, ready to use.
 type MemoryStore struct {
 	mu    sync.RWMutex
 	dims  int
@@ -101,6 +101,9 @@ func (s *MemoryStore) Upsert(ctx context.Context, vs []Vector) error {
 		dims = len(v.Values)
 	}
 	s.dims = dims
+	if s.where == nil {
+		s.where = make(map[string]int, len(vs))
+	}
 	for _, v := range vs {
 		i, ok := s.where[v.ID]
 		if !ok {
