@@ -14,12 +14,13 @@ import (
 )
 
 // MaxBatchPayload is the largest body, in bytes, the async batch API takes: the whole
-// {"requests":[...]} must be under 10 MB (reference §1.2), read here as 10,000,000 bytes.
+// {"requests":[...]} must be under 10 MB, read here as 10,000,000 bytes
+// (https://developers.cloudflare.com/workers-ai/features/batch-api/).
 const MaxBatchPayload = 10_000_000
 
 // BatchItem is one request of a batch with a reference of the caller's own. It is sent as
 // Input with "external_reference": Ref added, and the service hands Ref back with the
-// item's response (reference §1.2).
+// item's response.
 type BatchItem struct {
 	Input any    // the model's input, as for Run: a struct, a map, or the JSON text of an object
 	Ref   string // "" sends no reference
@@ -137,7 +138,7 @@ func (r BatchResponse) Response() (*Response, error) {
 }
 
 // Queue submits requests to model's async batch API (POST /ai/run/{model}?queueRequest=true
-// with {"requests":[...]}, reference §1.2) and returns the queued Batch; Batch.Wait
+// with {"requests":[...]}; https://developers.cloudflare.com/workers-ai/features/batch-api/) and returns the queued Batch; Batch.Wait
 // collects the results. Each request is the model's input, as for Run (a struct, a map, the
 // JSON text of an object), or a BatchItem to attach a reference.
 //
@@ -246,7 +247,7 @@ func (b *Batch) Model() string { return b.model }
 
 // wireBatch is every shape the batch route answers with: the queued acknowledgement
 // {status, request_id, model}, the finished {responses, usage}, and, unconfirmed
-// (reference §13), a pending state, told apart by the absence of responses.
+// a pending state, told apart by the absence of responses.
 type wireBatch struct {
 	Status    string          `json:"status"`
 	RequestID string          `json:"request_id"`
@@ -314,7 +315,7 @@ func (b *Batch) Wait(ctx context.Context) (*BatchResult, error) {
 			return backoff.Permanent(err)
 		}
 		return nil
-	}, backoff.WithContext(exp, ctx)) // WithContext outermost, or a sleep ignores cancellation (deps.md)
+	}, backoff.WithContext(exp, ctx)) // WithContext outermost, or a sleep ignores cancellation
 	if err != nil {
 		return nil, fmt.Errorf("llm: batch %s on %s: %w", b.id, b.model, err)
 	}
@@ -322,7 +323,7 @@ func (b *Batch) Wait(ctx context.Context) (*BatchResult, error) {
 }
 
 // result puts the responses in request order. The service numbers them by position
-// (reference §1.2, fixture batch-result): an id out of range, repeated or missing is an
+// (testdata/workers-ai/batch-result.response.json): an id out of range, repeated or missing is an
 // error rather than a silently misplaced result.
 func (b *Batch) result(w *wireBatch) (*BatchResult, error) {
 	out := make([]BatchResponse, b.n)

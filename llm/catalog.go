@@ -31,18 +31,18 @@ const (
 	// VisionNone: the model takes no images.
 	VisionNone VisionInput = iota
 	// VisionContentParts: OpenAI-style content parts {"type":"image_url","image_url":{"url":"data:..."}}
-	// in the user message; HTTP URLs are refused by the service, only data: URLs pass (reference §6).
+	// in the user message; HTTP URLs are refused by the service, only data: URLs pass.
 	VisionContentParts
 	// VisionImageBytes: a top-level "image" array of byte values 0..255 beside string-only
-	// messages, one image per request (llama-3.2-11b-vision, reference §6).
+	// messages, one image per request (llama-3.2-11b-vision).
 	VisionImageBytes
 	// VisionImageToText: the image-to-text task, {image, prompt, max_tokens} in and
-	// {description} out (llava, uform; reference §6).
+	// {description} out (llava, uform).
 	VisionImageToText
 )
 
 // The values of ModelInfo.ImageOutput: how a text-to-image model returns its picture
-// (reference §7).
+// (https://developers.cloudflare.com/workers-ai/models/, each model's output schema).
 const (
 	ImageOutputJSONBase64    = "json-base64"    // JSON envelope, result.image is base64
 	ImageOutputBinary        = "binary"         // raw image bytes; PNG or JPEG, read the Content-Type
@@ -55,40 +55,42 @@ const (
 type ModelInfo struct {
 	ID            string // catalog id with its prefix, e.g. "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 	Task          Task
-	ContextWindow int // tokens; input plus max_tokens must fit or the service answers 413 (reference §10.2)
+	ContextWindow int // tokens; input plus max_tokens must fit or the service answers 413
 
-	// Tools: the catalog flags function calling (reference §2.5). Some unflagged models
+	// Tools: Cloudflare's model catalog flags function calling. Some unflagged models
 	// (llama-3.1-8b, llama-3.2-*) accept tools in their schema but call them poorly.
 	Tools bool
-	// JSONMode: the model takes response_format json_schema (reference §2.4). Models that
+	// JSONMode: the model takes response_format json_schema
+	// (https://developers.cloudflare.com/workers-ai/features/json-mode/). Models that
 	// only take guided_json (gemma-3, mistral-small-3.1, qwq) are false.
 	JSONMode  bool
 	Vision    bool // accepts images; see VisionInput for how
-	Reasoning bool // thinks before answering, spending output tokens (reference §2.6)
+	Reasoning bool // thinks before answering, spending output tokens
 
-	RequestsPerMinute int // per account, by task with per-model overrides (reference §10.1)
+	RequestsPerMinute int // per account, by task with per-model overrides (https://developers.cloudflare.com/workers-ai/platform/limits/)
 
 	// Neurons (Workers AI's billing unit, $0.011 per 1000) per million input and output
-	// tokens (reference §10.3); images for image classification. 0 where pricing is per
+	// tokens (https://developers.cloudflare.com/workers-ai/platform/pricing/); images for image classification. 0 where pricing is per
 	// image, step or audio minute.
 	NeuronsPerMInput, NeuronsPerMOutput float64
 
 	VisionInput VisionInput // how images go on the wire for this model
 
 	Dimensions     int // embedding models: length of each vector
-	MaxInputTokens int // embedding models: tokens per text the model reads (reference §5)
-	MaxBatchItems  int // embedding models: texts per request (reference §5)
+	MaxInputTokens int // embedding models: tokens per text the model reads
+	MaxBatchItems  int // embedding models: texts per request
 
-	// Batch: the model takes the async batch API, ?queueRequest=true (reference §1.2).
+	// Batch: the model takes the async batch API, ?queueRequest=true
+	// (https://developers.cloudflare.com/workers-ai/features/batch-api/).
 	Batch bool
 	// LicenseGate: the account must send {"prompt":"agree"} once before the first call,
-	// or every call fails with 403/5016 (reference §6).
+	// or every call fails with 403/5016.
 	LicenseGate bool
-	// NineCharToolIDs: the schema requires tool_call_id to match [a-zA-Z0-9]{9}
-	// (reference §2.1); the library rewrites ids to that form when sending.
+	// NineCharToolIDs: the schema requires tool_call_id to match [a-zA-Z0-9]{9}; the library
+	// rewrites ids to that form when sending.
 	NineCharToolIDs bool
 	// StringContentOnly: messages[].content must be a string; parts are refused with
-	// "Type mismatch of '/messages/1/content'" (reference §2.1).
+	// "Type mismatch of '/messages/1/content'".
 	StringContentOnly bool
 	// ImageOutput: text-to-image models only, one of the ImageOutput constants.
 	ImageOutput string
@@ -115,10 +117,11 @@ var catalogIndex = sync.OnceValue(func() map[string]int {
 })
 
 // usdPerNeuron converts USD list prices to neurons where only USD is published
-// (reference §10.3: $0.011 per 1000 neurons).
+// ($0.011 per 1000 neurons: https://developers.cloudflare.com/workers-ai/platform/pricing/).
 const usdPerNeuron = 0.000011
 
-// Requests per minute by task (reference §10.1); the table spells out per-model overrides.
+// Requests per minute by task (https://developers.cloudflare.com/workers-ai/platform/limits/);
+// the table spells out per-model overrides.
 const (
 	rpmTextGeneration = 300
 	rpmEmbeddings     = 3000
@@ -131,14 +134,15 @@ const (
 	rpmImageAnalysis  = 3000 // image classification and object detection
 )
 
-// catalog is sorted by ID (a test checks it). Sources: reference §§2.4, 2.5, 5–8, 10, 12 and
-// the recordings; a model seen only in recordings carries only what they show.
+// catalog is sorted by ID (a test checks it). Sources: Cloudflare's model pages, pricing and
+// limits (https://developers.cloudflare.com/workers-ai/models/) and the exchanges in
+// testdata/recorded; a model seen only there carries only what they show.
 var catalog = []ModelInfo{
 	{ID: "@cf/ai4bharat/indictrans2-en-indic-1B", Task: TaskTranslation, RequestsPerMinute: rpmTranslation},
 	{ID: "@cf/baai/bge-base-en-v1.5", Task: TaskTextEmbeddings, RequestsPerMinute: rpmEmbeddings,
 		NeuronsPerMInput: 6058, Dimensions: 768, MaxInputTokens: 512, MaxBatchItems: 100, Batch: true},
 	// bge-large's schema was not read; its input and batch limits follow the rest of the
-	// family (reference §5).
+	// family.
 	{ID: "@cf/baai/bge-large-en-v1.5", Task: TaskTextEmbeddings, RequestsPerMinute: 1500,
 		NeuronsPerMInput: 18582, Dimensions: 1024, MaxInputTokens: 512, MaxBatchItems: 100, Batch: true},
 	{ID: "@cf/baai/bge-m3", Task: TaskTextEmbeddings, ContextWindow: 60000, RequestsPerMinute: rpmEmbeddings,
@@ -171,7 +175,7 @@ var catalog = []ModelInfo{
 		Vision: true, RequestsPerMinute: rpmTextGeneration,
 		NeuronsPerMInput: 0.35 / usdPerNeuron, NeuronsPerMOutput: 0.56 / usdPerNeuron,
 		VisionInput: VisionContentParts},
-	// Thinking is on by default (reference §12).
+	// Thinking is on by default.
 	{ID: "@cf/google/gemma-4-26b-a4b-it", Task: TaskTextGeneration,
 		JSONMode: true, Reasoning: true, RequestsPerMinute: rpmTextGeneration,
 		NeuronsPerMInput: 0.100 / usdPerNeuron, NeuronsPerMOutput: 0.300 / usdPerNeuron},
@@ -223,7 +227,7 @@ var catalog = []ModelInfo{
 		NeuronsPerMInput: 0.27 / usdPerNeuron, NeuronsPerMOutput: 0.85 / usdPerNeuron,
 		VisionInput: VisionContentParts, Batch: true, NineCharToolIDs: true},
 	// JSON mode here is response_format {type:"json_object"} only, answering with a fixed
-	// {safe, categories} object; the 131072 context window is unconfirmed (reference §10.2).
+	// {safe, categories} object; its 131072-token context window is not documented, so left out.
 	{ID: "@cf/meta/llama-guard-3-8b", Task: TaskTextGeneration, RequestsPerMinute: rpmTextGeneration},
 	{ID: "@cf/meta/m2m100-1.2b", Task: TaskTranslation, RequestsPerMinute: rpmTranslation,
 		NeuronsPerMInput: 31050, NeuronsPerMOutput: 31050, Batch: true},
@@ -236,13 +240,14 @@ var catalog = []ModelInfo{
 		Tools: true, Vision: true, RequestsPerMinute: rpmTextGeneration,
 		NeuronsPerMInput: 0.35 / usdPerNeuron, NeuronsPerMOutput: 0.56 / usdPerNeuron,
 		VisionInput: VisionContentParts, NineCharToolIDs: true},
-	// Needs a paid billing method (reference §9.2).
+	// Needs a paid billing method.
 	{ID: "@cf/moonshotai/kimi-k2.6", Task: TaskTextGeneration, ContextWindow: 262144,
 		Tools: true, JSONMode: true, Vision: true, Reasoning: true, RequestsPerMinute: rpmTextGeneration,
 		NeuronsPerMInput: 0.95 / usdPerNeuron, NeuronsPerMOutput: 4.00 / usdPerNeuron,
 		VisionInput: VisionContentParts},
 	{ID: "@cf/myshell-ai/melotts", Task: TaskTextToSpeech},
-	// Seen only in recordings #17: reasoning that can spend the whole budget.
+	// Seen only in testdata/recorded (*nemotron-reasoning-only.json): reasoning that can spend
+	// the whole budget.
 	{ID: "@cf/nvidia/nemotron-3-120b-a12b", Task: TaskTextGeneration, Reasoning: true,
 		RequestsPerMinute: rpmTextGeneration},
 	{ID: "@cf/openai/gpt-oss-120b", Task: TaskTextGeneration, ContextWindow: 128000,
@@ -251,7 +256,7 @@ var catalog = []ModelInfo{
 	{ID: "@cf/openai/gpt-oss-20b", Task: TaskTextGeneration, ContextWindow: 128000,
 		Tools: true, JSONMode: true, Reasoning: true, RequestsPerMinute: rpmTextGeneration,
 		NeuronsPerMInput: 0.20 / usdPerNeuron, NeuronsPerMOutput: 0.30 / usdPerNeuron},
-	// Whisper is priced per audio minute (reference §10.3), not per token.
+	// Whisper is priced per audio minute, not per token.
 	{ID: "@cf/openai/whisper", Task: TaskSpeechRecognition, RequestsPerMinute: rpmSpeech},
 	{ID: "@cf/openai/whisper-large-v3-turbo", Task: TaskSpeechRecognition, RequestsPerMinute: rpmSpeech},
 	{ID: "@cf/openai/whisper-tiny-en", Task: TaskSpeechRecognition, RequestsPerMinute: rpmSpeech},
@@ -265,14 +270,16 @@ var catalog = []ModelInfo{
 	{ID: "@cf/qwen/qwen3-30b-a3b-fp8", Task: TaskTextGeneration, ContextWindow: 32768,
 		Tools: true, JSONMode: true, Reasoning: true, RequestsPerMinute: rpmTextGeneration,
 		NeuronsPerMInput: 0.051 / usdPerNeuron, NeuronsPerMOutput: 0.34 / usdPerNeuron, Batch: true},
-	// 1024 dimensions and ≤32 texts per request: recordings #24 and reference §5.
+	// 1024 dimensions (testdata/recorded/*qwen3-embedding-usage.json) and at most 32 texts per
+	// request.
 	{ID: "@cf/qwen/qwen3-embedding-0.6b", Task: TaskTextEmbeddings, ContextWindow: 8192,
 		RequestsPerMinute: rpmEmbeddings, NeuronsPerMInput: 0.012 / usdPerNeuron,
 		Dimensions: 1024, MaxBatchItems: 32},
-	// Seen only in recordings #6: two image_url parts in one message, reasoning output.
+	// Seen only in testdata/recorded (*vision-two-images.json): two image_url parts in one
+	// message, reasoning output.
 	{ID: "@cf/qwen/qwen3.8-27b", Task: TaskTextGeneration, Vision: true, Reasoning: true,
 		RequestsPerMinute: rpmTextGeneration, VisionInput: VisionContentParts},
-	// Tools are in the schema but not flagged (reference §2.5); JSON only via guided_json.
+	// Tools are in the schema but not flagged in the catalog; JSON only via guided_json.
 	{ID: "@cf/qwen/qwq-32b", Task: TaskTextGeneration, ContextWindow: 24000,
 		Reasoning: true, RequestsPerMinute: rpmTextGeneration,
 		NeuronsPerMInput: 0.66 / usdPerNeuron, NeuronsPerMOutput: 1.00 / usdPerNeuron, NineCharToolIDs: true},
@@ -287,7 +294,7 @@ var catalog = []ModelInfo{
 		VisionInput: VisionImageToText},
 	{ID: "@cf/zai-org/glm-4.7-flash", Task: TaskTextGeneration, Reasoning: true,
 		RequestsPerMinute: rpmTextGeneration},
-	// Seen in recordings #16 and #18 (reasoning_content, cached tokens).
+	// Seen in testdata/recorded (*glm-5.2-cached-tokens.json, *glm-5.2-reasoning-only.json).
 	{ID: "@cf/zai-org/glm-5.2", Task: TaskTextGeneration, Reasoning: true,
 		RequestsPerMinute: rpmTextGeneration},
 	{ID: "@hf/nousresearch/hermes-2-pro-mistral-7b", Task: TaskTextGeneration, ContextWindow: 24000,

@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// section12 lists every model id of reference §12 (glm-5.x as the glm-5.2 of the recordings).
+// section12 lists every model id the library documents as current (glm-5.x as the glm-5.2
+// of testdata/recorded).
 var section12 = []string{
 	"@cf/meta/llama-3.3-70b-instruct-fp8-fast",
 	"@cf/meta/llama-4-scout-17b-16e-instruct",

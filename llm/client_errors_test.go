@@ -277,3 +277,18 @@ func TestUnknownModelErrorCarriesTheHint(t *testing.T) {
 
 var _ = context.Background
 var _ = time.Second
+
+func TestRetryAfterValuesThatCannotBeWaitedAreBounded(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for v, want := range map[string]time.Duration{
+		"5":                             5 * time.Second,
+		"1e30":                          24 * time.Hour, // overflowed to a negative Duration before
+		"NaN":                           0,
+		"-3":                            0,
+		"Thu, 01 Jan 2099 00:00:00 GMT": 24 * time.Hour,
+	} {
+		if got := parseRetryAfter(v, now); got != want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", v, got, want)
+		}
+	}
+}

@@ -21,7 +21,7 @@ import (
 )
 
 // rtFunc is an in-memory http.RoundTripper: retry tests run inside a synctest bubble,
-// where real network I/O is not allowed (deps.md).
+// where real network I/O is not allowed.
 type rtFunc func(*http.Request) (*http.Response, error)
 
 func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
@@ -705,7 +705,7 @@ func TestFirstAttemptErrorsAreJudgedLikeAnyOther(t *testing.T) {
 	})
 }
 
-// gpt-oss on /ai/run ignores stream:true and answers JSON (reference §3.1): the stream
+// gpt-oss on /ai/run ignores stream:true and answers JSON: the stream
 // delivers that answer as one final Delta.
 func TestStreamAcceptsAJSONReply(t *testing.T) {
 	c := newTestClient(t, &scripted{replies: []canned{{200, map[string]string{"cf-ai-neurons": "2.50"}, okText}}})

@@ -101,7 +101,7 @@ func (e *Error) Is(target error) bool { return target != nil && e.sentinel() == 
 
 // Retryable reports whether the same request may succeed if sent again later. Daily
 // allocation errors (3036, 4006) are 429s that will not clear until 00:00 UTC, so they are
-// not retryable (reference §9.4).
+// not retryable.
 func (e *Error) Retryable() bool {
 	switch e.Code {
 	case 3040, 3021, 3007, 3008, 3046:
@@ -138,7 +138,8 @@ func (e *Error) sentinel() error {
 		return ErrModelNotFound
 	case 7000:
 		// The live service answers an unknown model on /ai/run with 400/7000 "No route
-		// for that URI" (recordings #12); on a model route that means "no such model".
+		// for that URI" (testdata/recorded/*unknown-model-400-7000.json); on a model route that
+		// means "no such model".
 		if e.Model != "" {
 			return ErrModelNotFound
 		}
@@ -258,18 +259,23 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return 0
 	}
 	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs <= 0 {
+		if !(secs > 0) { // NaN included
 			return 0
 		}
-		return time.Duration(secs * float64(time.Second))
+		// Above a day the value cannot be a wait to honour, and past 292 years it would
+		// overflow a Duration: it is kept at a day, which no retry budget allows.
+		return time.Duration(min(secs, maxRetryAfter.Seconds()) * float64(time.Second))
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d
+			return min(d, maxRetryAfter)
 		}
 	}
 	return 0
 }
+
+// maxRetryAfter bounds a Retry-After value.
+const maxRetryAfter = 24 * time.Hour
 
 // errorf wraps a cause with the package prefix.
 func errorf(format string, args ...any) error { return fmt.Errorf("llm: "+format, args...) }

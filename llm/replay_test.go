@@ -43,7 +43,7 @@ func replayServer(t *testing.T, rec recording) *llm.Client {
 		}
 		for k, v := range rec.Response.Headers {
 			switch strings.ToLower(k) {
-			// The bodies are stored decoded (recordings README, "Replay caveat").
+			// The bodies are stored decoded (testdata/recorded/README.md, "Replay caveat").
 			case "content-encoding", "transfer-encoding", "content-length":
 				continue
 			}

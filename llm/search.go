@@ -17,7 +17,7 @@ type RemoteModel struct {
 	Task        string // e.g. "Text Generation"
 	// Properties holds the catalog properties by id ("context_window", "function_calling",
 	// "price", "reasoning_effort", ...). Most values are JSON strings ("24000", "true"); price
-	// and reasoning_effort are structured (reference §1.1).
+	// and reasoning_effort are structured (testdata/recorded/*models-search-gpt-oss.json).
 	Properties map[string]json.RawMessage
 }
 
