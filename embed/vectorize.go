@@ -86,6 +86,8 @@ type IndexInfo struct {
 	// ProcessedUpToMutation is the id of the last write applied; every write accepted
 	// before it is visible to queries. "" before the first.
 	ProcessedUpToMutation string
+	// ProcessedUpToDatetime is the date of that write, by the service's clock; zero before
+	// the first.
 	ProcessedUpToDatetime time.Time
 }
 
