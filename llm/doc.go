@@ -17,7 +17,11 @@
 // totals, the native usage tail) and a stream cut before [DONE] is ErrTruncatedStream;
 // errors are *Error values classified by Cloudflare's internal code, so the daily-allocation
 // 429 (3036/4006) is not retried while capacity (3040) and rate limits (3021) are, with
-// exponential backoff that honours Retry-After and stops the moment the context is done.
+// exponential backoff that honours Retry-After and gives up as soon as the next attempt
+// could not start before the context's deadline. A call that still fails is a *RetryError
+// naming the request once, with the attempts made; a network failure matches
+// ErrUnreachable. Each attempt is bounded by WithTimeout and each stream by
+// WithStreamIdleTimeout, so a server that never answers cannot hang a call.
 //
 // Run and RunBytes reach every other task (embeddings, images, speech, translation) with
 // the envelope removed, choosing JSON or bytes by the reply's Content-Type. LookupModel and
