@@ -3,6 +3,7 @@ package structured_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"iter"
 	"testing"
 
@@ -62,3 +63,95 @@ func BenchmarkGenerate(b *testing.B) {
 
 // The first call for a type also builds and compiles its schema: see BenchmarkForCold in
 // internal/schema for that one-off cost.
+
+// chunkedModel streams its text in deltas of size bytes, as a model streams tokens.
+type chunkedModel struct {
+	text string
+	size int
+}
+
+func (m chunkedModel) Generate(context.Context, llm.Request) (*llm.Response, error) {
+	return &llm.Response{Text: m.text, FinishReason: "stop"}, nil
+}
+
+func (m chunkedModel) Stream(context.Context, llm.Request) iter.Seq2[llm.Delta, error] {
+	return func(yield func(llm.Delta, error) bool) {
+		for i := 0; i < len(m.text); i += m.size {
+			if !yield(llm.Delta{Text: m.text[i:min(i+m.size, len(m.text))]}, nil) {
+				return
+			}
+		}
+		yield(llm.Delta{FinishReason: "stop", Usage: &llm.Usage{TotalTokens: len(m.text) / 4}}, nil)
+	}
+}
+
+type Catalog struct {
+	Title string        `json:"title"`
+	Items []CatalogItem `json:"items"`
+}
+
+type CatalogItem struct {
+	Name  string `json:"name"`
+	Qty   int    `json:"qty"`
+	Notes string `json:"notes"`
+}
+
+// catalogJSON is a Catalog document of about n bytes.
+func catalogJSON(n int) string {
+	var c Catalog
+	c.Title = "Inventory"
+	for i := 0; ; i++ {
+		c.Items = append(c.Items, CatalogItem{Name: fmt.Sprintf("item %d", i), Qty: i, Notes: "kept in aisle 4, second shelf from the top"})
+		if b, _ := json.Marshal(c); len(b) >= n {
+			return string(b)
+		}
+	}
+}
+
+// BenchmarkStream is a whole Stream[T] of an answer arriving in 4-byte deltas, next to
+// decoding the same answer once: the partials must not make the cost grow faster than the
+// answer.
+func BenchmarkStream(b *testing.B) {
+	ctx := context.Background()
+	for _, size := range []int{10_000, 100_000} {
+		text := catalogJSON(size)
+		name := fmt.Sprintf("%dKB", size/1000)
+		b.Run(name+"/stream-4B-deltas", func(b *testing.B) {
+			m := chunkedModel{text, 4}
+			b.SetBytes(int64(len(text)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var done bool
+				for p, err := range structured.Stream[Catalog](ctx, m, "x") {
+					if err != nil {
+						b.Fatal(err)
+					}
+					done = p.Done
+				}
+				if !done {
+					b.Fatal("no final value")
+				}
+			}
+		})
+		b.Run(name+"/decode-once", func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var c Catalog
+				if err := json.Unmarshal([]byte(text), &c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/generate", func(b *testing.B) {
+			m := chunkedModel{text, 4}
+			b.SetBytes(int64(len(text)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := structured.Generate[Catalog](ctx, m, "x"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

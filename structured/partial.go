@@ -19,16 +19,21 @@ import (
 // finished reply, so the partials and the final value agree.
 func completePartialJSON(prefix []byte) (doc []byte, ok bool) {
 	s := scanJSON(prefix)
+	return s.complete(prefix)
+}
+
+// complete is completePartialJSON for the text b that s has scanned to its end.
+func (s *jsonScan) complete(b []byte) (doc []byte, ok bool) {
 	if s.start < 0 {
 		return nil, false
 	}
 	if s.end >= 0 {
 		// Cloned: a streaming caller keeps appending to (and may reuse) the buffer it passed in.
-		return bytes.Clone(prefix[s.start:s.end]), true
+		return bytes.Clone(b[s.start:s.end]), true
 	}
-	cut, closeString := s.cut(prefix)
+	cut, closeString := s.cut(b)
 	out := make([]byte, 0, cut-s.start+1+len(s.stack))
-	out = append(out, prefix[s.start:cut]...)
+	out = append(out, b[s.start:cut]...)
 	if closeString {
 		out = append(out, '"')
 	}
@@ -63,7 +68,7 @@ const (
 	tokLiteral
 )
 
-// Number grammar states (RFC 8259 §6). numZero, numInt, numFrac and numExp are the ones a number may end in.
+// Number grammar states (RFC 8259, section 6). numZero, numInt, numFrac and numExp are the ones a number may end in.
 const (
 	numMinus = iota
 	numZero
@@ -82,11 +87,18 @@ type frame struct {
 }
 
 // jsonScan is the state of a single left-to-right pass over a text looking for its first JSON object or array.
+// The pass can be resumed: scan reads only what was appended since the last call, so scanning a streamed answer
+// costs O(1) per byte however it is cut.
 type jsonScan struct {
+	pos   int // how much of the text has been read
 	start int // index of the document's opening bracket; -1 while none has been seen
 	end   int // index just past its closing bracket; -1 while the document is open
 	stack []frame
 	tok   int
+
+	// outside the document
+	thinking  bool // inside a <think> block
+	thinkFrom int  // where to look for its close tag next
 
 	// string token
 	strStart      int
@@ -108,28 +120,51 @@ type jsonScan struct {
 // finished; end >= 0 means [start, end) is a complete, valid document; otherwise b ends inside the document that
 // begins at start.
 func scanJSON(b []byte) jsonScan {
-	s := jsonScan{start: -1, end: -1, stack: make([]frame, 0, 8)}
-	for i := 0; i < len(b); i++ {
+	s := newScan()
+	s.scan(b)
+	return s
+}
+
+func newScan() jsonScan {
+	return jsonScan{start: -1, end: -1, stack: make([]frame, 0, 8)}
+}
+
+// scan reads b from where the previous call stopped. b must extend the text of that call.
+func (s *jsonScan) scan(b []byte) {
+	for s.pos < len(b) && s.end < 0 {
+		i := s.pos
 		if s.start < 0 {
-			i = s.skipProse(b, i)
+			if !s.skipProse(b) {
+				return // a tag may be starting: wait for more text
+			}
 			continue
 		}
 		if !s.step(b[i], i) {
 			// Not JSON after all: look for the next document from the offending byte on, which may itself be
 			// the opening bracket of the real one ("{{"a":1}").
-			s = jsonScan{start: -1, end: -1, stack: s.stack[:0]}
-			i--
+			*s = jsonScan{pos: i, start: -1, end: -1, stack: s.stack[:0]}
 			continue
 		}
-		if s.end >= 0 {
-			break
-		}
+		s.pos = i + 1
 	}
-	return s
 }
 
-// skipProse handles byte i outside any document and returns the index of the last byte it consumed.
-func (s *jsonScan) skipProse(b []byte, i int) int {
+// skipProse reads text outside any document from s.pos on, up to and including the next opening bracket. It
+// reports false when the text ends in what may be the start of a <think> tag, which only more text can tell.
+func (s *jsonScan) skipProse(b []byte) bool {
+	if s.thinking {
+		// Reasoning models may stream their thoughts inline before the answer; braces in there are not the answer.
+		end := bytes.Index(b[s.thinkFrom:], []byte(thinkClose))
+		if end < 0 {
+			s.thinkFrom = max(s.thinkFrom, len(b)-len(thinkClose)+1)
+			s.pos = len(b)
+			return true
+		}
+		s.thinking = false
+		s.pos = s.thinkFrom + end + len(thinkClose)
+		return true
+	}
+	i := s.pos
 	switch b[i] {
 	case '{':
 		s.start = i
@@ -138,16 +173,16 @@ func (s *jsonScan) skipProse(b []byte, i int) int {
 		s.start = i
 		s.stack = append(s.stack, frame{closer: ']', state: stArrStart, memberStart: i + 1})
 	case '<':
-		// Reasoning models may stream their thoughts inline (workers-ai.md §2.6); braces in there are not the answer.
-		if bytes.HasPrefix(b[i:], []byte(thinkOpen)) {
-			end := bytes.Index(b[i:], []byte(thinkClose))
-			if end < 0 {
-				return len(b)
-			}
-			return i + end + len(thinkClose) - 1
+		switch rest := b[i:]; {
+		case bytes.HasPrefix(rest, []byte(thinkOpen)):
+			s.thinking, s.thinkFrom, s.pos = true, i+len(thinkOpen), i+len(thinkOpen)
+			return true
+		case len(rest) < len(thinkOpen) && bytes.HasPrefix([]byte(thinkOpen), rest):
+			return false
 		}
 	}
-	return i
+	s.pos = i + 1
+	return true
 }
 
 // step consumes byte c at index i of an open document and reports whether it is still valid JSON.
@@ -299,7 +334,7 @@ func (s *jsonScan) stringByte(c byte, i int) bool {
 	case c == '\\':
 		s.escStart = i
 	case c < 0x20:
-		return false // RFC 8259 §7: control characters must be escaped
+		return false // RFC 8259, section 7: control characters must be escaped
 	default:
 		s.highSurrogate = -1
 	}

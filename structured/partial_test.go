@@ -264,3 +264,33 @@ func BenchmarkCompletePartialJSON(b *testing.B) {
 		completePartialJSON(prefix)
 	}
 }
+
+// TestIncrementalScanMatchesAFreshScan feeds texts in chunks of every small size to one resumable scan and checks
+// that after each chunk it completes the prefix exactly as a fresh scan of that prefix does.
+func TestIncrementalScanMatchesAFreshScan(t *testing.T) {
+	texts := []string{
+		"<think>a {draft} with </thi and </think> more</think>\n{\"a\": [1, 22, 333]}",
+		"<th <think></think>[1]",
+		"see [note] {{\"a\": 1.5e3, \"b\": \"x\\u00e9\"} trailing",
+		"```json\n{\"s\": \"caf\u00e9 \\ud83d\\ude00\"}\n```",
+	}
+	texts = append(texts, realisticDocs...)
+	for _, text := range texts {
+		for size := 1; size <= 5; size++ {
+			s := newScan()
+			for n := size; ; n += size {
+				n = min(n, len(text))
+				b := []byte(text[:n])
+				s.scan(b)
+				got, ok := s.complete(b)
+				want, wantOK := completePartialJSON(b)
+				if ok != wantOK || !bytes.Equal(got, want) {
+					t.Fatalf("chunks of %d, prefix %q: incremental %q (%v), fresh %q (%v)", size, text[:n], got, ok, want, wantOK)
+				}
+				if n == len(text) {
+					break
+				}
+			}
+		}
+	}
+}

@@ -33,8 +33,11 @@ type Result[T any] struct {
 type Partial[T any] struct {
 	Value    T
 	Done     bool
-	Attempt  int
-	Problems []string
+	Attempt  int      // the attempt this value belongs to, from 1
+	Problems []string // set when the attempt's answer was invalid and another follows
+	// Usage is what the attempts so far cost, summed; set on the Partial with Done, on the
+	// ones with Problems and on the one that comes with an error, zero on the others.
+	Usage llm.Usage
 }
 
 // SchemaFor returns the JSON Schema sent for T (non-struct types wrapped in {"value": ...}).
@@ -133,8 +136,18 @@ func truncatedCall[T any](err error) (cutCall[T], bool) {
 
 // Stream is Generate with the value delivered as it arrives: each Partial holds a
 // best-effort T decoded from the JSON so far; the last has Done set and is validated. If
-// the finished answer is invalid, a Partial with Problems announces the retry and the
-// values start over. Breaking out of the loop stops the request.
+// the finished answer is invalid (or cut off at max_tokens), a Partial with Problems
+// announces the retry and the values start over. Breaking out of the loop stops the
+// request.
+//
+// What a caller sees: a Partial whenever the JSON received has grown by a quarter since
+// the previous one (so at every delta of a short answer, and a few dozen times over a long
+// one: the whole stream costs a small multiple of decoding the answer once, however it is
+// cut). Within one attempt, partial values only grow: fields and elements appear, a string
+// grows as it arrives, a number or true/false/null appears only once it is complete (12 is
+// never shown for 125). Partial values are decoded leniently (unknown fields ignored) and
+// not validated. The Partial with Done, the one with Problems and the error Partial carry
+// Usage, summed over the attempts so far; the others carry none.
 //
 // JSON mode cannot stream on Workers AI and tool-call arguments arrive whole, so ModeAuto
 // streams in prompt mode, where the JSON arrives token by token.
@@ -148,19 +161,35 @@ func Stream[T any](ctx context.Context, m llm.Model, prompt string, opts ...Opti
 		if c.opts.mode == ModeAuto {
 			c.modes = []Mode{ModePrompt}
 		}
-		var last *attempt[T]
-		for n := 1; n <= c.opts.maxAttempts; n++ {
+		var (
+			last  *attempt[T]
+			usage llm.Usage
+			n     int
+		)
+		for n = 1; n <= c.opts.maxAttempts; n++ {
 			req, _ := c.request(last, true)
-			var text strings.Builder
-			var calls []llm.ToolCall
-			var finish string
-			var shown []byte
+			var (
+				text   []byte
+				calls  []llm.ToolCall
+				finish string
+				scan   = newScan()
+				shown  []byte // the document of the last Partial
+				seen   int    // len(text) when a Partial was last considered
+				cut    *attempt[T]
+			)
 			for d, err := range m.Stream(ctx, req) {
 				if err != nil {
-					yield(Partial[T]{}, fmt.Errorf("structured: %s mode: %w", c.mode(), err))
+					if tc, ok := truncatedCall[T](err); ok {
+						usage = usage.Add(tc.usage)
+						cut = tc.attempt
+						break
+					}
+					yield(Partial[T]{Attempt: n, Usage: usage}, fmt.Errorf("structured: %s mode: %w", c.mode(), err))
 					return
 				}
-				text.WriteString(d.Text)
+				if d.Usage != nil {
+					usage = usage.Add(*d.Usage)
+				}
 				calls = append(calls, d.ToolCalls...)
 				if d.FinishReason != "" {
 					finish = d.FinishReason
@@ -168,7 +197,14 @@ func Stream[T any](ctx context.Context, m llm.Model, prompt string, opts ...Opti
 				if d.Text == "" {
 					continue
 				}
-				doc, ok := completePartialJSON([]byte(text.String()))
+				text = append(text, d.Text...)
+				scan.scan(text)
+				// Geometric spacing keeps the total work linear: each Partial costs O(len(text)).
+				if scan.tok == tokNumber || len(text)-seen < seen/4 {
+					continue
+				}
+				seen = len(text)
+				doc, ok := scan.complete(text)
 				if !ok || bytes.Equal(doc, shown) {
 					continue
 				}
@@ -179,16 +215,20 @@ func Stream[T any](ctx context.Context, m llm.Model, prompt string, opts ...Opti
 					}
 				}
 			}
-			last = c.check(replyText(text.String(), calls, c.mode()), finish)
+			last = cut
+			if last == nil {
+				last = c.check(replyText(string(text), calls, c.mode()), finish)
+			}
 			if last.problems == nil {
-				yield(Partial[T]{Value: last.value, Done: true, Attempt: n}, nil)
+				yield(Partial[T]{Value: last.value, Done: true, Attempt: n, Usage: usage}, nil)
 				return
 			}
-			if n < c.opts.maxAttempts && !yield(Partial[T]{Attempt: n, Problems: last.problems}, nil) {
+			if n < c.opts.maxAttempts && !yield(Partial[T]{Attempt: n, Problems: last.problems, Usage: usage}, nil) {
 				return
 			}
 		}
-		yield(Partial[T]{}, &ValidationError{Attempts: c.opts.maxAttempts, Output: last.output, Problems: last.problems})
+		yield(Partial[T]{Attempt: c.opts.maxAttempts, Usage: usage},
+			&ValidationError{Attempts: c.opts.maxAttempts, Output: last.output, Problems: last.problems, Usage: usage})
 	}
 }
 
@@ -403,7 +443,8 @@ func candidateModes(m llm.Model, forced Mode) []Mode {
 }
 
 // unsupportedMode reports whether the service refused the mode itself, rather than the
-// request: "JSON Mode couldn't be met" (reference §2.4), code 5025, or a bad-input error
+// request: "JSON Mode couldn't be met" (Workers AI's answer when constrained decoding
+// fails, https://developers.cloudflare.com/workers-ai/features/json-mode/), code 5025, or a bad-input error
 // that points at response_format, tools or tool_choice.
 func unsupportedMode(err error) bool {
 	e, ok := errors.AsType[*llm.Error](err)
