@@ -254,3 +254,36 @@ func TestDocumentIsACopy(t *testing.T) {
 		t.Error("editing the returned document changed the cached schema")
 	}
 }
+
+func TestQuotedScalarFieldsTakeOnlyWhatDecodes(t *testing.T) {
+	type quoted struct {
+		N  int     `json:"n,string"`
+		U  uint8   `json:"u,string"`
+		F  float64 `json:"f,string"`
+		B  bool    `json:"b,string"`
+		On *bool   `json:"on,omitempty,string"`
+	}
+	s := mustFor[quoted](t)
+	for doc, ok := range map[string]bool{
+		`{"n":"-12","u":"7","f":"1.5e3","b":"true"}`:              true,
+		`{"n":"1.0","u":"7","f":"1","b":"true"}`:                  false,
+		`{"n":"1","u":"-7","f":"1","b":"true"}`:                   false,
+		`{"n":"1","u":"7","f":"x","b":"true"}`:                    false,
+		`{"n":"1","u":"7","f":"1","b":"yes"}`:                     false,
+		`{"n":"1","u":"7","f":"1","b":"false","on":"true"}`:       true,
+		`{"n":"1","u":"7","f":"1","b":"false","on":"maybe-true"}`: false,
+	} {
+		problems := s.Validate([]byte(doc))
+		var q quoted
+		decodes := json.Unmarshal([]byte(doc), &q) == nil
+		if (problems == nil) != ok || decodes != ok {
+			t.Errorf("%s: problems %v, decodes %v, want valid=%v", doc, problems, decodes, ok)
+		}
+	}
+	type quotedString struct {
+		S string `json:"s,string"`
+	}
+	if _, err := For(reflect.TypeFor[quotedString]()); err == nil || !strings.Contains(err.Error(), `quotedString.S: the json ",string" option`) {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -409,6 +409,9 @@ func setConsts(t reflect.Type, path string, s *jsonschema.Schema, defs jsonschem
 				s.Properties.Set(f.name, &jsonschema.Schema{AnyOf: []*jsonschema.Schema{prop, {Type: "null"}}})
 			}
 			fpath := path + "." + f.Name
+			if err := quotedScalar(f, p); err != nil {
+				return fmt.Errorf("schema: %s: %w", fpath, err)
+			}
 			if v, ok := tagValue(f.Tag.Get("jsonschema"), "const"); ok {
 				c, err := typedConst(p.Type, v)
 				if err != nil {
@@ -420,6 +423,36 @@ func setConsts(t reflect.Type, path string, s *jsonschema.Schema, defs jsonschem
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// quotedScalar describes a field with the json ",string" option, which encoding/json decodes from a string
+// holding the number or boolean literal: invopop makes the property a string, and this says which strings.
+func quotedScalar(f field, p *jsonschema.Schema) error {
+	if !slices.Contains(strings.Split(f.Tag.Get("json"), ",")[1:], "string") {
+		return nil
+	}
+	t := f.Type
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		p.Pattern = `^-?(0|[1-9][0-9]*)$`
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		p.Pattern = `^(0|[1-9][0-9]*)$`
+	case reflect.Float32, reflect.Float64:
+		p.Pattern = `^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`
+	case reflect.Bool:
+		p.Enum = []any{"true", "false"}
+	case reflect.String:
+		return errors.New(`the json ",string" option on a string field wants a JSON string quoted inside the string, which a model will not write: drop the option`)
+	default:
+		return nil
+	}
+	if p.Type == "string" {
+		p.Minimum, p.Maximum = "", "" // bounds of the number do not apply to the string
 	}
 	return nil
 }
