@@ -39,8 +39,8 @@
 // 3.0 or 1e2 where the schema wants an integer, since encoding/json will not decode those into an int. Refused,
 // with the fix in the error: a type with MarshalJSON/UnmarshalJSON and no JSONSchema method, time.Duration (integer
 // nanoseconds), url.URL (decodes from an object), and a MarshalText type without UnmarshalText. A number or boolean
-field with the json ",string" option is a string with a pattern (or enum) matching what encoding/json accepts
-there; the option on a string field is refused.
+// field with the json ",string" option is a string with a pattern (or enum) matching what encoding/json accepts
+// there; the option on a string field is refused.
 //
 // Interface types (including any), funcs, chans, complex numbers and maps with non-string keys cannot be described
 // and are rejected with the field path, e.g. "schema: Recipe.Steps[].Fn: func() is not representable in JSON
