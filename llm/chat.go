@@ -86,8 +86,7 @@ func (m *ChatModel) Generate(ctx context.Context, req Request) (*Response, error
 	return r, nil
 }
 
-// inferFinish fills the finish reason legacy models leave out (they report none, reference
-// §2.2): "length" when the answer used the whole max_tokens budget, so that a silent
+// inferFinish fills the finish reason legacy models leave out (they report none): "length" when the answer used the whole max_tokens budget, so that a silent
 // cut-off is visible, else "tool_calls" or "stop".
 func inferFinish(reason string, u Usage, calls bool, maxTokens int) string {
 	if reason != "" {
@@ -226,7 +225,7 @@ func (m *ChatModel) annotate(err error, h http.Header) error {
 }
 
 // fillFromHeaders adds what only the headers carry: the request id, the neurons when the
-// body reported none (cf-ai-neurons, recordings README item 3), and AI Gateway info.
+// body reported none (the cf-ai-neurons header), and AI Gateway info.
 func fillFromHeaders(r *Response, h http.Header) {
 	if r.RequestID == "" {
 		r.RequestID = h.Get("cf-ai-req-id")

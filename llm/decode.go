@@ -12,7 +12,8 @@ import (
 // Whole (non-streamed) chat replies. /ai/run answers with one of several output families inside the
 // Cloudflare envelope; /ai/v1 and OpenAI-compatible servers answer with a bare chat.completion. The
 // family is told by its keys, never by the model name: the same route gives different shapes per model,
-// and llama-3.3 sends two families in one object (reference §0.1, §2.2; recording #5).
+// and llama-3.3 sends two families in one object
+// (testdata/recorded/Husnain139__Script-to-Stickman-Scene-Image-Generator-System__ai-run-llama-3.3-70b-hybrid.json).
 
 // envelopeHead is the part of the Cloudflare envelope {result, success, errors, messages} that
 // decides what to do with the rest.
@@ -23,11 +24,12 @@ type envelopeHead struct {
 
 // answerType is the type of a result's two answer fields, response and message content. The general
 // path reads them as json.RawMessage, since they may be a string, null, a number or an object (JSON
-// mode, reference §2.2); the fast path reads them as string (see decodeChatFast).
+// mode, https://developers.cloudflare.com/workers-ai/features/json-mode/); the fast path reads
+// them as string (see decodeChatFast).
 type answerType interface{ json.RawMessage | string }
 
 // chatResult holds every key of every chat output family; a family is recognised by which of them
-// are present. Keys it does not name (vLLM internals on gpt-oss, recording #3) are ignored.
+// are present. Keys it does not name (the vLLM internals gpt-oss sends on /ai/run) are ignored.
 type chatResult[T answerType] struct {
 	Object      string          `json:"object"`
 	Model       string          `json:"model"`
@@ -36,7 +38,7 @@ type chatResult[T answerType] struct {
 	ToolCalls   []wireToolCall  `json:"tool_calls"` // legacy native, also on the llama-3.3 hybrid
 	Description *string         `json:"description"`
 	Usage       *wireUsage      `json:"usage"`
-	// FinishReason at the top level: some native models report it there (reference §3.1).
+	// FinishReason at the top level: some native models report it there.
 	FinishReason string `json:"finish_reason"`
 }
 
@@ -57,7 +59,8 @@ type chatMessage[T answerType] struct {
 type wireResult = chatResult[json.RawMessage]
 
 // wireToolCall reads both the legacy flat {name, arguments} and OpenAI's
-// {id, type, function:{name, arguments}} (reference §2.3).
+// {id, type, function:{name, arguments}}; see
+// https://developers.cloudflare.com/workers-ai/features/function-calling/.
 type wireToolCall struct {
 	ID        string          `json:"id"`
 	Name      string          `json:"name"`
@@ -68,7 +71,7 @@ type wireToolCall struct {
 	} `json:"function"`
 }
 
-// wireResponses is an OpenAI Responses API object (gpt-oss, reference §2.2 family 3).
+// wireResponses is an OpenAI Responses API object, which gpt-oss can answer with.
 type wireResponses struct {
 	Output []struct {
 		Type      string          `json:"type"`
@@ -147,7 +150,7 @@ func decodeChatFast(body []byte) (*Response, bool) {
 }
 
 // nonStringResponse reports whether the first "response" key in body holds neither a string nor
-// null, as JSON mode's answer on /ai/run does (an object, reference §2.2). The fast path would
+// null, as JSON mode's answer on /ai/run does (an object). The fast path would
 // find that out only by a whole decode that fails, so it is not tried. This is a hint for speed
 // and nothing else: where the fast path answers, both paths give the same Response, so a key
 // found elsewhere (a "response" nested before the real one) only picks the other path. Inside a
@@ -165,7 +168,7 @@ func stringAnswer(s string) (string, error) { return s, nil }
 func decodeChatGeneral(body []byte) (*Response, error) {
 	b := bytes.TrimSpace(body)
 	if len(b) == 0 || b[0] != '{' {
-		// Not an envelope: a bare result, e.g. a string (reference §2.2: outputs allow "| string").
+		// Not an envelope: a bare result, e.g. a string, which model output schemas allow.
 		return valueResponse(b, nil)
 	}
 	// One pass reads a bare chat.completion; an envelope needs a second one over its result.
@@ -274,7 +277,7 @@ func resultResponse(w *wireResult, raw []byte) (*Response, error) {
 	case len(w.Choices) > 0 || len(w.ToolCalls) > 0 || w.Response != nil && string(w.Response) != "null":
 		err = fillChat(resp, w, valueText) // chat.completion, text_completion or legacy native
 	case w.Description != nil:
-		resp.Text = *w.Description // image-to-text (llava, recording #22)
+		resp.Text = *w.Description // image-to-text (llava)
 	default:
 		err = fillUnknown(resp, raw)
 	}
@@ -285,7 +288,7 @@ func resultResponse(w *wireResult, raw []byte) (*Response, error) {
 }
 
 // fillChat reads chat.completion, text_completion and legacy native results, and the llama-3.3
-// hybrid that carries both (recording #5): choices[0] wins, the legacy fields fill what it left empty.
+// hybrid that carries both: choices[0] wins, the legacy fields fill what it left empty.
 // text renders an answer field as text.
 func fillChat[T answerType](resp *Response, w *chatResult[T], text func(T) (string, error)) error {
 	var calls []wireToolCall
@@ -294,8 +297,8 @@ func fillChat[T answerType](resp *Response, w *chatResult[T], text func(T) (stri
 		resp.FinishReason = normalizeFinishReason(c.FinishReason)
 		resp.Text = c.Text
 		if m := c.Message; m != nil {
-			// content is "" or null when a reasoning model spent its whole budget (recordings #16,
-			// #17): that is an empty answer with finish_reason "length", not an error.
+			// content is "" (glm) or null (nemotron) when a reasoning model spent its whole
+			// budget: that is an empty answer with finish_reason "length", not an error.
 			t, err := text(m.Content)
 			if err != nil {
 				return errorf("decode response: message content: %w", err)
@@ -336,7 +339,7 @@ func setToolCalls(resp *Response, wire []wireToolCall) error {
 }
 
 // joinReasoning merges the two spellings of reasoning. gpt-oss sends both with the same text
-// (recording #3), which must not be doubled; different texts are both kept.
+// (reasoning and reasoning_content), which must not be doubled; different texts are both kept.
 func joinReasoning(a, b string) string {
 	switch {
 	case b == "" || b == a:
@@ -408,9 +411,8 @@ func fillResponses(resp *Response, raw []byte) error {
 	return setToolCalls(resp, calls)
 }
 
-// fillUnknown handles a result with no chat key. Holding nothing but metadata (moondream's `{}`,
-// recording #21) is an empty success; holding anything else (clef-flash's `answers`, recording #29)
-// is passed on whole as compact JSON text, so that nothing the service sent is dropped.
+// fillUnknown handles a result with no chat key. Holding nothing but metadata (moondream's `{}`)
+// is an empty success; holding anything else (clef-flash's `answers`) is passed on whole as compact JSON text, so that nothing the service sent is dropped.
 func fillUnknown(resp *Response, raw []byte) error {
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &keys); err != nil {
@@ -502,7 +504,7 @@ func valueResponse(raw []byte, u *wireUsage) (*Response, error) {
 }
 
 // valueText renders a polymorphic text field as text: a string as itself, null as "", and a
-// number, object or array (JSON mode, reference §2.2) as its compact JSON, key order kept.
+// number, object or array (JSON mode) as its compact JSON, key order kept.
 func valueText(raw json.RawMessage) (string, error) {
 	raw = bytes.TrimSpace(raw)
 	switch {

@@ -131,7 +131,8 @@ func TestDecodeChatWireFixtures(t *testing.T) {
 }
 
 func TestParseErrorWireFixtures(t *testing.T) {
-	// The files hold bodies only; statuses come from reference §9.1/§9.2 and the fixtures README.
+	// The files hold bodies only; statuses are those Workers AI sends with each code
+	// (https://developers.cloudflare.com/workers-ai/platform/errors/, testdata/workers-ai/README.md).
 	tests := []struct {
 		file      string
 		status    int
@@ -164,7 +165,7 @@ func TestParseErrorWireFixtures(t *testing.T) {
 		{"error-7003-bad-account.response.json", 404, "@cf/meta/llama-3.1-8b-instruct", 7003,
 			"Could not route to /client/v4/accounts/anonymous/ai/run/@cf/meta/llama-3.1-8b-instruct, perhaps your object identifier is invalid?",
 			"", ErrBadAccount, false},
-		// 7009's HTTP status is not documented (reference §9.2 "?"); an upstream failure behind AI
+		// 7009's HTTP status is not documented; an upstream failure behind AI
 		// Gateway is taken as 502. It is no sentinel's class, and a 5xx is worth retrying.
 		{"error-7009-gateway-upstream.response.json", 502, "@cf/meta/llama-3.1-8b-instruct", 7009,
 			"Upstream service unavailable", "", nil, true},

@@ -66,7 +66,7 @@ func encodeChat(model string, d dialect, req Request, stream bool) ([]byte, erro
 		}
 		body.set("messages", msgs)
 		if vision == VisionImageBytes && len(images) > 0 {
-			// The schema has a single top-level image beside string-only messages (reference §6).
+			// The schema has a single top-level image beside string-only messages.
 			if len(images) > 1 {
 				return nil, fmt.Errorf("model %s takes one image per request; request.Messages carry %d", model, len(images))
 			}
@@ -92,7 +92,7 @@ func encodeChat(model string, d dialect, req Request, stream bool) ([]byte, erro
 	setPtr(&body, "frequency_penalty", req.FrequencyPenalty)
 	setPtr(&body, "presence_penalty", req.PresencePenalty)
 	if req.ReasoningEffort != "" {
-		// gpt-oss reads it from the body only, not from query or options (reference §2.1).
+		// gpt-oss reads it from the body only, not from query or options.
 		body.set("reasoning_effort", req.ReasoningEffort)
 	}
 	if stream {
@@ -154,7 +154,7 @@ func encodeMessages(msgs []Message, vision VisionInput, ids map[string]string) (
 		if m.Role != RoleUser && len(m.Images) > 0 {
 			return nil, nil, fmt.Errorf("request.Messages[%d].Images is set on a %s message; only user messages carry images", i, m.Role)
 		}
-		// content is never null: the service rejects content:null (reference §2.1).
+		// content is never null: the service rejects content:null.
 		em := encMessage{Role: m.Role, Content: m.Content, ToolCallID: rewriteID(ids, m.ToolCallID)}
 		for j, img := range m.Images {
 			if len(img.Data) == 0 {
@@ -188,7 +188,7 @@ func encodeMessages(msgs []Message, vision VisionInput, ids map[string]string) (
 }
 
 // contentParts is m's content as OpenAI parts: its text (when there is any), then each
-// image as a data: URL, the only kind the service accepts (reference §2.1).
+// image as a data: URL, the only kind the service accepts.
 func contentParts(m Message) []encPart {
 	parts := make([]encPart, 0, len(m.Images)+1)
 	if m.Content != "" {
@@ -202,7 +202,7 @@ func contentParts(m Message) []encPart {
 }
 
 // imageToTextBody fills body for llava and uform, which take one image and a prompt
-// instead of a conversation (reference §6).
+// instead of a conversation.
 func imageToTextBody(body *jsonObject, model string, req Request, images []Image) error {
 	switch {
 	case len(req.Tools) > 0:
@@ -237,7 +237,8 @@ func imageToTextBody(body *jsonObject, model string, req Request, images []Image
 }
 
 // setTools adds tools and tool_choice in the OpenAI form, which the native endpoint
-// accepts as well as its legacy flat form (reference §2.1).
+// accepts as well as its legacy flat form
+// (https://developers.cloudflare.com/workers-ai/features/function-calling/).
 func setTools(body *jsonObject, req Request) error {
 	seen := make(map[string]bool, len(req.Tools))
 	tools := make([]encTool, len(req.Tools))
@@ -288,7 +289,8 @@ func setTools(body *jsonObject, req Request) error {
 }
 
 // responseFormat asks for JSON output. Native models take the bare schema as json_schema;
-// OpenAI-compatible endpoints take it wrapped in {name, schema} (reference §2.4, recordings #2).
+// OpenAI-compatible endpoints take it wrapped in {name, schema}
+// (testdata/recorded/Husnain139__Script-to-Stickman-Scene-Image-Generator-System__ai-v1-chat-gpt-oss-120b-json-schema.json).
 func responseFormat(schema json.RawMessage, d dialect) (jsonObject, error) {
 	schema = bytes.TrimSpace(schema)
 	if len(schema) == 0 || string(schema) == "null" {
@@ -304,7 +306,7 @@ func responseFormat(schema json.RawMessage, d dialect) (jsonObject, error) {
 }
 
 // nineCharToolIDs maps every tool call id in msgs to one matching [a-zA-Z0-9]{9}, which
-// llama-4-scout, mistral-small-3.1 and qwq require (reference §2.1). Ids already in that
+// llama-4-scout, mistral-small-3.1 and qwq require. Ids already in that
 // form are kept; others get a hash of themselves, so the same id maps the same way in
 // every request of a conversation, and distinct ids never share a result.
 func nineCharToolIDs(msgs []Message) map[string]string {
@@ -489,7 +491,7 @@ func plainKey(key string) bool {
 }
 
 // byteArray is image data as a JSON array of numbers 0..255, the form llama-3.2-11b-vision
-// and the image-to-text models take (reference §6); encoding/json would write base64.
+// and the image-to-text models take; encoding/json would write base64.
 type byteArray []byte
 
 func (b byteArray) MarshalJSON() ([]byte, error) { return b.appendJSON(nil), nil }

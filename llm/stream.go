@@ -208,12 +208,14 @@ type streamChoice struct {
 		Reasoning        string          `json:"reasoning"`
 		ToolCalls        []toolCallDelta `json:"tool_calls"`
 	} `json:"delta"`
-	Text         string `json:"text"` // text_completion chunks (reference §2.2)
+	Text         string `json:"text"` // text_completion chunks
 	FinishReason string `json:"finish_reason"`
 }
 
 // toolCallDelta is one streamed tool-call entry: a start (id, name), an argument fragment,
-// the all-null finishing entry (reference §3.1), or a flat legacy {name, arguments}.
+// the all-null finishing entry that ends a native streamed call ({"id":null,"type":null,
+// "function":{"name":null,"arguments":""}}, testdata/workers-ai/native-stream-tool-calls.sse),
+// or a flat legacy {name, arguments}.
 type toolCallDelta struct {
 	Index    *int   `json:"index"`
 	ID       string `json:"id"`
@@ -308,7 +310,8 @@ func (d *streamDecoder) event(payload []byte) (delta Delta, done bool, err error
 	if d.dec.InputOffset() != d.fed {
 		return Delta{}, false, errorf("decode stream event %d %s: more than one JSON value", d.events, snippet(payload))
 	}
-	// Errors can arrive inside a 200 stream (reference §3.1); an empty "errors":[] is not one.
+	// Errors can arrive inside a stream that began with HTTP 200, as an event with "errors" or
+	// "error"; an empty "errors":[] is not one.
 	if present(ev.Errors) || present(ev.Error) {
 		e := &Error{Model: d.model}
 		if fillErrorFromBody(e, payload) {
@@ -358,8 +361,9 @@ func (d *streamDecoder) event(payload []byte) (delta Delta, done bool, err error
 }
 
 // responseText reads a legacy "response" value. It is usually a string, but the service
-// also sends numbers and objects there (reference §0.3, §2.2): those are passed on as their
-// JSON text.
+// also sends numbers and objects there (an object in JSON mode, see
+// https://developers.cloudflare.com/workers-ai/features/json-mode/): those are passed on as
+// their JSON text.
 func responseText(raw json.RawMessage) (string, error) {
 	switch {
 	case string(raw) == "null":

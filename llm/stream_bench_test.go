@@ -12,7 +12,7 @@ import (
 
 const benchEvents = 2000
 
-// padding returns a random-length filler like the service's "p" field (reference §3.1).
+// padding returns a random-length filler like the "p" field Workers AI adds to every event.
 func padding(rng *rand.Rand) string {
 	const alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
 	b := make([]byte, 4+rng.IntN(44))

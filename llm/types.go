@@ -26,7 +26,7 @@ const (
 )
 
 // DefaultMaxTokens is sent when Request.MaxTokens is zero. Most native Workers AI models
-// default to 256 output tokens and cut answers off silently (reference §0.8), so the library
+// default to 256 output tokens and cut answers off silently, so the library
 // always sends an explicit, larger budget.
 const DefaultMaxTokens = 1024
 

@@ -9,7 +9,7 @@ import (
 
 // wireUsage accepts every usage spelling seen on the wire: OpenAI's prompt/completion
 // tokens with prompt_tokens_details.cached_tokens and Cloudflare's neurons, and the
-// {input_tokens, output_tokens} form some models use (recordings #29).
+// {input_tokens, output_tokens} form some models and the Responses API use.
 type wireUsage struct {
 	PromptTokens        int     `json:"prompt_tokens"`
 	CompletionTokens    int     `json:"completion_tokens"`
