@@ -201,16 +201,7 @@ func (g *generator) fromRequest(s *schema) []any {
 			all = g.messageWords(s)
 		}
 	}
-	var out []any
-	seen := map[string]bool{}
-	for _, v := range all {
-		key := canonical(v)
-		if !seen[key] && g.valid(s, v) {
-			out = append(out, v)
-		}
-		seen[key] = true
-	}
-	return out
+	return g.distinctValid(s, all)
 }
 
 // allows reports whether a value of type t may satisfy s, judging by its type keyword (or

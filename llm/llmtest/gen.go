@@ -592,16 +592,7 @@ func (g *generator) offered(s *schema) []any {
 		all = append(all, s.konst)
 	}
 	all = append(all, s.enum...)
-	var out []any
-	seen := map[string]bool{}
-	for _, v := range all {
-		key := canonical(v)
-		if !seen[key] && g.valid(s, v) {
-			out = append(out, v)
-		}
-		seen[key] = true
-	}
-	return out
+	return g.distinctValid(s, all)
 }
 
 // choose builds a value from the first branch of s's first anyOf/oneOf group that gives a
@@ -1336,4 +1327,18 @@ func ratTextOr(r *big.Rat, none string) string {
 		return none
 	}
 	return ratText(r)
+}
+
+// distinctValid keeps the values of all that are valid for s, each once, in order.
+func (g *generator) distinctValid(s *schema, all []any) []any {
+	var out []any
+	seen := map[string]bool{}
+	for _, v := range all {
+		key := canonical(v)
+		if !seen[key] && g.valid(s, v) {
+			out = append(out, v)
+		}
+		seen[key] = true
+	}
+	return out
 }
