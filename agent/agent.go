@@ -48,6 +48,8 @@ type Agent struct {
 	budget      Budget
 	edits       []func(*llm.Request)
 	logger      *slog.Logger
+	observer    Observer
+	name        string
 	err         error // a configuration error, returned by every run
 }
 
@@ -84,6 +86,7 @@ type Hooks struct {
 type Budget struct {
 	MaxTokens    int     // total tokens (prompt and completion) over all model calls
 	MaxNeurons   float64 // Workers AI neurons over all model calls
+	MaxDollars   float64 // neurons priced at llm.USDPerNeuron ($0.011 per 1,000)
 	MaxToolCalls int     // tool calls run
 }
 
@@ -440,16 +443,7 @@ func (a *Agent) estimateNeurons(u llm.Usage) (n float64, ok bool) {
 	if !isID {
 		return 0, false
 	}
-	info, found := llm.LookupModel(m.ID())
-	if !found || info.NeuronsPerMInput == 0 && info.NeuronsPerMOutput == 0 {
-		return 0, false
-	}
-	in, out := u.PromptTokens, u.CompletionTokens
-	if in == 0 && out == 0 {
-		// Only a total: price it all as output, the dearer side, so the cap errs on the safe side.
-		out = u.TotalTokens
-	}
-	return (float64(in)*info.NeuronsPerMInput + float64(out)*info.NeuronsPerMOutput) / 1e6, true
+	return llm.EstimateNeurons(m.ID(), u)
 }
 
 // modelName names the model in errors: its id when it has one.

@@ -73,6 +73,12 @@ type ModelInfo struct {
 	// tokens (https://developers.cloudflare.com/workers-ai/platform/pricing/); images for image classification. 0 where pricing is per
 	// image, step or audio minute.
 	NeuronsPerMInput, NeuronsPerMOutput float64
+	// NeuronsPerMCachedInput prices input tokens served from the prompt cache (see
+	// Request.SessionAffinity); 0 where no cached rate is published, and they are then
+	// priced as ordinary input.
+	NeuronsPerMCachedInput float64
+	// NeuronsPerAudioMinute prices speech models billed by the minute of audio.
+	NeuronsPerAudioMinute float64
 
 	VisionInput VisionInput // how images go on the wire for this model
 
@@ -118,7 +124,7 @@ var catalogIndex = sync.OnceValue(func() map[string]int {
 
 // usdPerNeuron converts USD list prices to neurons where only USD is published
 // ($0.011 per 1000 neurons: https://developers.cloudflare.com/workers-ai/platform/pricing/).
-const usdPerNeuron = 0.000011
+const usdPerNeuron = USDPerNeuron
 
 // Requests per minute by task (https://developers.cloudflare.com/workers-ai/platform/limits/);
 // the table spells out per-model overrides.
@@ -244,7 +250,7 @@ var catalog = []ModelInfo{
 	{ID: "@cf/moonshotai/kimi-k2.6", Task: TaskTextGeneration, ContextWindow: 262144,
 		Tools: true, JSONMode: true, Vision: true, Reasoning: true, RequestsPerMinute: rpmTextGeneration,
 		NeuronsPerMInput: 0.95 / usdPerNeuron, NeuronsPerMOutput: 4.00 / usdPerNeuron,
-		VisionInput: VisionContentParts},
+		NeuronsPerMCachedInput: 0.16 / usdPerNeuron, VisionInput: VisionContentParts},
 	{ID: "@cf/myshell-ai/melotts", Task: TaskTextToSpeech},
 	// Seen only in testdata/recorded (*nemotron-reasoning-only.json): reasoning that can spend
 	// the whole budget.

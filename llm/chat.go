@@ -45,11 +45,18 @@ func (m *ChatModel) request(req Request, stream bool) (call, error) {
 	if m.id == "" {
 		return call{}, errors.New("llm: empty model id")
 	}
+	if err := m.fitWindow(&req); err != nil {
+		return call{}, err
+	}
 	body, err := encodeChat(m.id, m.dialect, req, stream)
 	if err != nil {
 		return call{}, fmt.Errorf("llm: %s: %w", m.id, err)
 	}
-	return call{method: http.MethodPost, url: m.url, model: m.id, body: body, stream: stream}, nil
+	cl := call{method: http.MethodPost, url: m.url, model: m.id, body: body, stream: stream}
+	if req.SessionAffinity != "" {
+		cl.header = http.Header{"X-Session-Affinity": {req.SessionAffinity}}
+	}
+	return cl, nil
 }
 
 // Generate sends req and returns the whole reply. Failures are *Error values (retried per

@@ -51,6 +51,11 @@ type Request struct {
 	// Extra fields are merged into the request body as given, for model-specific inputs
 	// (e.g. "chat_template_kwargs", "lora"). They never override the fields above.
 	Extra map[string]any
+	// SessionAffinity is sent as the x-session-affinity header. Requests with the same key
+	// are routed to the same model instance, which reuses the prefill of the prompt prefix
+	// they share; the reused input tokens are reported in Usage.CachedTokens and billed
+	// lower (https://developers.cloudflare.com/workers-ai/features/prompt-caching/).
+	SessionAffinity string
 }
 
 // Message is one turn of a conversation.

@@ -503,6 +503,9 @@ func finalize(ex *exchange, rep Reply, finish string, u llm.Usage, generated int
 	if u.TotalTokens == 0 {
 		u.TotalTokens = u.PromptTokens + u.CompletionTokens
 	}
+	if u.CachedTokens == 0 {
+		u.CachedTokens = min(ex.cachedTokens, u.PromptTokens)
+	}
 	if u.Neurons == 0 {
 		u.Neurons = neuronsFor(ex.model, u)
 	}

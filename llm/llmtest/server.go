@@ -220,6 +220,9 @@ type exchange struct {
 	reqID   string // cf-ai-req-id
 	seq     int64
 	rec     int // index in Server.requests
+	// cachedTokens is the prompt prefix the emulated prompt cache reused for this request
+	// (window.go); the answer reports it as usage.prompt_tokens_details.cached_tokens.
+	cachedTokens int
 }
 
 // output is an answer, built whole before it is written, so that the gateway cache can
@@ -311,6 +314,10 @@ func (s *Server) answer(w http.ResponseWriter, ex *exchange) {
 		}
 	}
 
+	if out, refused := s.admit(ex); refused {
+		s.write(w, ex, out)
+		return
+	}
 	rep := s.handler(ex.model, ex.body)
 	if rep.outOfScript {
 		s.mu.Lock()
@@ -492,6 +499,9 @@ func (s *Server) emulate(ex *exchange, rep Reply) output {
 		return s.describe(ex)
 	case llm.TaskTextToImage:
 		return s.paint(ex, info)
+	}
+	if out, ok := s.task(ex, info); ok {
+		return out
 	}
 	return aiError(ex, http.StatusBadRequest, 5006, fmt.Sprintf(
 		"llmtest: the emulator does not answer %s models (%s); give NewServer a Handler that does", info.Task, ex.model))
