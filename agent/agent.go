@@ -50,6 +50,7 @@ type Agent struct {
 	logger      *slog.Logger
 	observer    Observer
 	name        string
+	history     History
 	err         error // a configuration error, returned by every run
 }
 
