@@ -59,6 +59,8 @@ type Server struct {
 
 	queue *batchQueue     // async batch API jobs (batch.go)
 	vec   *vectorizeStore // Vectorize v2 indexes (vectorize.go)
+
+	prompts promptCache // the prompt cache by session-affinity key (window.go)
 }
 
 // Recorded is one request the server received, in arrival order. Authorization headers
