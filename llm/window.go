@@ -83,8 +83,10 @@ func (e *ContextWindowError) Is(target error) bool { return target == ErrContext
 // cannot fit (an explicit MaxTokens too large, or less than MinAnswerTokens of room) is a
 // *ContextWindowError.
 func (m *ChatModel) fitWindow(req *Request) error {
-	if m.c.compatBase != "" || req.MaxTokens < 0 {
-		return nil // a negative MaxTokens is refused when the body is encoded
+	if m.c == nil || m.c.compatBase != "" || req.MaxTokens < 0 {
+		// A nil Client reports itself when sending; a negative MaxTokens is refused
+		// when the body is encoded.
+		return nil
 	}
 	info, ok := LookupModel(m.id)
 	if !ok || info.ContextWindow <= 0 {
