@@ -268,7 +268,7 @@ func (b *Batch) post(ctx context.Context, body []byte, submit bool) (*wireBatch,
 	if b.c == nil {
 		return nil, errNotCreated
 	}
-	data, _, err := b.c.runRaw(ctx, call{method: http.MethodPost, url: b.c.runURL(b.model) + "?queueRequest=true", model: b.model, body: body, createsWork: submit})
+	data, _, err := b.c.runRaw(ctx, call{method: http.MethodPost, url: b.c.runURL(b.model) + "?queueRequest=true", model: b.model, body: body, createsWork: submit, op: OpBatch})
 	if err != nil {
 		return nil, err
 	}

@@ -41,22 +41,31 @@ func (m *ChatModel) String() string {
 	return m.id
 }
 
-func (m *ChatModel) request(req Request, stream bool) (call, error) {
+// request builds the call of req. When the client observes its calls, sent is the request
+// as sent (after the context-window fit, with the default budget filled in); else nil.
+func (m *ChatModel) request(req Request, stream bool) (cl call, sent *Request, err error) {
 	if m.id == "" {
-		return call{}, errors.New("llm: empty model id")
+		return call{}, nil, errors.New("llm: empty model id")
 	}
 	if err := m.fitWindow(&req); err != nil {
-		return call{}, err
+		return call{}, nil, err
 	}
 	body, err := encodeChat(m.id, m.dialect, req, stream)
 	if err != nil {
-		return call{}, fmt.Errorf("llm: %s: %w", m.id, err)
+		return call{}, nil, fmt.Errorf("llm: %s: %w", m.id, err)
 	}
-	cl := call{method: http.MethodPost, url: m.url, model: m.id, body: body, stream: stream}
+	cl = call{method: http.MethodPost, url: m.url, model: m.id, body: body, stream: stream, op: OpChat}
 	if req.SessionAffinity != "" {
 		cl.header = http.Header{"X-Session-Affinity": {req.SessionAffinity}}
 	}
-	return cl, nil
+	if m.c.observing() {
+		sent = new(Request) // a copy, so that req stays on the stack when nothing observes
+		*sent = req
+		if sent.MaxTokens == 0 {
+			sent.MaxTokens = DefaultMaxTokens
+		}
+	}
+	return cl, sent, nil
 }
 
 // Generate sends req and returns the whole reply. Failures are *Error values (retried per
@@ -64,10 +73,20 @@ func (m *ChatModel) request(req Request, stream bool) (call, error) {
 // wrapping ErrEmptyResponse. A reply cut off at max_tokens in the middle of a tool call's
 // arguments is a *TruncatedToolCallError that holds the reply.
 func (m *ChatModel) Generate(ctx context.Context, req Request) (*Response, error) {
-	cl, err := m.request(req, false)
+	cl, sent, err := m.request(req, false)
 	if err != nil {
 		return nil, err
 	}
+	if o, octx := m.c.begin(ctx, &cl, sent); o != nil {
+		r, err := m.generate(octx, cl, req)
+		o.endChat(r, err)
+		return r, err
+	}
+	return m.generate(ctx, cl, req)
+}
+
+// generate sends cl, the call of req, and decodes the reply.
+func (m *ChatModel) generate(ctx context.Context, cl call, req Request) (*Response, error) {
 	resp, err := m.c.send(ctx, cl)
 	if err != nil {
 		return nil, err
@@ -77,7 +96,7 @@ func (m *ChatModel) Generate(ctx context.Context, req Request) (*Response, error
 	if mediaType(h) == "text/event-stream" {
 		// A server that streams although we did not ask: gather the stream.
 		if r, err = collect(decodeStream(resp.Body, m.id)); err != nil {
-			return nil, m.cutToolCall(err, h, req.MaxTokens, false)
+			return nil, m.c.redactErr(m.cutToolCall(err, h, req.MaxTokens, false))
 		}
 	} else {
 		data, err := m.c.readBody(resp)
@@ -85,10 +104,11 @@ func (m *ChatModel) Generate(ctx context.Context, req Request) (*Response, error
 			return nil, err
 		}
 		if r, err = decodeChat(data); err != nil {
-			return nil, m.cutToolCall(err, h, req.MaxTokens, true)
+			return nil, m.c.redactErr(m.cutToolCall(err, h, req.MaxTokens, true))
 		}
 	}
 	fillFromHeaders(r, h)
+	estimateNeurons(m.id, &r.Usage)
 	r.FinishReason = inferFinish(r.FinishReason, r.Usage, len(r.ToolCalls) > 0, req.MaxTokens)
 	return r, nil
 }
@@ -123,10 +143,14 @@ func inferFinish(reason string, u Usage, calls bool, maxTokens int) string {
 // never sends more than those two requests.
 func (m *ChatModel) Stream(ctx context.Context, req Request) iter.Seq2[Delta, error] {
 	return func(yield func(Delta, error) bool) {
-		cl, err := m.request(req, true)
+		cl, sent, err := m.request(req, true)
 		if err != nil {
 			yield(Delta{}, err)
 			return
+		}
+		if o, octx := m.c.begin(ctx, &cl, sent); o != nil {
+			ctx, yield = octx, o.wrapYield(yield)
+			defer o.endStream()
 		}
 		resp, err := m.c.send(ctx, cl)
 		if err != nil {
@@ -151,9 +175,10 @@ func (m *ChatModel) Stream(ctx context.Context, req Request) iter.Seq2[Delta, er
 				// gets its answer.
 				r, err = m.Generate(ctx, req)
 			case err != nil:
-				err = m.cutToolCall(err, h, req.MaxTokens, true)
+				err = m.c.redactErr(m.cutToolCall(err, h, req.MaxTokens, true))
 			default:
 				fillFromHeaders(r, h)
+				estimateNeurons(m.id, &r.Usage)
 				r.FinishReason = inferFinish(r.FinishReason, r.Usage, len(r.ToolCalls) > 0, req.MaxTokens)
 			}
 			if err != nil {
@@ -171,12 +196,16 @@ func (m *ChatModel) Stream(ctx context.Context, req Request) iter.Seq2[Delta, er
 				if u, ok := errors.AsType[*unfinishedCallError](err); ok {
 					u.resp.Text, u.resp.Reasoning = text.String(), reasoning.String()
 				}
-				yield(Delta{}, m.cutToolCall(err, h, req.MaxTokens, false))
+				yield(Delta{}, m.c.redactErr(m.cutToolCall(err, h, req.MaxTokens, false)))
 				return
 			}
 			text.WriteString(d.Text)
 			reasoning.WriteString(d.Reasoning)
 			if d.Usage != nil {
+				if d.Usage.Neurons == 0 {
+					d.Usage.Neurons = headerNeurons(h) // the stream's usage had none
+				}
+				estimateNeurons(m.id, d.Usage)
 				d.FinishReason = inferFinish(d.FinishReason, *d.Usage, len(d.ToolCalls) > 0, req.MaxTokens)
 			}
 			if !yield(d, nil) {
@@ -237,13 +266,21 @@ func fillFromHeaders(r *Response, h http.Header) {
 	if r.RequestID == "" {
 		r.RequestID = h.Get("cf-ai-req-id")
 	}
-	// An absent header is not parsed: ParseFloat("") allocates the error it returns.
-	if v := h.Get("cf-ai-neurons"); v != "" && r.Usage.Neurons == 0 {
-		if n, err := strconv.ParseFloat(v, 64); err == nil {
-			r.Usage.Neurons = n
-		}
+	if r.Usage.Neurons == 0 {
+		r.Usage.Neurons = headerNeurons(h)
 	}
 	r.Gateway = gatewayInfo(h)
+}
+
+// headerNeurons reads the cf-ai-neurons header; 0 when it is absent or unreadable.
+func headerNeurons(h http.Header) float64 {
+	// An absent header is not parsed: ParseFloat("") allocates the error it returns.
+	if v := h.Get("cf-ai-neurons"); v != "" {
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
+			return n
+		}
+	}
+	return 0
 }
 
 // collect gathers a stream into one Response.

@@ -38,6 +38,7 @@ type Client struct {
 	http        *http.Client
 	retry       RetryPolicy
 	log         *slog.Logger
+	observers   []Observer
 	maxBody     int64
 	timeout     time.Duration // per attempt of a call that does not stream, when timeoutSet
 	timeoutSet  bool          // else the limit depends on the model (timeoutFor)
@@ -84,6 +85,7 @@ type config struct {
 	http           *http.Client
 	retry          *RetryPolicy
 	log            *slog.Logger
+	observers      []Observer
 	maxBody        int64
 	timeout        *time.Duration
 	idleTimeout    *time.Duration
@@ -118,10 +120,6 @@ func WithBaseURL(url string) Option {
 // WithHTTPClient sends every request through hc (proxies, transports, recorders). Its own
 // Timeout, if any, applies on top of WithTimeout and WithStreamIdleTimeout.
 func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.http = hc } }
-
-// WithLogger logs each attempt at debug level and each retry at info level. The API token
-// never appears in a log line.
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
 // WithMaxResponseBytes caps a non-streamed response body (default 32 MiB); a larger body is
 // an error, not an out-of-memory crash. Zero or less keeps the default.
@@ -188,6 +186,7 @@ func NewClient(opts ...Option) (*Client, error) {
 // apply sets what every kind of client takes from the options.
 func (cfg *config) apply(c *Client) {
 	c.http, c.log, c.maxBody = cfg.http, cfg.log, cfg.maxBody
+	c.observers = cfg.observers
 	if c.http == nil {
 		c.http = http.DefaultClient
 	}
@@ -345,6 +344,8 @@ type call struct {
 	// createsWork marks a request whose repetition creates new work (a batch submission):
 	// once it may have reached the service it is not sent again, and the error says so.
 	createsWork bool
+	op          string       // the operation observers are told; "" to derive it from model
+	obs         *observation // nil when the call is not observed
 }
 
 // send performs cl with retries and returns a 2xx response whose body the caller must close.
@@ -358,19 +359,21 @@ func (c *Client) send(ctx context.Context, cl call) (*http.Response, error) {
 		return nil, c.err
 	}
 	var resp *http.Response
+	n := 0
 	run, err := c.retry.do(ctx, cl.createsWork, func() error {
+		n++
 		r, err := c.sendOnce(ctx, cl)
 		resp = r
 		return err
 	}, func(err error, next time.Duration) {
-		if c.log != nil {
-			c.log.LogAttrs(ctx, slog.LevelInfo, "llm: retrying", slog.String("model", cl.model),
-				slog.Duration("delay", next), slog.String("error", err.Error()))
-		}
+		cl.obs.attempt(n, err, next)
 	})
 	if err == nil {
+		cl.obs.sent(run.attempts, resp, nil)
 		return resp, nil
 	}
+	cl.obs.attempt(run.attempts, err, 0)
+	cl.obs.sent(run.attempts, nil, err)
 	if _, ok := err.(*Error); ok && run.attempts == 1 && run.stopped == "" {
 		return nil, err
 	}
@@ -391,10 +394,6 @@ func (c *Client) sendOnce(ctx context.Context, cl call) (*http.Response, error) 
 			a.end()
 		}
 		return nil, err
-	}
-	if c.log != nil {
-		c.log.LogAttrs(ctx, slog.LevelDebug, "llm: response", slog.String("method", cl.method),
-			slog.String("url", c.redact(cl.url)), slog.Int("status", resp.StatusCode))
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if a != nil {
@@ -616,8 +615,19 @@ func (c *Client) runCall(model string, input any) (call, error) {
 	return call{method: http.MethodPost, url: c.runURL(model), model: model, body: body, contentType: ct}, nil
 }
 
-// exchange sends cl and returns the whole reply with its media type.
+// exchange sends cl and returns the whole reply with its media type. It is the one place
+// where every call other than a chat model's is observed.
 func (c *Client) exchange(ctx context.Context, cl call) ([]byte, string, error) {
+	if o, octx := c.begin(ctx, &cl, nil); o != nil {
+		data, mt, err := c.exchangeOnce(octx, cl)
+		o.endRaw(data, mt, err)
+		return data, mt, err
+	}
+	return c.exchangeOnce(ctx, cl)
+}
+
+// exchangeOnce is exchange without observation.
+func (c *Client) exchangeOnce(ctx context.Context, cl call) ([]byte, string, error) {
 	resp, err := c.send(ctx, cl)
 	if err != nil {
 		return nil, "", err
@@ -670,7 +680,7 @@ func (c *Client) doJSON(ctx context.Context, method, url string, in, out any) er
 		}
 		body = b
 	}
-	data, _, err := c.runRaw(ctx, call{method: method, url: url, body: body})
+	data, _, err := c.runRaw(ctx, call{method: method, url: url, body: body, op: OpAccountAPI})
 	if err != nil {
 		return err
 	}
@@ -691,7 +701,15 @@ func (c *Client) RunOpenAI(ctx context.Context, model, path string, input, outpu
 	if err != nil {
 		return err
 	}
-	data, _, err := c.runRaw(ctx, call{method: http.MethodPost, url: c.v1URL(strings.TrimLeft(path, "/")), model: model, body: body, contentType: ct})
+	path = strings.TrimLeft(path, "/")
+	op := OpRun
+	switch {
+	case strings.HasPrefix(path, "embeddings"):
+		op = OpEmbeddings
+	case strings.HasPrefix(path, "chat/completions"):
+		op = OpChat
+	}
+	data, _, err := c.runRaw(ctx, call{method: http.MethodPost, url: c.v1URL(path), model: model, body: body, contentType: ct, op: op})
 	if err != nil {
 		return err
 	}
@@ -710,7 +728,7 @@ func (c *Client) RunOpenAI(ctx context.Context, model, path string, input, outpu
 // through AI Gateway. body is sent with contentType ("application/json" when empty; nil
 // body for none); the envelope's result is decoded into out, which may be nil.
 func (c *Client) AccountAPI(ctx context.Context, method, path, contentType string, body []byte, out any) error {
-	data, _, err := c.runRaw(ctx, call{method: method, url: c.accountURL(strings.TrimLeft(path, "/")), body: body, contentType: contentType})
+	data, _, err := c.runRaw(ctx, call{method: method, url: c.accountURL(strings.TrimLeft(path, "/")), body: body, contentType: contentType, op: OpAccountAPI})
 	if err != nil {
 		return err
 	}

@@ -140,16 +140,23 @@ type Delta struct {
 	Usage        *Usage
 }
 
-// Usage counts tokens and neurons (Workers AI's billing unit).
+// Usage counts tokens and neurons (Workers AI's billing unit). Dollars prices it.
 type Usage struct {
 	PromptTokens     int
 	CompletionTokens int
 	TotalTokens      int
-	CachedTokens     int
-	Neurons          float64
+	CachedTokens     int // prompt tokens served from the prompt cache, part of PromptTokens
+	// Neurons is what the service reported (in the reply's usage or its cf-ai-neurons
+	// header). When it reported none, the Client's calls fill in an estimate from the
+	// catalog's prices (EstimateNeurons) and set NeuronsEstimated; a model the catalog does
+	// not price keeps zero.
+	Neurons float64
+	// NeuronsEstimated is set when Neurons, or a part of a sum of usages, is the catalog's
+	// estimate rather than what the service reported.
+	NeuronsEstimated bool
 }
 
-// Add returns the sum of u and v, field by field.
+// Add returns the sum of u and v, field by field; the sum is estimated when either is.
 func (u Usage) Add(v Usage) Usage {
 	return Usage{
 		PromptTokens:     u.PromptTokens + v.PromptTokens,
@@ -157,5 +164,6 @@ func (u Usage) Add(v Usage) Usage {
 		TotalTokens:      u.TotalTokens + v.TotalTokens,
 		CachedTokens:     u.CachedTokens + v.CachedTokens,
 		Neurons:          u.Neurons + v.Neurons,
+		NeuronsEstimated: u.NeuronsEstimated || v.NeuronsEstimated,
 	}
 }

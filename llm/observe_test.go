@@ -1,0 +1,380 @@
+package llm_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gowai/gowai/llm"
+	"github.com/gowai/gowai/llm/llmtest"
+)
+
+// recordingObserver keeps everything an llm.Observer is told.
+type recordingObserver struct {
+	mu       sync.Mutex
+	starts   []llm.CallInfo
+	attempts []llm.AttemptInfo
+	ends     []llm.CallResult
+}
+
+type obsKey struct{}
+
+func (r *recordingObserver) StartCall(ctx context.Context, info llm.CallInfo) context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.starts = append(r.starts, info)
+	return context.WithValue(ctx, obsKey{}, len(r.starts))
+}
+
+func (r *recordingObserver) Attempt(ctx context.Context, _ llm.CallInfo, a llm.AttemptInfo) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ctx.Value(obsKey{}) == nil {
+		panic("Attempt without the context StartCall returned")
+	}
+	r.attempts = append(r.attempts, a)
+}
+
+func (r *recordingObserver) EndCall(ctx context.Context, _ llm.CallInfo, res llm.CallResult) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ctx.Value(obsKey{}) == nil {
+		panic("EndCall without the context StartCall returned")
+	}
+	r.ends = append(r.ends, res)
+}
+
+// recordHandler is a slog.Handler that keeps the records it is given.
+type recordHandler struct {
+	mu      *sync.Mutex
+	records *[]slog.Record
+}
+
+func newRecordHandler() recordHandler {
+	return recordHandler{mu: new(sync.Mutex), records: new([]slog.Record)}
+}
+
+func (h recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h recordHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	*h.records = append(*h.records, r.Clone())
+	return nil
+}
+func (h recordHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h recordHandler) WithGroup(string) slog.Handler      { return h }
+
+func (h recordHandler) all() []slog.Record {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]slog.Record(nil), *h.records...)
+}
+
+func attrsOf(r slog.Record) map[string]slog.Value {
+	m := map[string]slog.Value{}
+	r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value; return true })
+	return m
+}
+
+// callAttrs are the attributes every call record carries.
+var callAttrs = []string{"operation", "model", "endpoint", "stream", "duration", "attempts", "status",
+	"prompt_tokens", "completion_tokens", "cached_tokens", "neurons", "neurons_estimated", "dollars",
+	"request_id", "gateway_log_id", "gateway_cache_status", "error"}
+
+const secretToken = "zz9SECRETtokenVALUE0123456789abcdefABCDE"
+
+func TestObserverChatCall(t *testing.T) {
+	srv := llmtest.NewServer(llmtest.Script(llmtest.Text("hello there")), llmtest.WithToken(secretToken))
+	defer srv.Close()
+	obs := &recordingObserver{}
+	h := newRecordHandler()
+	c, err := srv.Client(llm.WithObserver(obs), llm.WithLogger(slog.New(h)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	temp := 0.25
+	r, err := c.Model("@cf/meta/llama-3.1-8b-instruct").Generate(t.Context(), llm.Request{
+		Messages: []llm.Message{llm.User("hi")}, Temperature: &temp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(obs.starts) != 1 || len(obs.ends) != 1 || len(obs.attempts) != 0 {
+		t.Fatalf("starts %d ends %d attempts %d, want 1 1 0", len(obs.starts), len(obs.ends), len(obs.attempts))
+	}
+	info := obs.starts[0]
+	if info.Operation != llm.OpChat || info.Model != "@cf/meta/llama-3.1-8b-instruct" || info.Endpoint != llm.EndpointNative ||
+		info.ServerAddress != "127.0.0.1" || info.ServerPort == 0 || info.Stream {
+		t.Errorf("CallInfo = %+v", info)
+	}
+	if info.Request == nil || info.Request.MaxTokens != llm.DefaultMaxTokens || *info.Request.Temperature != temp {
+		t.Errorf("CallInfo.Request = %+v, want the default max tokens and the temperature sent", info.Request)
+	}
+	res := obs.ends[0]
+	if res.Err != nil || res.Attempts != 1 || res.Status != 200 || res.Response == nil || res.Response.Text != "hello there" ||
+		res.RequestID == "" || res.Usage.Neurons == 0 || res.Usage != r.Usage {
+		t.Errorf("CallResult = %+v", res)
+	}
+	recs := h.all()
+	if len(recs) != 1 || recs[0].Message != llm.LogMessageCall || recs[0].Level != slog.LevelInfo {
+		t.Fatalf("log records = %v, want one %q at Info", recs, llm.LogMessageCall)
+	}
+	a := attrsOf(recs[0])
+	for _, k := range callAttrs {
+		if _, ok := a[k]; !ok {
+			t.Errorf("log record lacks %q", k)
+		}
+	}
+	if a["operation"].String() != "chat" || a["attempts"].Int64() != 1 || a["status"].Int64() != 200 ||
+		a["request_id"].String() != r.RequestID || a["neurons"].Float64() != r.Usage.Neurons ||
+		a["dollars"].Float64() != r.Usage.Dollars() || a["error"].String() != "" {
+		t.Errorf("log attributes = %v", a)
+	}
+}
+
+func TestObserverRetriesAndFailure(t *testing.T) {
+	srv := llmtest.NewServer(llmtest.Script(
+		llmtest.Fail(429, 3040, "Capacity temporarily exceeded "+secretToken),
+		llmtest.Fail(429, 3040, "Capacity temporarily exceeded "+secretToken),
+		llmtest.Fail(429, 3040, "Capacity temporarily exceeded "+secretToken),
+		llmtest.Fail(429, 3040, "Capacity temporarily exceeded "+secretToken),
+	), llmtest.WithToken(secretToken))
+	defer srv.Close()
+	obs := &recordingObserver{}
+	h := newRecordHandler()
+	c, err := srv.Client(llm.WithObserver(obs), llm.WithLogger(slog.New(h)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Model("@cf/meta/llama-3.1-8b-instruct").Generate(t.Context(), llm.Request{Messages: []llm.Message{llm.User("hi")}})
+	if !errors.Is(err, llm.ErrCapacity) {
+		t.Fatalf("err = %v, want ErrCapacity", err)
+	}
+	if len(obs.attempts) != 4 {
+		t.Fatalf("%d attempts observed, want 4", len(obs.attempts))
+	}
+	for i, a := range obs.attempts {
+		if a.Attempt != i+1 || a.Status != 429 || !errors.Is(a.Err, llm.ErrCapacity) || (a.Wait > 0) != (i < 3) {
+			t.Errorf("attempt %d = %+v", i, a)
+		}
+	}
+	res := obs.ends[0]
+	if res.Attempts != 4 || res.Status != 429 || !errors.Is(res.Err, llm.ErrCapacity) || res.Response != nil {
+		t.Errorf("CallResult = %+v", res)
+	}
+	var calls, retries int
+	for _, r := range h.all() {
+		switch r.Message {
+		case llm.LogMessageCall:
+			calls++
+			a := attrsOf(r)
+			if a["attempts"].Int64() != 4 || a["status"].Int64() != 429 || a["error"].String() == "" {
+				t.Errorf("call record = %v", a)
+			}
+		case llm.LogMessageRetry:
+			retries++
+			if r.Level != slog.LevelDebug {
+				t.Errorf("retry logged at %v, want Debug", r.Level)
+			}
+		default:
+			t.Errorf("unexpected record %q", r.Message)
+		}
+	}
+	if calls != 1 || retries != 4 {
+		t.Errorf("%d call records and %d retry records, want 1 and 4", calls, retries)
+	}
+	assertNoToken(t, obs, h)
+}
+
+func TestObserverStream(t *testing.T) {
+	srv := llmtest.NewServer(nil)
+	defer srv.Close()
+	obs := &recordingObserver{}
+	h := newRecordHandler()
+	c, err := srv.Client(llm.WithObserver(obs), llm.WithLogger(slog.New(h)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Model("@cf/meta/llama-3.1-8b-instruct")
+	var text strings.Builder
+	var usage llm.Usage
+	for d, err := range m.Stream(t.Context(), llm.Request{Messages: []llm.Message{llm.User("Say something long please")}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		text.WriteString(d.Text)
+		if d.Usage != nil {
+			usage = *d.Usage
+		}
+	}
+	if len(obs.ends) != 1 {
+		t.Fatalf("%d ends, want 1", len(obs.ends))
+	}
+	res := obs.ends[0]
+	if !obs.starts[0].Stream || res.Err != nil || res.Abandoned || res.Response == nil || res.Response.Text != text.String() ||
+		res.Usage != usage || res.Response.FinishReason == "" {
+		t.Errorf("CallResult = %+v (text %q, usage %+v)", res, text.String(), usage)
+	}
+	if usage.Neurons == 0 {
+		t.Errorf("stream usage %+v has no neurons; the emulator reports them in cf-ai-neurons", usage)
+	}
+	// A consumer that stops at the first delta still ends the call, marked abandoned.
+	for range m.Stream(t.Context(), llm.Request{Messages: []llm.Message{llm.User("Say something long please")}}) {
+		break
+	}
+	if len(obs.ends) != 2 || !obs.ends[1].Abandoned || obs.ends[1].Err != nil {
+		t.Errorf("abandoned stream: ends = %+v", obs.ends)
+	}
+	var starts int
+	for _, r := range h.all() {
+		if r.Message == llm.LogMessageStreamStart {
+			starts++
+		}
+	}
+	if starts != 2 {
+		t.Errorf("%d stream-start records, want 2", starts)
+	}
+}
+
+func TestObserverStreamError(t *testing.T) {
+	srv := llmtest.NewServer(llmtest.Script(llmtest.SSE(`{"response":"par"}`,
+		`{"errors":[{"code":3040,"message":"failed with `+secretToken+`"}]}`)), llmtest.WithToken(secretToken))
+	defer srv.Close()
+	obs := &recordingObserver{}
+	h := newRecordHandler()
+	c, err := srv.Client(llm.WithObserver(obs), llm.WithLogger(slog.New(h)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got error
+	for _, err := range c.Model("@cf/meta/llama-3.1-8b-instruct").Stream(t.Context(), llm.Request{Messages: []llm.Message{llm.User("hi")}}) {
+		if err != nil {
+			got = err
+		}
+	}
+	if got == nil || strings.Contains(got.Error(), secretToken) {
+		t.Fatalf("stream error = %v, want an error without the token", got)
+	}
+	if len(obs.ends) != 1 || obs.ends[0].Err == nil {
+		t.Fatalf("ends = %+v, want one with the error", obs.ends)
+	}
+	assertNoToken(t, obs, h)
+}
+
+// TestDecodeErrorsRedacted: a 200 reply with success:false that echoes the token, and an
+// error event inside a stream, never show the token.
+func TestDecodeErrorsRedacted(t *testing.T) {
+	body := `{"result":null,"success":false,"errors":[{"code":5006,"message":"bad input near Bearer ` + secretToken + `"}],"messages":[]}`
+	srv := llmtest.NewServer(llmtest.Script(
+		llmtest.Raw("application/json", []byte(body)),
+		llmtest.Raw("application/json", []byte(body)),
+		llmtest.SSE(`{"response":"a"}`, `{"error":"upstream said `+secretToken+`"}`),
+	), llmtest.WithToken(secretToken))
+	defer srv.Close()
+	c, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Model("@cf/meta/llama-3.1-8b-instruct")
+	req := llm.Request{Messages: []llm.Message{llm.User("hi")}}
+	_, err = m.Generate(t.Context(), req)
+	if err == nil || strings.Contains(err.Error(), secretToken) || strings.Contains(fmt.Sprintf("%+v", err), secretToken) {
+		t.Errorf("Generate error = %v, want one without the token", err)
+	}
+	for _, err := range m.Stream(t.Context(), req) { // the JSON reply to a stream request
+		if err == nil || strings.Contains(err.Error(), secretToken) {
+			t.Errorf("Stream (JSON reply) error = %v, want one without the token", err)
+		}
+	}
+	var got error
+	for _, err := range m.Stream(t.Context(), req) {
+		if err != nil {
+			got = err
+		}
+	}
+	if got == nil || strings.Contains(got.Error(), secretToken) {
+		t.Errorf("in-stream error = %v, want one without the token", got)
+	}
+}
+
+func TestObserverRunEmbeddings(t *testing.T) {
+	srv := llmtest.NewServer(nil)
+	defer srv.Close()
+	obs := &recordingObserver{}
+	c, err := srv.Client(llm.WithObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Data [][]float32 `json:"data"`
+	}
+	if err := c.Run(t.Context(), "@cf/baai/bge-base-en-v1.5", map[string]any{"text": []string{"a", "b"}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(obs.starts) != 1 || obs.starts[0].Operation != llm.OpEmbeddings || obs.starts[0].Request != nil {
+		t.Fatalf("starts = %+v", obs.starts)
+	}
+	if res := obs.ends[0]; res.Err != nil || res.Usage.Neurons == 0 || res.Status != 200 {
+		t.Errorf("CallResult = %+v", res)
+	}
+}
+
+func TestNeuronsEstimated(t *testing.T) {
+	const model = "@cf/meta/llama-3.1-8b-instruct"
+	srv := llmtest.NewServer(llmtest.Script(
+		llmtest.Text("hi").WithUsage(llm.Usage{PromptTokens: 1000, CompletionTokens: 500, TotalTokens: 1500}).WithHeader("cf-ai-neurons", "0"),
+	))
+	defer srv.Close()
+	c, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Model(model).Generate(t.Context(), llm.Request{Messages: []llm.Message{llm.User("hi")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, ok := llm.EstimateNeurons(model, r.Usage)
+	if !ok || want == 0 {
+		t.Fatalf("the catalog does not price %s", model)
+	}
+	if !r.Usage.NeuronsEstimated || r.Usage.Neurons != want || r.Usage.Dollars() != want*llm.USDPerNeuron {
+		t.Errorf("usage %+v, want %v estimated neurons", r.Usage, want)
+	}
+	sum := llm.Usage{Neurons: 1}.Add(r.Usage)
+	if !sum.NeuronsEstimated {
+		t.Error("Add dropped NeuronsEstimated")
+	}
+}
+
+func TestNoObserverNoLog(t *testing.T) {
+	srv := llmtest.NewServer(nil)
+	defer srv.Close()
+	c, err := srv.Client(llm.WithObserver(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Model("@cf/meta/llama-3.1-8b-instruct").Generate(t.Context(), llm.Request{Messages: []llm.Message{llm.User("hi")}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// assertNoToken fails when the token appears in anything observed or logged.
+func assertNoToken(t *testing.T, obs *recordingObserver, h recordHandler) {
+	t.Helper()
+	var b strings.Builder
+	for _, a := range obs.attempts {
+		fmt.Fprintf(&b, "%+v %v\n", a, a.Err)
+	}
+	for _, r := range obs.ends {
+		fmt.Fprintf(&b, "%+v %v\n", r, r.Err)
+	}
+	for _, r := range h.all() {
+		fmt.Fprintf(&b, "%s %v\n", r.Message, attrsOf(r))
+	}
+	if strings.Contains(b.String(), secretToken) {
+		t.Errorf("the token appears in what was observed or logged:\n%s", b.String())
+	}
+}
