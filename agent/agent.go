@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,7 +53,8 @@ type Agent struct {
 	observer    Observer
 	name        string
 	history     History
-	err         error // a configuration error, returned by every run
+	affinity    string // WithSessionAffinity
+	err         error  // a configuration error, returned by every run
 }
 
 // Option configures an Agent.
@@ -95,11 +98,16 @@ type Budget struct {
 // first (once) and the final answer last; it can be passed to RunMessages with a new user
 // message appended to continue. Usage sums every model call. On error, Result holds
 // everything up to the failure.
+//
+// SessionAffinity is the key the run sent with every model call (llm.Request.SessionAffinity),
+// so that Workers AI could reuse the prefill of the prompt prefix the calls share. Continue
+// starts a run that keeps it.
 type Result struct {
-	Text     string
-	Steps    []Step
-	Messages []llm.Message
-	Usage    llm.Usage
+	Text            string
+	Steps           []Step
+	Messages        []llm.Message
+	Usage           llm.Usage
+	SessionAffinity string
 }
 
 // Step is one model call and the tool calls it asked for.
@@ -193,6 +201,14 @@ func WithRequest(f func(*llm.Request)) Option {
 	return func(a *Agent) { a.edits = append(a.edits, f) }
 }
 
+// WithSessionAffinity has every run send key as its session-affinity key
+// (llm.Request.SessionAffinity, the x-session-affinity header), instead of a fresh random key
+// per run. Workers AI reuses the prefill of a prompt prefix across requests with the same key
+// (https://developers.cloudflare.com/workers-ai/features/prompt-caching/), so runs that share
+// a long prefix (the system prompt and tools) can share a key; unrelated runs should not.
+// Sub-agents (AsTool) have keys of their own.
+func WithSessionAffinity(key string) Option { return func(a *Agent) { a.affinity = key } }
+
 // WithLogger sets the logger for tool panics (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(a *Agent) { a.logger = l } }
 
@@ -207,12 +223,43 @@ func (a *Agent) Run(ctx context.Context, input string) (*Result, error) {
 
 // RunMessages is Run over a conversation: to continue one, pass the previous
 // Result.Messages with a new user message appended. The messages are copied, not changed.
+//
+// Each run has a session-affinity key of its own, fresh and random unless WithSessionAffinity
+// is set: RunMessages cannot tell the messages of an earlier run from any others. To continue
+// a run under its key, so that the service's prompt cache still holds the conversation's
+// prefix, use Continue.
 func (a *Agent) RunMessages(ctx context.Context, msgs []llm.Message) (*Result, error) {
 	r, err := a.start(msgs, nil)
 	if err != nil {
 		return r.res, err
 	}
 	return r.res, r.complete(ctx)
+}
+
+// Continue runs the conversation of a previous run with input as the next user message: it is
+// RunMessages on res.Messages with llm.User(input) appended, under res.SessionAffinity (unless
+// WithSessionAffinity sets a key), so that the model calls reuse the prompt cache of the
+// earlier ones. The new Result has its own steps and usage; res is not changed.
+func (a *Agent) Continue(ctx context.Context, res *Result, input string) (*Result, error) {
+	if res == nil {
+		return a.RunMessages(ctx, []llm.Message{llm.User(input)})
+	}
+	msgs := append(slices.Clone(res.Messages), llm.User(input))
+	r, err := a.start(msgs, nil)
+	if err != nil {
+		return r.res, err
+	}
+	if a.affinity == "" && res.SessionAffinity != "" {
+		r.res.SessionAffinity = res.SessionAffinity
+	}
+	return r.res, r.complete(ctx)
+}
+
+// newAffinity returns a fresh random session-affinity key: 16 random bytes in hex.
+func newAffinity() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
 }
 
 // run is the state of one run.
@@ -244,7 +291,11 @@ func (a *Agent) start(msgs []llm.Message, emit func(Event) bool) (*run, error) {
 		history = append(history, llm.System(a.system))
 	}
 	history = append(history, msgs...)
-	r := &run{a: a, res: &Result{Messages: history}, emit: emit}
+	key := a.affinity
+	if key == "" {
+		key = newAffinity()
+	}
+	r := &run{a: a, res: &Result{Messages: history, SessionAffinity: key}, emit: emit}
 	if a.err != nil {
 		return r, a.err
 	}
@@ -460,7 +511,7 @@ func (r *run) request(final bool) llm.Request {
 	// Clipped, so that an append by anyone holding the request cannot write into the history,
 	// and copied when an edit could change the messages or tools in place, so that each edit
 	// starts from the run's own.
-	req := llm.Request{Messages: slices.Clip(r.res.Messages)}
+	req := llm.Request{Messages: slices.Clip(r.res.Messages), SessionAffinity: r.res.SessionAffinity}
 	if !final {
 		req.Tools = slices.Clip(r.defs)
 	}

@@ -97,6 +97,9 @@ func (m *meter) Generate(ctx context.Context, req llm.Request) (*llm.Response, e
 		}
 	}
 	m.calls++
+	if req.SessionAffinity == "" {
+		req.SessionAffinity = m.r.res.SessionAffinity
+	}
 	resp, err := m.Model.Generate(ctx, req)
 	paid := resp
 	if err != nil {
