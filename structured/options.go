@@ -1,6 +1,7 @@
 package structured
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -49,6 +50,35 @@ type options struct {
 	maxAttempts int
 	mode        Mode
 	edits       []func(*llm.Request)
+	hooks       []func(context.Context, AttemptInfo)
+}
+
+// AttemptInfo describes one answer of the model once it has been checked.
+type AttemptInfo struct {
+	Attempt  int       // counted from 1
+	Mode     Mode      // the mode the answer was asked in
+	Problems []string  // what was wrong with it ("/json/pointer: message" lines); nil when it was valid
+	Usage    llm.Usage // what this answer cost
+}
+
+// WithAttemptHook calls f after each answer of the model has been checked, valid or not,
+// with the context of the call, before any retry is sent: tracing records the problems that
+// caused a retry (the package otelgowai adds them as span events). Errors of the model
+// itself are not answers and do not reach f. f must not keep or modify a.Problems. Given
+// more than once, every hook runs, in order.
+func WithAttemptHook(f func(ctx context.Context, a AttemptInfo)) Option {
+	return func(o *options) {
+		if f != nil {
+			o.hooks = append(o.hooks, f)
+		}
+	}
+}
+
+// attempted runs the attempt hooks.
+func (o *options) attempted(ctx context.Context, a AttemptInfo) {
+	for _, f := range o.hooks {
+		f(ctx, a)
+	}
 }
 
 // WithSystem adds a system prompt in front of the conversation.

@@ -91,6 +91,7 @@ func GenerateFrom[T any](ctx context.Context, m llm.Model, msgs []llm.Message, o
 			if cut, ok := truncatedCall[T](err); ok {
 				res.Usage = res.Usage.Add(cut.usage)
 				res.Attempts, res.Raw, last = n, cut.output, cut.attempt
+				c.opts.attempted(ctx, AttemptInfo{Attempt: n, Mode: c.mode(), Problems: last.problems, Usage: cut.usage})
 				n++
 				continue
 			}
@@ -103,6 +104,7 @@ func GenerateFrom[T any](ctx context.Context, m llm.Model, msgs []llm.Message, o
 		res.Attempts = n
 		last = c.check(replyText(resp.Text, resp.ToolCalls, c.mode()), resp.FinishReason)
 		res.Raw = last.output
+		c.opts.attempted(ctx, AttemptInfo{Attempt: n, Mode: c.mode(), Problems: last.problems, Usage: resp.Usage})
 		if last.problems == nil {
 			res.Value = last.value
 			return res, nil
@@ -167,6 +169,7 @@ func Stream[T any](ctx context.Context, m llm.Model, prompt string, opts ...Opti
 			n     int
 		)
 		for n = 1; n <= c.opts.maxAttempts; n++ {
+			attemptStart := usage
 			req, _ := c.request(last, true)
 			var (
 				text   []byte
@@ -219,6 +222,7 @@ func Stream[T any](ctx context.Context, m llm.Model, prompt string, opts ...Opti
 			if last == nil {
 				last = c.check(replyText(string(text), calls, c.mode()), finish)
 			}
+			c.opts.attempted(ctx, AttemptInfo{Attempt: n, Mode: c.mode(), Problems: last.problems, Usage: since(usage, attemptStart)})
 			if last.problems == nil {
 				yield(Partial[T]{Value: last.value, Done: true, Attempt: n, Usage: usage}, nil)
 				return
@@ -463,4 +467,16 @@ func unsupportedMode(err error) bool {
 		}
 	}
 	return false
+}
+
+// since is what usage grew by after it was start.
+func since(usage, start llm.Usage) llm.Usage {
+	return llm.Usage{
+		PromptTokens:     usage.PromptTokens - start.PromptTokens,
+		CompletionTokens: usage.CompletionTokens - start.CompletionTokens,
+		TotalTokens:      usage.TotalTokens - start.TotalTokens,
+		CachedTokens:     usage.CachedTokens - start.CachedTokens,
+		Neurons:          usage.Neurons - start.Neurons,
+		NeuronsEstimated: usage.NeuronsEstimated,
+	}
 }
