@@ -77,8 +77,12 @@ type ModelInfo struct {
 	// Request.SessionAffinity); 0 where no cached rate is published, and they are then
 	// priced as ordinary input.
 	NeuronsPerMCachedInput float64
-	// NeuronsPerAudioMinute prices speech models billed by the minute of audio.
+	// NeuronsPerAudioMinute prices speech models billed by the minute of audio: the audio
+	// heard by speech recognition, the audio spoken by melotts.
 	NeuronsPerAudioMinute float64
+	// NeuronsPerKCharacters prices text-to-speech models billed by the thousand characters
+	// of input text (aura-1).
+	NeuronsPerKCharacters float64
 
 	VisionInput VisionInput // how images go on the wire for this model
 
@@ -167,10 +171,13 @@ var catalog = []ModelInfo{
 		ImageOutput: ImageOutputMultipartJSON},
 	{ID: "@cf/bytedance/stable-diffusion-xl-lightning", Task: TaskTextToImage, RequestsPerMinute: rpmTextToImage,
 		ImageOutput: ImageOutputBinary},
-	{ID: "@cf/deepgram/aura-1", Task: TaskTextToSpeech},
+	// Text-to-speech has no per-task rate limit in the limits table. aura-2's price is not
+	// in the pricing table read for this catalog, so it is left unpriced.
+	{ID: "@cf/deepgram/aura-1", Task: TaskTextToSpeech, NeuronsPerKCharacters: 1363.64},
 	{ID: "@cf/deepgram/aura-2-en", Task: TaskTextToSpeech},
 	{ID: "@cf/deepgram/aura-2-es", Task: TaskTextToSpeech},
-	{ID: "@cf/deepgram/nova-3", Task: TaskSpeechRecognition, RequestsPerMinute: rpmSpeech},
+	{ID: "@cf/deepgram/nova-3", Task: TaskSpeechRecognition, RequestsPerMinute: rpmSpeech,
+		NeuronsPerAudioMinute: 472.73},
 	{ID: "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b", Task: TaskTextGeneration, ContextWindow: 80000,
 		JSONMode: true, Reasoning: true, RequestsPerMinute: rpmTextGeneration,
 		NeuronsPerMInput: 45170, NeuronsPerMOutput: 443756},
@@ -251,7 +258,7 @@ var catalog = []ModelInfo{
 		Tools: true, JSONMode: true, Vision: true, Reasoning: true, RequestsPerMinute: rpmTextGeneration,
 		NeuronsPerMInput: 0.95 / usdPerNeuron, NeuronsPerMOutput: 4.00 / usdPerNeuron,
 		NeuronsPerMCachedInput: 0.16 / usdPerNeuron, VisionInput: VisionContentParts},
-	{ID: "@cf/myshell-ai/melotts", Task: TaskTextToSpeech},
+	{ID: "@cf/myshell-ai/melotts", Task: TaskTextToSpeech, NeuronsPerAudioMinute: 18.63}, // per minute of audio spoken
 	// Seen only in testdata/recorded (*nemotron-reasoning-only.json): reasoning that can spend
 	// the whole budget.
 	{ID: "@cf/nvidia/nemotron-3-120b-a12b", Task: TaskTextGeneration, Reasoning: true,
@@ -262,9 +269,12 @@ var catalog = []ModelInfo{
 	{ID: "@cf/openai/gpt-oss-20b", Task: TaskTextGeneration, ContextWindow: 128000,
 		Tools: true, JSONMode: true, Reasoning: true, RequestsPerMinute: rpmTextGeneration,
 		NeuronsPerMInput: 0.20 / usdPerNeuron, NeuronsPerMOutput: 0.30 / usdPerNeuron},
-	// Whisper is priced per audio minute, not per token.
-	{ID: "@cf/openai/whisper", Task: TaskSpeechRecognition, RequestsPerMinute: rpmSpeech},
-	{ID: "@cf/openai/whisper-large-v3-turbo", Task: TaskSpeechRecognition, RequestsPerMinute: rpmSpeech},
+	// Whisper is priced per audio minute, not per token; whisper-tiny-en's price is not
+	// published.
+	{ID: "@cf/openai/whisper", Task: TaskSpeechRecognition, RequestsPerMinute: rpmSpeech,
+		NeuronsPerAudioMinute: 41.14},
+	{ID: "@cf/openai/whisper-large-v3-turbo", Task: TaskSpeechRecognition, RequestsPerMinute: rpmSpeech,
+		NeuronsPerAudioMinute: 46.63},
 	{ID: "@cf/openai/whisper-tiny-en", Task: TaskSpeechRecognition, RequestsPerMinute: rpmSpeech},
 	{ID: "@cf/pfnet/plamo-embedding-1b", Task: TaskTextEmbeddings, RequestsPerMinute: rpmEmbeddings},
 	{ID: "@cf/qwen/qwen1.5-0.5b-chat", Task: TaskTextGeneration, RequestsPerMinute: 1500},

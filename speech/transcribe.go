@@ -1,0 +1,603 @@
+package speech
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gowai/gowai/llm"
+)
+
+// The speech recognition models Transcribe knows.
+const (
+	Whisper             = "@cf/openai/whisper"
+	WhisperTinyEN       = "@cf/openai/whisper-tiny-en"
+	WhisperLargeV3Turbo = "@cf/openai/whisper-large-v3-turbo"
+	Nova3               = "@cf/deepgram/nova-3"
+)
+
+// DefaultMaxPieceBytes is the most audio Transcribe sends in one request: 25 MiB, the
+// upload limit of OpenAI's Whisper service (Workers AI publishes none). Longer WAV audio is
+// split into pieces; other formats over it are refused before anything is sent.
+const DefaultMaxPieceBytes = 25 << 20
+
+// defaultConcurrency is how many pieces of one audio are transcribed at once.
+const defaultConcurrency = 4
+
+// Transcript is what a speech recognition model heard, in one shape for every model.
+// Times are from the start of the audio, also when it was sent in pieces.
+type Transcript struct {
+	Text     string
+	Language string        // as detected or asked for, when the model says (whisper-large-v3-turbo, nova-3)
+	Duration time.Duration // of the audio, as the model or the WAV header says; 0 when unknown
+	Segments []Segment     // whisper-large-v3-turbo; nil for models that return none
+	Words    []Word        // every word with its times, when the model returns them
+	VTT      string        // WebVTT subtitles, when the model returns them
+	Usage    llm.Usage     // neurons billed (see Transcribe)
+	Pieces   int           // requests made: more than 1 when the audio was split
+}
+
+// Segment is a stretch of speech with its text and words.
+type Segment struct {
+	Start, End time.Duration
+	Text       string
+	Words      []Word
+}
+
+// Word is one recognised word with its times. Confidence is 0 when the model gives none.
+type Word struct {
+	Word       string
+	Start, End time.Duration
+	Confidence float64
+}
+
+// Option configures Transcribe.
+type Option func(*config)
+
+type config struct {
+	language      string
+	translate     bool
+	vad           *bool
+	initialPrompt string
+	smartFormat   *bool
+	maxPieceBytes int64
+	pieceLen      time.Duration
+	concurrency   int
+	rpm           int
+	used          []string // options set that only some models take, by name
+}
+
+func (c *config) use(name string) {
+	if !slices.Contains(c.used, name) {
+		c.used = append(c.used, name)
+	}
+}
+
+// The names of the options some models refuse.
+const (
+	optLanguage      = "WithLanguage"
+	optTranslate     = "WithTranslate"
+	optVAD           = "WithVAD"
+	optInitialPrompt = "WithInitialPrompt"
+	optSmartFormat   = "WithSmartFormat"
+)
+
+// WithLanguage says what language the audio is in, as an ISO 639-1 code ("en", "fr"),
+// instead of letting the model detect it. whisper-large-v3-turbo and nova-3 take it.
+func WithLanguage(code string) Option {
+	return func(c *config) { c.use(optLanguage); c.language = code }
+}
+
+// WithTranslate asks for an English translation of what is said instead of a transcript
+// in the spoken language (task "translate"). whisper-large-v3-turbo takes it.
+func WithTranslate() Option { return func(c *config) { c.use(optTranslate); c.translate = true } }
+
+// WithVAD turns voice-activity detection on or off, which drops silence before
+// recognition (vad_filter). whisper-large-v3-turbo takes it.
+func WithVAD(on bool) Option { return func(c *config) { c.use(optVAD); c.vad = &on } }
+
+// WithInitialPrompt gives the model text to condition on: names, spellings, the
+// previous sentence. whisper-large-v3-turbo takes it.
+func WithInitialPrompt(s string) Option {
+	return func(c *config) { c.use(optInitialPrompt); c.initialPrompt = s }
+}
+
+// WithSmartFormat asks for numbers, dates and punctuation formatted for reading
+// (smart_format). nova-3 takes it.
+func WithSmartFormat(on bool) Option {
+	return func(c *config) { c.use(optSmartFormat); c.smartFormat = &on }
+}
+
+// WithMaxPieceBytes sets the most audio bytes sent in one request (default
+// DefaultMaxPieceBytes).
+func WithMaxPieceBytes(n int64) Option { return func(c *config) { c.maxPieceBytes = n } }
+
+// WithPieceDuration splits WAV audio longer than d into pieces of at most d, cut at a
+// pause near the limit (default: only as needed to stay under the byte limit). It has no
+// effect on other formats.
+func WithPieceDuration(d time.Duration) Option { return func(c *config) { c.pieceLen = d } }
+
+// WithConcurrency sets how many pieces of a split audio are transcribed at once (default
+// 4; at least 1).
+func WithConcurrency(n int) Option { return func(c *config) { c.concurrency = n } }
+
+// WithRequestsPerMinute spaces the requests of one Transcribe call so that no minute sees
+// more than rpm of them (default: the model's limit in the catalog, 720 for speech
+// recognition; https://developers.cloudflare.com/workers-ai/platform/limits/).
+func WithRequestsPerMinute(rpm int) Option { return func(c *config) { c.rpm = rpm } }
+
+// form is how a model takes audio on the wire.
+type form int
+
+const (
+	formRaw       form = iota // the body is the audio, Content-Type its type
+	formByteArray             // {"audio": [bytes as numbers]}
+	formBase64                // {"audio": "<base64>", options...}
+)
+
+// asrModel is what Transcribe knows about a model.
+type asrModel struct {
+	form    form
+	options []string // the options of the optional ones it takes
+	query   bool     // options go in the URL query (nova-3)
+}
+
+// Both whisper models take a raw body or a byte array: the raw body is a quarter of the
+// size, so whisper gets it; whisper-tiny-en gets the byte array, the form its Workers
+// binding examples use, which some proxies require for JSON-only routes.
+var asrModels = map[string]asrModel{
+	Whisper:             {form: formRaw},
+	WhisperTinyEN:       {form: formByteArray},
+	WhisperLargeV3Turbo: {form: formBase64, options: []string{optLanguage, optTranslate, optVAD, optInitialPrompt}},
+	Nova3:               {form: formRaw, options: []string{optLanguage, optSmartFormat}, query: true},
+}
+
+// Models returns the speech recognition models Transcribe takes, sorted.
+func Models() []string {
+	var ids []string
+	for id := range asrModels {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Transcribe turns audio into text with a Workers AI speech recognition model (Whisper,
+// WhisperTinyEN, WhisperLargeV3Turbo, Nova3), sending it in the form the model takes: a
+// raw body with the audio's Content-Type (whisper, nova-3, whose options go in the URL
+// query), a JSON array of byte values (whisper-tiny-en), or base64 in JSON beside the
+// options (whisper-large-v3-turbo).
+//
+// The audio type is sniffed from its bytes (WAV, MP3, OGG, FLAC, WebM, M4A); anything else
+// is refused, as are an option the model does not take and audio over the byte limit that
+// cannot be split, all before any request. WAV audio over the limit, or longer than
+// WithPieceDuration, is split at pauses into pieces that are transcribed concurrently
+// (WithConcurrency, paced to the model's requests-per-minute limit) and joined in order:
+// segment, word and subtitle times are shifted by each piece's start, so the Transcript
+// reads as one.
+//
+// Usage.Neurons is what the service reported in the cf-ai-neurons header; for a piece
+// without it, the catalog's price per audio minute is applied to the piece's length when
+// both are known.
+func Transcribe(ctx context.Context, c *llm.Client, model string, audio []byte, opts ...Option) (*Transcript, error) {
+	spec, ok := asrModels[model]
+	if !ok {
+		return nil, fmt.Errorf("speech: transcribe: %s is not a speech recognition model this package knows; use one of %s", model, strings.Join(Models(), ", "))
+	}
+	cfg := config{maxPieceBytes: DefaultMaxPieceBytes, concurrency: defaultConcurrency}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	for _, name := range cfg.used {
+		if !slices.Contains(spec.options, name) {
+			takes := "no options"
+			if len(spec.options) > 0 {
+				takes = strings.Join(spec.options, ", ")
+			}
+			return nil, fmt.Errorf("speech: transcribe: %s does not take %s (it takes %s)", model, name, takes)
+		}
+	}
+	if cfg.maxPieceBytes <= 0 {
+		return nil, fmt.Errorf("speech: transcribe: byte limit %d is not positive", cfg.maxPieceBytes)
+	}
+	if cfg.pieceLen < 0 {
+		return nil, fmt.Errorf("speech: transcribe: piece duration %v is negative", cfg.pieceLen)
+	}
+	cfg.concurrency = max(cfg.concurrency, 1)
+	mime, err := sniff(audio)
+	if err != nil {
+		return nil, fmt.Errorf("speech: transcribe: %w", err)
+	}
+	pieces, total, err := cfg.split(audio, mime)
+	if err != nil {
+		return nil, fmt.Errorf("speech: transcribe: %w", err)
+	}
+	info, _ := llm.LookupModel(model)
+	rpm := cfg.rpm
+	if rpm <= 0 {
+		rpm = max(info.RequestsPerMinute, 1)
+	}
+	pace := newPacer(rpm)
+	parts := make([]*Transcript, len(pieces))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(cfg.concurrency)
+	for i, p := range pieces {
+		g.Go(func() error {
+			if err := pace.wait(gctx); err != nil {
+				return fmt.Errorf("speech: transcribe %s: %w", model, err)
+			}
+			t, err := transcribeOne(gctx, c, model, spec, cfg, p, info)
+			if err != nil {
+				if len(pieces) > 1 {
+					return fmt.Errorf("speech: transcribe %s: piece %d of %d (from %v): %w", model, i+1, len(pieces), p.offset, err)
+				}
+				return fmt.Errorf("speech: transcribe %s: %w", model, err)
+			}
+			parts[i] = t
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := join(parts, pieces)
+	if total > 0 {
+		out.Duration = total
+	}
+	return out, nil
+}
+
+// split cuts audio into pieces the model can take.
+func (cfg *config) split(audio []byte, mime string) (ps []piece, total time.Duration, err error) {
+	if mime == MIMEWAV {
+		if w, ok := parseWAV(audio); ok {
+			total = w.duration()
+			limit := cfg.pieceLen
+			bytesPerSec := float64(w.sampleRate * w.frameSize())
+			byLimit := time.Duration(float64(cfg.maxPieceBytes-44) / bytesPerSec * float64(time.Second))
+			if byLimit <= 0 {
+				return nil, 0, fmt.Errorf("%w: the byte limit %d holds no audio", ErrTooLarge, cfg.maxPieceBytes)
+			}
+			if limit == 0 || limit > byLimit {
+				limit = byLimit
+			}
+			if int64(len(audio)) <= cfg.maxPieceBytes && total <= limit {
+				return []piece{{audio: audio, mime: mime, length: total}}, total, nil
+			}
+			return splitWAV(w, limit), total, nil
+		}
+	}
+	if int64(len(audio)) > cfg.maxPieceBytes {
+		return nil, 0, fmt.Errorf("%w: %d bytes of %s, over the limit of %d; only PCM WAV is split into pieces, so convert it to WAV or cut it first",
+			ErrTooLarge, len(audio), mime, cfg.maxPieceBytes)
+	}
+	return []piece{{audio: audio, mime: mime}}, 0, nil
+}
+
+// transcribeOne sends one piece and decodes the reply.
+func transcribeOne(ctx context.Context, c *llm.Client, model string, spec asrModel, cfg config, p piece, info llm.ModelInfo) (*Transcript, error) {
+	var input any
+	var query url.Values
+	switch spec.form {
+	case formRaw:
+		input = llm.Body{ContentType: p.mime, Data: p.audio}
+		if spec.query {
+			query = cfg.query()
+		}
+	case formByteArray:
+		input = map[string]any{"audio": byteArray(p.audio)}
+	case formBase64:
+		in := map[string]any{"audio": base64.StdEncoding.EncodeToString(p.audio)}
+		if cfg.translate {
+			in["task"] = "translate"
+		}
+		if cfg.language != "" {
+			in["language"] = cfg.language
+		}
+		if cfg.vad != nil {
+			in["vad_filter"] = *cfg.vad
+		}
+		if cfg.initialPrompt != "" {
+			in["initial_prompt"] = cfg.initialPrompt
+		}
+		input = in
+	}
+	reply, err := c.RunTask(ctx, model, input, query)
+	if err != nil {
+		return nil, err
+	}
+	if !reply.JSON() {
+		return nil, fmt.Errorf("reply is %s, not JSON", reply.ContentType)
+	}
+	t, err := decodeTranscript(reply.Data)
+	if err != nil {
+		return nil, err
+	}
+	t.Usage = reply.Usage
+	if t.Usage.Neurons == 0 && info.NeuronsPerAudioMinute > 0 {
+		length := p.length
+		if length == 0 {
+			length = t.Duration
+		}
+		t.Usage.Neurons = length.Minutes() * info.NeuronsPerAudioMinute
+	}
+	if cfg.language != "" && t.Language == "" {
+		t.Language = cfg.language
+	}
+	return t, nil
+}
+
+// query is nova-3's options as URL parameters.
+func (cfg config) query() url.Values {
+	q := url.Values{}
+	if cfg.language != "" {
+		q.Set("language", cfg.language)
+	}
+	if cfg.smartFormat != nil {
+		q.Set("smart_format", strconv.FormatBool(*cfg.smartFormat))
+	}
+	return q
+}
+
+// wireWord is a word in any model's reply; nova-3 adds confidence and punctuated_word.
+type wireWord struct {
+	Word           string   `json:"word"`
+	PunctuatedWord string   `json:"punctuated_word"`
+	Start          float64  `json:"start"`
+	End            float64  `json:"end"`
+	Confidence     *float64 `json:"confidence"`
+}
+
+// wireTranscript is every documented reply shape at once: whisper's {text, word_count,
+// words, vtt}, whisper-large-v3-turbo's added {segments, transcription_info}, and nova-3's
+// {results: {channels: [{alternatives: [{transcript, confidence, words}]}]}, metadata}.
+type wireTranscript struct {
+	Text     *string    `json:"text"`
+	Words    []wireWord `json:"words"`
+	VTT      string     `json:"vtt"`
+	Segments []struct {
+		Start float64    `json:"start"`
+		End   float64    `json:"end"`
+		Text  string     `json:"text"`
+		Words []wireWord `json:"words"`
+	} `json:"segments"`
+	Info *struct {
+		Language string  `json:"language"`
+		Duration float64 `json:"duration"`
+	} `json:"transcription_info"`
+	Results *struct {
+		Channels []struct {
+			DetectedLanguage string `json:"detected_language"`
+			Alternatives     []struct {
+				Transcript string     `json:"transcript"`
+				Words      []wireWord `json:"words"`
+			} `json:"alternatives"`
+		} `json:"channels"`
+	} `json:"results"`
+	Metadata *struct {
+		Duration float64 `json:"duration"`
+	} `json:"metadata"`
+}
+
+// decodeTranscript reads any model's reply into a Transcript. A reply without a
+// transcript is an error, not an empty text passed on.
+func decodeTranscript(data []byte) (*Transcript, error) {
+	var w wireTranscript
+	if err := json.Unmarshal(data, &w); err != nil {
+		return nil, fmt.Errorf("decode reply: %w (reply %.200s)", err, data)
+	}
+	t := &Transcript{Pieces: 1}
+	switch {
+	case w.Text != nil:
+		t.Text = strings.TrimSpace(*w.Text)
+		t.VTT = w.VTT
+		t.Words = words(w.Words)
+		for _, s := range w.Segments {
+			seg := Segment{Start: seconds(s.Start), End: seconds(s.End), Text: strings.TrimSpace(s.Text), Words: words(s.Words)}
+			t.Segments = append(t.Segments, seg)
+			if len(w.Words) == 0 {
+				t.Words = append(t.Words, seg.Words...)
+			}
+		}
+		if w.Info != nil {
+			t.Language = w.Info.Language
+			t.Duration = seconds(w.Info.Duration)
+		}
+	case w.Results != nil && len(w.Results.Channels) > 0 && len(w.Results.Channels[0].Alternatives) > 0:
+		ch := w.Results.Channels[0]
+		alt := ch.Alternatives[0]
+		t.Text = strings.TrimSpace(alt.Transcript)
+		t.Words = words(alt.Words)
+		t.Language = ch.DetectedLanguage
+		if w.Metadata != nil {
+			t.Duration = seconds(w.Metadata.Duration)
+		}
+	default:
+		return nil, fmt.Errorf("reply has no transcript: %.200s", data)
+	}
+	return t, nil
+}
+
+func words(ws []wireWord) []Word {
+	if len(ws) == 0 {
+		return nil
+	}
+	out := make([]Word, len(ws))
+	for i, w := range ws {
+		text := w.Word
+		if w.PunctuatedWord != "" {
+			text = w.PunctuatedWord
+		}
+		out[i] = Word{Word: strings.TrimSpace(text), Start: seconds(w.Start), End: seconds(w.End)}
+		if w.Confidence != nil {
+			out[i].Confidence = *w.Confidence
+		}
+	}
+	return out
+}
+
+// seconds converts the wire's seconds to a Duration, rounded to the microsecond.
+func seconds(s float64) time.Duration {
+	return time.Duration(math.Round(s*1e6)) * time.Microsecond
+}
+
+// join makes one Transcript of the pieces' transcripts, shifting their times by each
+// piece's offset.
+func join(parts []*Transcript, pieces []piece) *Transcript {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	out := &Transcript{Pieces: len(parts)}
+	var texts, vtts []string
+	for i, t := range parts {
+		off := pieces[i].offset
+		if t.Text != "" {
+			texts = append(texts, t.Text)
+		}
+		if out.Language == "" {
+			out.Language = t.Language
+		}
+		for _, s := range t.Segments {
+			s.Start += off
+			s.End += off
+			s.Words = shiftWords(s.Words, off)
+			out.Segments = append(out.Segments, s)
+		}
+		out.Words = append(out.Words, shiftWords(t.Words, off)...)
+		if t.VTT != "" {
+			vtts = append(vtts, shiftVTT(t.VTT, off, i > 0))
+		}
+		out.Usage = out.Usage.Add(t.Usage)
+		end := off + pieces[i].length
+		if pieces[i].length == 0 {
+			end = off + t.Duration
+		}
+		out.Duration = max(out.Duration, end)
+	}
+	out.Text = strings.Join(texts, " ")
+	out.VTT = strings.Join(vtts, "\n")
+	return out
+}
+
+func shiftWords(ws []Word, off time.Duration) []Word {
+	if len(ws) == 0 {
+		return nil
+	}
+	out := slices.Clone(ws)
+	for i := range out {
+		out[i].Start += off
+		out[i].End += off
+	}
+	return out
+}
+
+// shiftVTT moves every cue of a WebVTT text by off; dropHeader removes the WEBVTT line so
+// that joined pieces have one header.
+func shiftVTT(vtt string, off time.Duration, dropHeader bool) string {
+	lines := strings.Split(strings.ReplaceAll(vtt, "\r\n", "\n"), "\n")
+	out := lines[:0]
+	for i, l := range lines {
+		if dropHeader && i == 0 && strings.HasPrefix(l, "WEBVTT") {
+			continue
+		}
+		if from, rest, ok := strings.Cut(l, " --> "); ok {
+			to, settings, _ := strings.Cut(rest, " ")
+			a, errA := parseVTTTime(strings.TrimSpace(from))
+			b, errB := parseVTTTime(strings.TrimSpace(to))
+			if errA == nil && errB == nil {
+				l = formatVTTTime(a+off) + " --> " + formatVTTTime(b+off)
+				if settings != "" {
+					l += " " + settings
+				}
+			}
+		}
+		out = append(out, l)
+	}
+	return strings.TrimLeft(strings.Join(out, "\n"), "\n")
+}
+
+// parseVTTTime reads hh:mm:ss.ttt or mm:ss.ttt.
+func parseVTTTime(s string) (time.Duration, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return 0, errors.New("not a WebVTT time")
+	}
+	var d time.Duration
+	for _, p := range parts[:len(parts)-1] {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return 0, err
+		}
+		d = d*60 + time.Duration(n)
+	}
+	sec, err := strconv.ParseFloat(parts[len(parts)-1], 64)
+	if err != nil {
+		return 0, err
+	}
+	return d*60*time.Second + seconds(sec), nil
+}
+
+func formatVTTTime(d time.Duration) string {
+	ms := d.Milliseconds()
+	return fmt.Sprintf("%02d:%02d:%02d.%03d", ms/3600000, ms/60000%60, ms/1000%60, ms%1000)
+}
+
+// byteArray is audio as a JSON array of numbers 0..255 (encoding/json would write base64).
+type byteArray []byte
+
+// MarshalJSON writes b as an array of numbers.
+func (b byteArray) MarshalJSON() ([]byte, error) {
+	out := make([]byte, 0, 4*len(b)+2)
+	out = append(out, '[')
+	for i, c := range b {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = strconv.AppendUint(out, uint64(c), 10)
+	}
+	return append(out, ']'), nil
+}
+
+// pacer spaces request starts evenly, 1/rpm of a minute apart.
+type pacer struct {
+	interval time.Duration
+	mu       sync.Mutex
+	next     time.Time
+}
+
+func newPacer(rpm int) *pacer { return &pacer{interval: time.Minute / time.Duration(max(rpm, 1))} }
+
+// wait blocks until the caller's turn, or until ctx is done.
+func (p *pacer) wait(ctx context.Context) error {
+	p.mu.Lock()
+	now := time.Now()
+	at := p.next
+	if at.Before(now) {
+		at = now
+	}
+	p.next = at.Add(p.interval)
+	p.mu.Unlock()
+	d := at.Sub(now)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
