@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gowai/gowai/llm"
@@ -87,11 +88,24 @@ type Hooks struct {
 // the model has an ID() string method, as *llm.ChatModel does. A run with MaxNeurons whose
 // model reports no neurons and has no catalog prices stops at its first reply with an error
 // that says so, rather than run with a cap that can never trigger.
+//
+// MaxDollars caps the same neurons priced at llm.USDPerNeuron, and is checked like
+// MaxNeurons.
 type Budget struct {
 	MaxTokens    int     // total tokens (prompt and completion) over all model calls
 	MaxNeurons   float64 // Workers AI neurons over all model calls
 	MaxDollars   float64 // neurons priced at llm.USDPerNeuron ($0.011 per 1,000)
 	MaxToolCalls int     // tool calls run
+}
+
+// Spent is what a run has counted against its Budget, beyond the tokens of Result.Usage.
+type Spent struct {
+	// ToolCalls counts the tool calls run.
+	ToolCalls int
+	// Neurons counts the neurons of the model calls: those reported, and an estimate from the
+	// catalog's prices for a reply that reported none (then NeuronsEstimated is set).
+	Neurons          float64
+	NeuronsEstimated bool
 }
 
 // Result is what a run produced. Messages is the whole conversation, the system message
@@ -108,6 +122,8 @@ type Result struct {
 	Messages        []llm.Message
 	Usage           llm.Usage
 	SessionAffinity string
+	// Spent is what the run counted against its Budget.
+	Spent Spent
 }
 
 // Step is one model call and the tool calls it asked for.
@@ -126,6 +142,10 @@ type Step struct {
 	Attempts int
 	// ModelTime is the time spent waiting for the model; Duration the whole step's.
 	ModelTime, Duration time.Duration
+	// Compaction is what the history policy (WithHistory) changed in the conversation sent
+	// for the step's model call; its usage, when it asked the model for a summary, is in
+	// Usage.
+	Compaction Compaction
 }
 
 // New returns an Agent for m. Defaults: at most 8 tool-using steps, 4 tool calls at a time,
@@ -149,7 +169,7 @@ func New(m llm.Model, opts ...Option) *Agent {
 	if a.toolTimeout < 0 {
 		errs = append(errs, fmt.Errorf("agent: WithToolTimeout(%s): negative", a.toolTimeout))
 	}
-	if b := a.budget; b.MaxTokens < 0 || b.MaxNeurons < 0 || b.MaxToolCalls < 0 {
+	if b := a.budget; b.MaxTokens < 0 || b.MaxNeurons < 0 || b.MaxDollars < 0 || b.MaxToolCalls < 0 {
 		errs = append(errs, fmt.Errorf("agent: WithBudget(%+v): negative limit", b))
 	}
 	set, err := tools.NewSet(a.tools...)
@@ -160,6 +180,12 @@ func New(m llm.Model, opts ...Option) *Agent {
 		if a.logger != nil {
 			a.set = a.set.WithLogger(a.logger)
 		}
+		if o := a.observer; o != nil {
+			a.set = a.set.WithCallHooks(o.StartTool, o.EndTool)
+		}
+	}
+	if a.name == "" {
+		a.name = "agent"
 	}
 	a.err = errors.Join(errs...)
 	return a
@@ -229,11 +255,8 @@ func (a *Agent) Run(ctx context.Context, input string) (*Result, error) {
 // a run under its key, so that the service's prompt cache still holds the conversation's
 // prefix, use Continue.
 func (a *Agent) RunMessages(ctx context.Context, msgs []llm.Message) (*Result, error) {
-	r, err := a.start(msgs, nil)
-	if err != nil {
-		return r.res, err
-	}
-	return r.res, r.complete(ctx)
+	r, err := a.start(msgs, nil, "")
+	return r.res, r.observed(ctx, err, r.complete)
 }
 
 // Continue runs the conversation of a previous run with input as the next user message: it is
@@ -245,14 +268,45 @@ func (a *Agent) Continue(ctx context.Context, res *Result, input string) (*Resul
 		return a.RunMessages(ctx, []llm.Message{llm.User(input)})
 	}
 	msgs := append(slices.Clone(res.Messages), llm.User(input))
-	r, err := a.start(msgs, nil)
-	if err != nil {
-		return r.res, err
+	r, err := a.start(msgs, nil, res.SessionAffinity)
+	return r.res, r.observed(ctx, err, r.complete)
+}
+
+// observed runs body under the Observer's StartRun and EndRun, unless start failed with
+// err.
+func (r *run) observed(ctx context.Context, err error, body func(context.Context) error) error {
+	o := r.a.observer
+	if o == nil {
+		if err != nil {
+			return err
+		}
+		return body(ctx)
 	}
-	if a.affinity == "" && res.SessionAffinity != "" {
-		r.res.SessionAffinity = res.SessionAffinity
+	ctx = o.StartRun(ctx, r.a.name, r.res.SessionAffinity)
+	if err == nil {
+		err = body(ctx)
 	}
-	return r.res, r.complete(ctx)
+	o.EndRun(ctx, r.res, err)
+	return err
+}
+
+// startStep tells the Observer that step n starts and returns the step's context and a
+// func that tells it the step ended: with the step recorded in the Result since, or a
+// zero Step if there is none (the model call failed).
+func (r *run) startStep(ctx context.Context) (context.Context, func()) {
+	o := r.a.observer
+	if o == nil {
+		return ctx, func() {}
+	}
+	n := len(r.res.Steps)
+	ctx = o.StartStep(ctx, n+1)
+	return ctx, func() {
+		var st Step
+		if len(r.res.Steps) > n {
+			st = r.res.Steps[n]
+		}
+		o.EndStep(ctx, st)
+	}
 }
 
 // newAffinity returns a fresh random session-affinity key: 16 random bytes in hex.
@@ -270,17 +324,26 @@ type run struct {
 	names   map[string]bool  // offered tool names
 	ids     map[string]bool  // tool-call ids used in the conversation
 	nextID  int              // for new ids
-	calls   int              // tool calls run so far
-	neurons float64          // neurons spent, reported or estimated, for the budget
-	guessed bool             // some of neurons were estimated from the catalog's prices
+	images  []llm.Image      // the images of the run's input, for tools.Attachments
 	emit    func(Event) bool // nil unless streaming
 	stopped bool             // the stream consumer stopped iterating
+
+	// sent is the conversation as the history policy last shaped it, standing for
+	// res.Messages[:sentUpTo]; nil while the policy has changed nothing.
+	sent     []llm.Message
+	sentUpTo int
+
+	// mu guards res.Usage and res.Spent, which the runs of sub-agents add to from the
+	// goroutines of their tool calls.
+	mu sync.Mutex
 }
 
 // errNotBuilt is returned by the runs of an Agent that New did not build.
 var errNotBuilt = errors.New("agent: the Agent has no model; build it with agent.New")
 
-func (a *Agent) start(msgs []llm.Message, emit func(Event) bool) (*run, error) {
+// start prepares a run of msgs. key is the session-affinity key of the run continued, if
+// any; WithSessionAffinity's key comes first, and a fresh one is made when neither is set.
+func (a *Agent) start(msgs []llm.Message, emit func(Event) bool, key string) (*run, error) {
 	if a == nil || a.set == nil && a.err == nil {
 		// The zero Agent (or a nil *Agent): nothing to run, but the input is kept.
 		r := &run{a: &Agent{}, res: &Result{Messages: slices.Clone(msgs)}, emit: emit}
@@ -291,7 +354,9 @@ func (a *Agent) start(msgs []llm.Message, emit func(Event) bool) (*run, error) {
 		history = append(history, llm.System(a.system))
 	}
 	history = append(history, msgs...)
-	key := a.affinity
+	if a.affinity != "" {
+		key = a.affinity
+	}
 	if key == "" {
 		key = newAffinity()
 	}
@@ -309,6 +374,7 @@ func (a *Agent) start(msgs []llm.Message, emit func(Event) bool) (*run, error) {
 	}
 	r.ids = make(map[string]bool)
 	for _, m := range history {
+		r.images = append(r.images, m.Images...)
 		for _, c := range m.ToolCalls {
 			r.ids[c.ID] = true
 		}
@@ -329,26 +395,28 @@ func (r *run) complete(ctx context.Context) error {
 		return err
 	}
 	r.res.Messages = append(r.res.Messages, llm.User(stepLimitNote))
+	ctx, endStep := r.startStep(ctx)
+	defer endStep()
 	start := time.Now()
-	resp, _, _, err := r.reply(ctx, r.request(true))
+	resp, _, _, pre, err := r.reply(ctx, true)
 	if err != nil {
 		if paid := billed(err); paid != nil {
 			took := time.Since(start)
-			r.res.Steps = append(r.res.Steps, Step{Response: paid, Usage: paid.Usage, Attempts: 1, ModelTime: took, Duration: took})
-			if cerr := r.charge(paid); cerr != nil {
+			r.res.Steps = append(r.res.Steps, Step{Response: paid, Usage: paid.Usage.Add(pre.usage), Attempts: 1, ModelTime: took, Duration: took, Compaction: pre.compaction})
+			if cerr := r.charge(paid.Usage); cerr != nil {
 				return cerr
 			}
 		}
 		return r.fail(err)
 	}
-	if err := r.charge(resp); err != nil {
+	if err := r.charge(resp.Usage); err != nil {
 		return err
 	}
 	// Tools were not offered, so any calls in this reply cannot be answered: the text is the answer.
 	r.res.Text = resp.Text
 	r.res.Messages = append(r.res.Messages, llm.Assistant(resp.Text))
 	took := time.Since(start)
-	return r.endStep(ctx, Step{Response: resp, Usage: resp.Usage, Attempts: 1, ModelTime: took, Duration: took})
+	return r.endStep(ctx, Step{Response: resp, Usage: resp.Usage.Add(pre.usage), Attempts: 1, ModelTime: took, Duration: took, Compaction: pre.compaction})
 }
 
 // loop runs steps until the model answers without calling tools or the step limit is reached
@@ -365,20 +433,22 @@ func (r *run) loop(ctx context.Context) (limited bool, err error) {
 
 // step makes one model call and runs the calls it asks for. done reports a final answer.
 func (r *run) step(ctx context.Context) (done bool, err error) {
+	ctx, endStep := r.startStep(ctx)
+	defer endStep()
 	// Tools run under a context of their own step, so nothing started here outlives it.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	start := time.Now()
-	resp, calls, content, err := r.reply(ctx, r.request(false))
+	resp, calls, content, pre, err := r.reply(ctx, false)
 	if err != nil {
 		var cut *llm.TruncatedToolCallError
 		if errors.As(err, &cut) {
-			return false, r.truncated(ctx, start, cut)
+			return false, r.truncated(ctx, start, cut, pre)
 		}
 		return false, r.fail(err)
 	}
-	st := Step{Response: resp, Usage: resp.Usage, Attempts: 1, ModelTime: time.Since(start)}
-	if err := r.charge(resp); err != nil {
+	st := Step{Response: resp, Usage: resp.Usage.Add(pre.usage), Attempts: 1, ModelTime: time.Since(start), Compaction: pre.compaction}
+	if err := r.charge(resp.Usage); err != nil {
 		return false, err
 	}
 	if len(calls) == 0 {
@@ -424,14 +494,14 @@ func (r *run) step(ctx context.Context) (done bool, err error) {
 // truncated records a reply whose tool call was cut off at max_tokens: its usage counts, it
 // is a step with no calls run, and the model is shown what it wrote so that it can call again
 // more briefly in the next step, within the step limit.
-func (r *run) truncated(ctx context.Context, start time.Time, cut *llm.TruncatedToolCallError) error {
+func (r *run) truncated(ctx context.Context, start time.Time, cut *llm.TruncatedToolCallError, pre prepared) error {
 	resp := cut.Response
 	if resp == nil {
 		resp = &llm.Response{FinishReason: "length"}
 	}
 	took := time.Since(start)
-	st := Step{Response: resp, Usage: resp.Usage, Attempts: 1, ModelTime: took, Duration: took}
-	if err := r.charge(resp); err != nil {
+	st := Step{Response: resp, Usage: resp.Usage.Add(pre.usage), Attempts: 1, ModelTime: took, Duration: took, Compaction: pre.compaction}
+	if err := r.charge(resp.Usage); err != nil {
 		r.res.Steps = append(r.res.Steps, st)
 		return err
 	}
@@ -464,29 +534,6 @@ func billed(err error) *llm.Response {
 	return nil
 }
 
-// charge adds what resp cost to the run: its usage, and its neurons for the budget, estimated
-// from the catalog's prices when the reply reports none. It fails when MaxNeurons is set but
-// the neurons can be neither read nor estimated.
-func (r *run) charge(resp *llm.Response) error {
-	u := resp.Usage
-	r.res.Usage = r.res.Usage.Add(u)
-	if u.Neurons > 0 {
-		r.neurons += u.Neurons
-		return nil
-	}
-	n, ok := r.a.estimateNeurons(u)
-	if ok {
-		r.neurons += n
-		r.guessed = r.guessed || n > 0
-		return nil
-	}
-	if r.a.budget.MaxNeurons > 0 {
-		return fmt.Errorf("agent: Budget.MaxNeurons cannot be enforced: %s reports no neurons and has no prices in the catalog "+
-			"to estimate them from, so the cap would never trigger; cap MaxTokens instead", r.a.modelName())
-	}
-	return nil
-}
-
 // estimateNeurons estimates the neurons of a reply that reported none, from the catalog's
 // prices for the model. ok is false when the model's id is unknown or the catalog has no
 // prices for it.
@@ -506,14 +553,20 @@ func (a *Agent) modelName() string {
 	return fmt.Sprintf("the model (%T)", a.model)
 }
 
-// request builds the next request; final disables tools.
-func (r *run) request(final bool) llm.Request {
+// request builds the next request; final disables tools. The history policy fits the
+// conversation into the model's window first (see History), and the WithRequest edits see
+// what it made.
+func (r *run) request(ctx context.Context, final bool) (llm.Request, prepared, error) {
 	// Clipped, so that an append by anyone holding the request cannot write into the history,
 	// and copied when an edit could change the messages or tools in place, so that each edit
 	// starts from the run's own.
-	req := llm.Request{Messages: slices.Clip(r.res.Messages), SessionAffinity: r.res.SessionAffinity}
+	req := llm.Request{Messages: slices.Clip(r.conversation()), SessionAffinity: r.res.SessionAffinity}
 	if !final {
 		req.Tools = slices.Clip(r.defs)
+	}
+	pre, err := r.prepare(ctx, &req)
+	if err != nil {
+		return req, pre, err
 	}
 	if len(r.a.edits) > 0 {
 		req.Messages = slices.Clone(req.Messages)
@@ -525,7 +578,17 @@ func (r *run) request(final bool) llm.Request {
 	if final {
 		req.Tools, req.ToolChoice = nil, "none"
 	}
-	return req
+	return req, pre, nil
+}
+
+// conversation is what the next model call sends before the history policy sees it: the
+// conversation as the policy last shaped it, with the messages added since, or the whole
+// history when the policy has changed nothing.
+func (r *run) conversation() []llm.Message {
+	if r.sent == nil {
+		return r.res.Messages
+	}
+	return append(slices.Clip(r.sent), r.res.Messages[r.sentUpTo:]...)
 }
 
 // runTools asks BeforeTool about each call, runs the approved ones through the Set, and
@@ -551,10 +614,10 @@ func (r *run) runTools(ctx context.Context, calls []llm.ToolCall) ([]tools.Resul
 		approved = append(approved, c)
 		at = append(at, i)
 	}
-	for j, res := range r.a.set.Run(ctx, approved, r.a.parallelism) {
+	for j, res := range r.a.set.Run(r.toolContext(ctx), approved, r.a.parallelism) {
 		results[at[j]] = res
 	}
-	r.calls += len(approved)
+	r.count(len(approved))
 	for i := range results {
 		if err := r.send(Event{Kind: EventToolCallFinished, Call: results[i].Call, Tool: &results[i]}); err != nil {
 			return results, err
@@ -580,29 +643,6 @@ func (r *run) endStep(ctx context.Context, st Step) error {
 		h(ctx, st)
 	}
 	return r.send(Event{Kind: EventStepFinished, Step: &r.res.Steps[len(r.res.Steps)-1]})
-}
-
-// overBudget returns an error matching ErrBudgetExceeded if the run may not go on to run
-// calls more tool calls (0 when only the tokens and neurons matter).
-func (r *run) overBudget(calls int) error {
-	b, u := r.a.budget, r.res.Usage
-	tokens := u.TotalTokens
-	if tokens == 0 {
-		tokens = u.PromptTokens + u.CompletionTokens
-	}
-	switch {
-	case b.MaxTokens > 0 && tokens > b.MaxTokens:
-		return fmt.Errorf("%w: %d tokens used, the budget is %d", ErrBudgetExceeded, tokens, b.MaxTokens)
-	case b.MaxNeurons > 0 && r.neurons > b.MaxNeurons:
-		how := ""
-		if r.guessed {
-			how = " (partly estimated from the catalog's prices)"
-		}
-		return fmt.Errorf("%w: %.2f neurons used%s, the budget is %.2f", ErrBudgetExceeded, r.neurons, how, b.MaxNeurons)
-	case b.MaxToolCalls > 0 && r.calls+calls > b.MaxToolCalls:
-		return fmt.Errorf("%w: %d tool calls asked for after %d, the budget is %d", ErrBudgetExceeded, calls, r.calls, b.MaxToolCalls)
-	}
-	return nil
 }
 
 // uniqueIDs returns calls with every id unique within the conversation. Kimi reuses ids such

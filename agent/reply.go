@@ -19,7 +19,11 @@ const (
 // that goes with them. When streaming, text deltas are sent as they arrive, except text that
 // may turn out to be a tool call written as text, which is held back until the reply is
 // complete and sent only if it was not a call.
-func (r *run) reply(ctx context.Context, req llm.Request) (resp *llm.Response, calls []llm.ToolCall, content string, err error) {
+func (r *run) reply(ctx context.Context, final bool) (resp *llm.Response, calls []llm.ToolCall, content string, pre prepared, err error) {
+	req, pre, err := r.request(ctx, final)
+	if err != nil {
+		return nil, nil, "", pre, err
+	}
 	offered := len(req.Tools) > 0
 	var g gate
 	if r.emit == nil {
@@ -29,7 +33,7 @@ func (r *run) reply(ctx context.Context, req llm.Request) (resp *llm.Response, c
 		resp, err = r.stream(ctx, req, &g)
 	}
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", pre, err
 	}
 	calls, content = resp.ToolCalls, resp.Text
 	if len(calls) == 0 && offered {
@@ -37,10 +41,43 @@ func (r *run) reply(ctx context.Context, req llm.Request) (resp *llm.Response, c
 	}
 	if s := g.rest(); s != "" && len(calls) == 0 {
 		if err := r.send(Event{Kind: EventTextDelta, Text: s}); err != nil {
-			return nil, nil, "", err
+			return nil, nil, "", pre, err
 		}
 	}
-	return resp, calls, content, nil
+	return resp, calls, content, pre, nil
+}
+
+// prepared is what the history policy did to a request before it was sent.
+type prepared struct {
+	compaction Compaction
+	usage      llm.Usage // of the model calls the policy made (a summary), charged to the run
+}
+
+// prepare fits req's messages into the model's context window with the history policy, and
+// charges the run for what that cost. Result.Messages is not changed: when the policy
+// shaped the conversation, the run keeps sending its shape, with the messages added since,
+// so that what it summarised is summarised once.
+func (r *run) prepare(ctx context.Context, req *llm.Request) (prepared, error) {
+	msgs, c, u, err := r.fit(ctx, req.Messages, req.Tools)
+	if err != nil {
+		return prepared{compaction: c, usage: u}, err
+	}
+	if len(msgs) != len(req.Messages) || len(msgs) > 0 && &msgs[0] != &req.Messages[0] {
+		r.sent, r.sentUpTo = msgs, len(r.res.Messages)
+	}
+	req.Messages = msgs
+	return prepared{compaction: c, usage: u}, nil
+}
+
+// fit runs the history policy on msgs and charges the run for the model calls it made.
+func (r *run) fit(ctx context.Context, msgs []llm.Message, defs []llm.ToolDef) ([]llm.Message, Compaction, llm.Usage, error) {
+	out, c, u, err := r.a.history.fit(ctx, r.a.model, msgs, defs)
+	if u != (llm.Usage{}) {
+		if cerr := r.charge(u); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	return out, c, u, err
 }
 
 // stream gathers a streamed reply into a Response, sending text deltas through g.

@@ -70,10 +70,8 @@ func (a *Agent) Stream(ctx context.Context, input string) iter.Seq2[Event, error
 	return func(yield func(Event, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		r, err := a.start([]llm.Message{llm.User(input)}, func(ev Event) bool { return yield(ev, nil) })
-		if err == nil {
-			err = r.complete(ctx)
-		}
+		r, err := a.start([]llm.Message{llm.User(input)}, func(ev Event) bool { return yield(ev, nil) }, "")
+		err = r.observed(ctx, err, r.complete)
 		if errors.Is(err, errStopped) {
 			return
 		}

@@ -21,17 +21,26 @@ const typedNote = "Now give your final answer in the required format."
 // budget is checked before the typed answer is asked for and before each further attempt at
 // it; a refused attempt ends the run with ErrBudgetExceeded.
 func RunTyped[T any](ctx context.Context, a *Agent, input string) (T, *Result, error) {
+	var v T
+	r, err := a.start([]llm.Message{llm.User(input)}, nil, "")
+	err = r.observed(ctx, err, func(ctx context.Context) error {
+		var err error
+		v, err = runTyped[T](ctx, r)
+		return err
+	})
+	return v, r.res, err
+}
+
+// runTyped is RunTyped's run once it has started.
+func runTyped[T any](ctx context.Context, r *run) (T, error) {
 	var zero T
-	r, err := a.start([]llm.Message{llm.User(input)}, nil)
-	if err != nil {
-		return zero, r.res, err
-	}
+	a := r.a
 	limited, err := r.loop(ctx)
 	if err != nil {
-		return zero, r.res, err
+		return zero, err
 	}
 	if err := r.overBudget(0); err != nil {
-		return zero, r.res, err
+		return zero, err
 	}
 	note := typedNote
 	if limited {
@@ -51,11 +60,13 @@ func RunTyped[T any](ctx context.Context, a *Agent, input string) (T, *Result, e
 	for _, f := range a.edits {
 		opts = append(opts, structured.WithRequest(f))
 	}
+	ctx, endStep := r.startStep(ctx)
+	defer endStep()
 	m := &meter{Model: a.model, r: r}
 	start := time.Now()
 	sr, err := structured.GenerateFrom[T](ctx, m, msgs, opts...)
 	took := time.Since(start)
-	st := Step{Response: m.last, Usage: m.usage, Attempts: m.calls, ModelTime: took, Duration: took}
+	st := Step{Response: m.last, Usage: m.usage, Attempts: m.calls, ModelTime: took, Duration: took, Compaction: m.compaction}
 	if err != nil {
 		if m.calls > 0 {
 			r.res.Steps = append(r.res.Steps, st)
@@ -65,16 +76,16 @@ func RunTyped[T any](ctx context.Context, a *Agent, input string) (T, *Result, e
 		}
 		if m.err != nil {
 			// The meter refused a call (budget) whatever structured made of its error.
-			return zero, r.res, m.err
+			return zero, m.err
 		}
-		return zero, r.res, fmt.Errorf("agent: typed answer: %w", err)
+		return zero, fmt.Errorf("agent: typed answer: %w", err)
 	}
 	r.res.Text = sr.Raw
 	r.res.Messages = append(r.res.Messages, llm.Assistant(sr.Raw))
 	if err := r.endStep(ctx, st); err != nil {
-		return zero, r.res, err
+		return zero, err
 	}
-	return sr.Value, r.res, nil
+	return sr.Value, nil
 }
 
 // meter counts the model calls and usage of the typed answer into the run, which structured
@@ -87,6 +98,8 @@ type meter struct {
 	usage llm.Usage
 	last  *llm.Response
 	err   error // why the meter refused a call
+
+	compaction Compaction // of the last call
 }
 
 func (m *meter) Generate(ctx context.Context, req llm.Request) (*llm.Response, error) {
@@ -100,6 +113,16 @@ func (m *meter) Generate(ctx context.Context, req llm.Request) (*llm.Response, e
 	if req.SessionAffinity == "" {
 		req.SessionAffinity = m.r.res.SessionAffinity
 	}
+	// The typed answer's requests are structured's; the history policy fits each of them,
+	// without changing what the run sends next.
+	msgs, c, u, err := m.r.fit(ctx, req.Messages, req.Tools)
+	m.usage = m.usage.Add(u)
+	m.compaction = c
+	if err != nil {
+		m.err = err
+		return nil, err
+	}
+	req.Messages = msgs
 	resp, err := m.Model.Generate(ctx, req)
 	paid := resp
 	if err != nil {
@@ -108,7 +131,7 @@ func (m *meter) Generate(ctx context.Context, req llm.Request) (*llm.Response, e
 	if paid != nil {
 		m.usage = m.usage.Add(paid.Usage)
 		m.last = paid
-		if cerr := m.r.charge(paid); cerr != nil {
+		if cerr := m.r.charge(paid.Usage); cerr != nil {
 			m.err = cerr
 			return nil, cerr
 		}

@@ -35,6 +35,8 @@ type Set struct {
 	defs    []llm.ToolDef
 	timeout time.Duration
 	log     *slog.Logger
+	before  func(context.Context, llm.ToolCall) context.Context // WithCallHooks
+	after   func(context.Context, Result)
 }
 
 // NewSet returns a Set of ts. It refuses a nil tool, a tool New or Func could not build
@@ -92,6 +94,18 @@ func (s *Set) WithTimeout(d time.Duration) *Set {
 	return &c
 }
 
+// WithCallHooks returns a copy of s that calls before as each call starts and after once it
+// has its Result, both in the goroutine that runs the call, so that the hooks of concurrent
+// calls run concurrently. The context before returns is the one the tool runs under (the
+// call's timeout is added to it) and the one after is given. A call that never starts,
+// because Run's ctx was done first, has neither; after is called also for a call that failed,
+// panicked or timed out, with the Result the model reads. Either hook may be nil.
+func (s *Set) WithCallHooks(before func(context.Context, llm.ToolCall) context.Context, after func(context.Context, Result)) *Set {
+	c := *s
+	c.before, c.after = before, after
+	return &c
+}
+
 // WithLogger returns a copy of s that logs tool panics, with their stack, to l (default
 // slog.Default()). The stack is never sent to the model.
 func (s *Set) WithLogger(l *slog.Logger) *Set {
@@ -139,9 +153,15 @@ func (s *Set) call(ctx context.Context, c llm.ToolCall) Result {
 	if ctx.Err() != nil {
 		return cancelled(ctx, c)
 	}
+	if s.before != nil {
+		ctx = s.before(ctx, c)
+	}
 	start := time.Now()
 	r := s.invoke(ctx, c)
 	r.Duration = time.Since(start)
+	if s.after != nil {
+		s.after(ctx, r)
+	}
 	return r
 }
 

@@ -1,0 +1,82 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gowai/gowai/llm"
+	"github.com/gowai/gowai/tools"
+)
+
+// charge adds what a model call used to the run: its usage, and its neurons for the budget,
+// estimated from the catalog's prices when the reply reports none. It fails when MaxNeurons
+// or MaxDollars is set but the neurons can be neither read nor estimated.
+func (r *run) charge(u llm.Usage) error {
+	n, estimated := u.Neurons, u.NeuronsEstimated
+	if n <= 0 {
+		var ok bool
+		n, ok = r.a.estimateNeurons(u)
+		if !ok && (r.a.budget.MaxNeurons > 0 || r.a.budget.MaxDollars > 0) {
+			r.add(u, 0, false)
+			return fmt.Errorf("agent: Budget.MaxNeurons and MaxDollars cannot be enforced: %s reports no neurons and has no prices in the catalog "+
+				"to estimate them from, so the cap would never trigger; cap MaxTokens instead", r.a.modelName())
+		}
+		estimated = n > 0
+	}
+	r.add(u, n, estimated)
+	return nil
+}
+
+// add adds usage and neurons to the run.
+func (r *run) add(u llm.Usage, neurons float64, estimated bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.res.Usage = r.res.Usage.Add(u)
+	r.res.Spent.Neurons += neurons
+	r.res.Spent.NeuronsEstimated = r.res.Spent.NeuronsEstimated || estimated
+}
+
+// count adds n tool calls run to the run.
+func (r *run) count(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.res.Spent.ToolCalls += n
+}
+
+// overBudget returns an error matching ErrBudgetExceeded if the run may not go on to run
+// calls more tool calls (0 when only the tokens and neurons matter).
+func (r *run) overBudget(calls int) error {
+	r.mu.Lock()
+	u, sp := r.res.Usage, r.res.Spent
+	r.mu.Unlock()
+	b := r.a.budget
+	tokens := u.TotalTokens
+	if tokens == 0 {
+		tokens = u.PromptTokens + u.CompletionTokens
+	}
+	how := ""
+	if sp.NeuronsEstimated {
+		how = " (partly estimated from the catalog's prices)"
+	}
+	switch {
+	case b.MaxTokens > 0 && tokens > b.MaxTokens:
+		return fmt.Errorf("%w: %d tokens used, the budget is %d", ErrBudgetExceeded, tokens, b.MaxTokens)
+	case b.MaxNeurons > 0 && sp.Neurons > b.MaxNeurons:
+		return fmt.Errorf("%w: %.2f neurons used%s, the budget is %.2f", ErrBudgetExceeded, sp.Neurons, how, b.MaxNeurons)
+	case b.MaxDollars > 0 && sp.Neurons*llm.USDPerNeuron > b.MaxDollars:
+		return fmt.Errorf("%w: $%.6f spent (%.2f neurons%s), the budget is $%.6f",
+			ErrBudgetExceeded, sp.Neurons*llm.USDPerNeuron, sp.Neurons, how, b.MaxDollars)
+	case b.MaxToolCalls > 0 && sp.ToolCalls+calls > b.MaxToolCalls:
+		return fmt.Errorf("%w: %d tool calls asked for after %d, the budget is %d", ErrBudgetExceeded, calls, sp.ToolCalls, b.MaxToolCalls)
+	}
+	return nil
+}
+
+// toolContext is the context the step's tool calls run under: ctx with the images of the
+// run's input as tools.Attachments.
+func (r *run) toolContext(ctx context.Context) context.Context {
+	if len(r.images) > 0 {
+		ctx = tools.WithAttachments(ctx, r.images)
+	}
+	return ctx
+}
