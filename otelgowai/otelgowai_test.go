@@ -1,0 +1,451 @@
+package otelgowai_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gowai/gowai/agent"
+	"github.com/gowai/gowai/embed"
+	"github.com/gowai/gowai/llm"
+	"github.com/gowai/gowai/llm/llmtest"
+	"github.com/gowai/gowai/otelgowai"
+	"github.com/gowai/gowai/structured"
+	"github.com/gowai/gowai/tools"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	chatModel  = "@cf/meta/llama-3.1-8b-instruct"
+	embedModel = "@cf/baai/bge-base-en-v1.5"
+	// token is the API token the emulator expects; it must never be recorded.
+	token = "tok9DistinctiveSecretValue0123456789abcd"
+)
+
+// harness is an emulator, a client instrumented into an in-memory span recorder and a
+// manual metric reader.
+type harness struct {
+	srv    *llmtest.Server
+	client *llm.Client
+	tel    *otelgowai.Instrumentation
+	spans  *tracetest.SpanRecorder
+	reader *sdkmetric.ManualReader
+	tp     *sdktrace.TracerProvider
+}
+
+func newHarness(t *testing.T, h llmtest.Handler, opts ...otelgowai.Option) *harness {
+	t.Helper()
+	x := &harness{spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader()}
+	x.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(x.spans))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(x.reader))
+	t.Cleanup(func() {
+		_ = x.tp.Shutdown(context.Background())
+		_ = mp.Shutdown(context.Background())
+	})
+	x.tel = otelgowai.New(append([]otelgowai.Option{otelgowai.WithTracerProvider(x.tp), otelgowai.WithMeterProvider(mp)}, opts...)...)
+	x.srv = llmtest.NewServer(h, llmtest.WithToken(token))
+	t.Cleanup(x.srv.Close)
+	c, err := x.srv.Client(x.tel.ClientOption())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.client = c
+	return x
+}
+
+func (x *harness) ended() []sdktrace.ReadOnlySpan { return x.spans.Ended() }
+
+func (x *harness) metrics(t *testing.T) map[string]metricdata.Metrics {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := x.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]metricdata.Metrics{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			out[m.Name] = m
+		}
+	}
+	return out
+}
+
+func attrs(s sdktrace.ReadOnlySpan) map[string]attribute.Value {
+	m := map[string]attribute.Value{}
+	for _, kv := range s.Attributes() {
+		m[string(kv.Key)] = kv.Value
+	}
+	return m
+}
+
+func spanNamed(t *testing.T, spans []sdktrace.ReadOnlySpan, name string) sdktrace.ReadOnlySpan {
+	t.Helper()
+	for _, s := range spans {
+		if s.Name() == name {
+			return s
+		}
+	}
+	var names []string
+	for _, s := range spans {
+		names = append(names, s.Name())
+	}
+	t.Fatalf("no span %q among %q", name, names)
+	return nil
+}
+
+// noToken fails when the token appears anywhere in the spans.
+func noToken(t *testing.T, spans []sdktrace.ReadOnlySpan) {
+	t.Helper()
+	for _, s := range spans {
+		text := fmt.Sprint(s.Name(), s.Attributes(), s.Events(), s.Status())
+		if strings.Contains(text, token) {
+			t.Errorf("span %q records the API token", s.Name())
+		}
+	}
+}
+
+var contentKeys = []string{"gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions",
+	"gen_ai.tool.definitions", "gen_ai.tool.call.arguments", "gen_ai.tool.call.result", "gowai.structured.problems"}
+
+func noContent(t *testing.T, spans []sdktrace.ReadOnlySpan) {
+	t.Helper()
+	for _, s := range spans {
+		a := attrs(s)
+		for _, k := range contentKeys {
+			if _, ok := a[k]; ok {
+				t.Errorf("span %q records %s without WithContent", s.Name(), k)
+			}
+		}
+	}
+}
+
+func TestChatSpanAndMetrics(t *testing.T) {
+	x := newHarness(t, llmtest.Script(llmtest.Text("Paris.").WithUsage(llm.Usage{PromptTokens: 12, CompletionTokens: 3, TotalTokens: 15, CachedTokens: 4})))
+	temp, topP, seed := 0.2, 0.9, int64(7)
+	r, err := x.client.Model(chatModel).Generate(t.Context(), llm.Request{
+		Messages:    []llm.Message{llm.System("Be brief."), llm.User("Capital of France?")},
+		MaxTokens:   64,
+		Temperature: &temp, TopP: &topP, Seed: &seed,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := x.ended()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans, want 1", len(spans))
+	}
+	s := spans[0]
+	if s.Name() != "chat "+chatModel || s.SpanKind() != trace.SpanKindClient || s.Status().Code == codes.Error {
+		t.Errorf("span %q kind %v status %v", s.Name(), s.SpanKind(), s.Status())
+	}
+	a := attrs(s)
+	want := map[string]any{
+		"gen_ai.operation.name":                "chat",
+		"gen_ai.provider.name":                 "cloudflare.workers_ai",
+		"gen_ai.request.model":                 chatModel,
+		"gen_ai.request.max_tokens":            int64(64),
+		"gen_ai.request.temperature":           0.2,
+		"gen_ai.request.top_p":                 0.9,
+		"gen_ai.request.seed":                  int64(7),
+		"gen_ai.usage.input_tokens":            int64(12),
+		"gen_ai.usage.output_tokens":           int64(3),
+		"gen_ai.usage.cache_read.input_tokens": int64(4),
+		"server.address":                       "127.0.0.1",
+		"cloudflare.workers_ai.attempts":       int64(1),
+		"cloudflare.workers_ai.request_id":     r.RequestID,
+		"cloudflare.workers_ai.neurons":        r.Usage.Neurons,
+		"cloudflare.workers_ai.endpoint":       "native",
+		"http.response.status_code":            int64(200),
+	}
+	for k, v := range want {
+		if got, ok := a[k]; !ok || got.AsInterface() != v {
+			t.Errorf("%s = %v, want %v", k, got.AsInterface(), v)
+		}
+	}
+	if fr := a["gen_ai.response.finish_reasons"].AsStringSlice(); !slices.Equal(fr, []string{"stop"}) {
+		t.Errorf("finish reasons %v", fr)
+	}
+	if _, ok := a["gen_ai.request.top_k"]; ok {
+		t.Error("top_k recorded although it was not sent")
+	}
+	if _, ok := a["error.type"]; ok {
+		t.Error("error.type on a success")
+	}
+	noContent(t, spans)
+	noToken(t, spans)
+
+	ms := x.metrics(t)
+	tok, ok := ms[otelgowai.MetricTokenUsage].Data.(metricdata.Histogram[int64])
+	if !ok || len(tok.DataPoints) != 2 {
+		t.Fatalf("token usage = %+v", ms[otelgowai.MetricTokenUsage])
+	}
+	if ms[otelgowai.MetricTokenUsage].Unit != "{token}" {
+		t.Errorf("token usage unit %q", ms[otelgowai.MetricTokenUsage].Unit)
+	}
+	sums := map[string]int64{}
+	for _, dp := range tok.DataPoints {
+		typ, _ := dp.Attributes.Value("gen_ai.token.type")
+		sums[typ.AsString()] = dp.Sum
+		if op, _ := dp.Attributes.Value("gen_ai.operation.name"); op.AsString() != "chat" {
+			t.Errorf("token point without the operation: %v", dp.Attributes)
+		}
+		if m, _ := dp.Attributes.Value("gen_ai.request.model"); m.AsString() != chatModel {
+			t.Errorf("token point without the model: %v", dp.Attributes)
+		}
+		if dp.Bounds[0] != 1 || dp.Bounds[len(dp.Bounds)-1] != 67108864 {
+			t.Errorf("token buckets %v", dp.Bounds)
+		}
+	}
+	if sums["input"] != 12 || sums["output"] != 3 {
+		t.Errorf("token sums %v", sums)
+	}
+	dur, ok := ms[otelgowai.MetricDuration].Data.(metricdata.Histogram[float64])
+	if !ok || len(dur.DataPoints) != 1 || dur.DataPoints[0].Count != 1 || ms[otelgowai.MetricDuration].Unit != "s" {
+		t.Fatalf("duration = %+v", ms[otelgowai.MetricDuration])
+	}
+	if b := dur.DataPoints[0].Bounds; b[0] != 0.01 || b[len(b)-1] != 81.92 {
+		t.Errorf("duration buckets %v", b)
+	}
+	neu, ok := ms[otelgowai.MetricNeurons].Data.(metricdata.Sum[float64])
+	if !ok || len(neu.DataPoints) != 1 || neu.DataPoints[0].Value != r.Usage.Neurons || !neu.IsMonotonic {
+		t.Errorf("neurons = %+v", ms[otelgowai.MetricNeurons])
+	}
+}
+
+func TestStreamSpan(t *testing.T) {
+	x := newHarness(t, nil)
+	var text strings.Builder
+	for d, err := range x.client.Model(chatModel).Stream(t.Context(), llm.Request{Messages: []llm.Message{llm.User("Tell me about Workers AI")}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		text.WriteString(d.Text)
+	}
+	s := spanNamed(t, x.ended(), "chat "+chatModel)
+	a := attrs(s)
+	if !a["cloudflare.workers_ai.stream"].AsBool() || a["gen_ai.usage.output_tokens"].AsInt64() == 0 ||
+		a["cloudflare.workers_ai.neurons"].AsFloat64() == 0 || len(a["gen_ai.response.finish_reasons"].AsStringSlice()) != 1 {
+		t.Errorf("stream span attributes %v", a)
+	}
+	// A consumer that breaks still ends the span, marked abandoned.
+	for range x.client.Model(chatModel).Stream(t.Context(), llm.Request{Messages: []llm.Message{llm.User("Tell me about Workers AI")}}) {
+		break
+	}
+	spans := x.ended()
+	if len(spans) != 2 || !attrs(spans[1])["cloudflare.workers_ai.stream.abandoned"].AsBool() {
+		t.Errorf("abandoned stream: %d spans, last %v", len(spans), attrs(spans[len(spans)-1]))
+	}
+	noContent(t, spans)
+}
+
+func TestFailedCallAfterRetries(t *testing.T) {
+	fail := llmtest.Fail(429, 3040, "Capacity temporarily exceeded, token "+token)
+	x := newHarness(t, llmtest.Script(fail, fail, fail, fail))
+	_, err := x.client.Model(chatModel).Generate(t.Context(), llm.Request{Messages: []llm.Message{llm.User("hi")}})
+	if !errors.Is(err, llm.ErrCapacity) {
+		t.Fatalf("err = %v", err)
+	}
+	spans := x.ended()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans, want 1 for the call and its retries", len(spans))
+	}
+	s := spans[0]
+	a := attrs(s)
+	if s.Status().Code != codes.Error || a["error.type"].AsString() != "429" || a["cloudflare.workers_ai.attempts"].AsInt64() != 4 {
+		t.Errorf("status %v, attributes %v", s.Status(), a)
+	}
+	ev := s.Events()
+	if len(ev) != 4 {
+		t.Fatalf("%d attempt events, want 4", len(ev))
+	}
+	for i, e := range ev {
+		ea := map[string]attribute.Value{}
+		for _, kv := range e.Attributes {
+			ea[string(kv.Key)] = kv.Value
+		}
+		if e.Name != "cloudflare.workers_ai.attempt_failed" || ea["cloudflare.workers_ai.attempt"].AsInt64() != int64(i+1) ||
+			ea["http.response.status_code"].AsInt64() != 429 || (ea["cloudflare.workers_ai.retry.wait_seconds"].AsFloat64() > 0) != (i < 3) {
+			t.Errorf("event %d: %s %v", i, e.Name, ea)
+		}
+	}
+	noToken(t, spans)
+	dur := x.metrics(t)[otelgowai.MetricDuration].Data.(metricdata.Histogram[float64])
+	if et, _ := dur.DataPoints[0].Attributes.Value("error.type"); et.AsString() != "429" {
+		t.Errorf("duration point attributes %v", dur.DataPoints[0].Attributes)
+	}
+}
+
+func TestEmbeddingBatch(t *testing.T) {
+	x := newHarness(t, nil)
+	m := embed.New(x.client, embedModel, embed.WithBatchSize(2), embed.WithConcurrency(1))
+	vecs, err := m.Embed(t.Context(), []string{"a", "b", "c", "d", "e"})
+	if err != nil || len(vecs) != 5 {
+		t.Fatalf("Embed: %d vectors, %v", len(vecs), err)
+	}
+	spans := x.ended()
+	if len(spans) != 3 {
+		t.Fatalf("%d spans, want one per batch of 2: 3", len(spans))
+	}
+	for _, s := range spans {
+		a := attrs(s)
+		if s.Name() != "embeddings "+embedModel || a["gen_ai.operation.name"].AsString() != "embeddings" ||
+			a["gen_ai.request.model"].AsString() != embedModel || a["cloudflare.workers_ai.neurons"].AsFloat64() == 0 {
+			t.Errorf("span %q attributes %v", s.Name(), a)
+		}
+	}
+}
+
+type cityArgs struct {
+	City string `json:"city"`
+}
+
+func weatherTools() []tools.Tool {
+	return []tools.Tool{
+		tools.New("weather", "Weather in a city.", func(ctx context.Context, in cityArgs) (string, error) {
+			return "sunny in " + in.City, nil
+		}),
+		tools.New("population", "Population of a city.", func(ctx context.Context, in cityArgs) (int, error) {
+			return 2_100_000, nil
+		}),
+	}
+}
+
+func TestAgentSpans(t *testing.T) {
+	x := newHarness(t, nil)
+	a := agent.New(x.client.Model(chatModel), x.tel.AgentOption(), agent.WithName("planner"),
+		agent.WithTools(weatherTools()...), agent.WithParallelism(2))
+	if _, err := a.Run(t.Context(), "Weather and population of Paris?"); err != nil {
+		t.Fatal(err)
+	}
+	spans := x.ended()
+	run := spanNamed(t, spans, "invoke_agent planner")
+	if attrs(run)["gen_ai.agent.name"].AsString() != "planner" || attrs(run)["gen_ai.operation.name"].AsString() != "invoke_agent" {
+		t.Errorf("run attributes %v", attrs(run))
+	}
+	step1 := spanNamed(t, spans, "step 1")
+	if step1.Parent().SpanID() != run.SpanContext().SpanID() {
+		t.Error("step 1 is not beneath the run")
+	}
+	weather, pop := spanNamed(t, spans, "execute_tool weather"), spanNamed(t, spans, "execute_tool population")
+	for _, s := range []sdktrace.ReadOnlySpan{weather, pop} {
+		if s.Parent().SpanID() != step1.SpanContext().SpanID() {
+			t.Errorf("%s is not beneath step 1", s.Name())
+		}
+		ta := attrs(s)
+		if ta["gen_ai.tool.call.id"].AsString() == "" || ta["gen_ai.operation.name"].AsString() != "execute_tool" {
+			t.Errorf("%s attributes %v", s.Name(), ta)
+		}
+	}
+	var chats int
+	for _, s := range spans {
+		if s.Name() == "chat "+chatModel {
+			chats++
+			parent := ""
+			for _, p := range spans {
+				if p.SpanContext().SpanID() == s.Parent().SpanID() {
+					parent = p.Name()
+				}
+			}
+			if !strings.HasPrefix(parent, "step ") {
+				t.Errorf("chat span beneath %q, want a step", parent)
+			}
+		}
+	}
+	if chats < 2 {
+		t.Errorf("%d chat spans, want one per step", chats)
+	}
+	noContent(t, spans)
+	noToken(t, spans)
+}
+
+func TestSubAgentNestsUnderTool(t *testing.T) {
+	x := newHarness(t, nil)
+	inner := agent.New(x.client.Model(chatModel), x.tel.AgentOption(), agent.WithName("researcher"), agent.WithTools(weatherTools()[0]))
+	delegate := tools.New("research", "Ask the researcher.", func(ctx context.Context, in cityArgs) (string, error) {
+		res, err := inner.Run(ctx, "Weather in "+in.City+"?")
+		if err != nil {
+			return "", err
+		}
+		return res.Text, nil
+	})
+	outer := agent.New(x.client.Model(chatModel), x.tel.AgentOption(), agent.WithName("lead"), agent.WithTools(delegate))
+	if _, err := outer.Run(t.Context(), "Research Paris."); err != nil {
+		t.Fatal(err)
+	}
+	spans := x.ended()
+	tool := spanNamed(t, spans, "execute_tool research")
+	sub := spanNamed(t, spans, "invoke_agent researcher")
+	if sub.Parent().SpanID() != tool.SpanContext().SpanID() || sub.SpanContext().TraceID() != tool.SpanContext().TraceID() {
+		t.Error("the sub-agent's run is not beneath the tool call that started it")
+	}
+	spanNamed(t, spans, "execute_tool weather")
+}
+
+func TestContentWhenEnabled(t *testing.T) {
+	x := newHarness(t, nil, otelgowai.WithContent(true))
+	a := agent.New(x.client.Model(chatModel), x.tel.AgentOption(), agent.WithSystem("You are terse."), agent.WithTools(weatherTools()...))
+	if _, err := a.Run(t.Context(), "Weather in Paris?"); err != nil {
+		t.Fatal(err)
+	}
+	spans := x.ended()
+	var chat sdktrace.ReadOnlySpan
+	for _, s := range spans {
+		if s.Name() == "chat "+chatModel {
+			chat = s
+			break
+		}
+	}
+	ca := attrs(chat)
+	if !strings.Contains(ca["gen_ai.input.messages"].AsString(), "Weather in Paris?") ||
+		!strings.Contains(ca["gen_ai.system_instructions"].AsString(), "You are terse.") ||
+		!strings.Contains(ca["gen_ai.tool.definitions"].AsString(), `"weather"`) ||
+		ca["gen_ai.output.messages"].AsString() == "" {
+		t.Errorf("chat content %v", ca)
+	}
+	ta := attrs(spanNamed(t, spans, "execute_tool weather"))
+	if !strings.Contains(ta["gen_ai.tool.call.arguments"].AsString(), "city") || !strings.Contains(ta["gen_ai.tool.call.result"].AsString(), "sunny") {
+		t.Errorf("tool content %v", ta)
+	}
+	noToken(t, spans)
+}
+
+type answer struct {
+	Status string `json:"status" jsonschema:"enum=open,enum=shipped"`
+}
+
+func TestStructuredAttempts(t *testing.T) {
+	x := newHarness(t, llmtest.Script(llmtest.Text(`{"status":"lost"}`), llmtest.Text(`{"status":"open"}`)))
+	ctx, parent := x.tp.Tracer("test").Start(t.Context(), "extract")
+	v, err := structured.Generate[answer](ctx, x.client.Model("@cf/meta/llama-3.2-1b-instruct"), "Status?", x.tel.StructuredOption())
+	parent.End()
+	if err != nil || v.Status != "open" {
+		t.Fatalf("Generate = %+v, %v", v, err)
+	}
+	ev := spanNamed(t, x.ended(), "extract").Events()
+	if len(ev) != 2 {
+		t.Fatalf("%d events, want 2", len(ev))
+	}
+	first := map[string]attribute.Value{}
+	for _, kv := range ev[0].Attributes {
+		first[string(kv.Key)] = kv.Value
+	}
+	if ev[0].Name != "gowai.structured.attempt" || first["gowai.structured.valid"].AsBool() ||
+		!slices.Equal(first["gowai.structured.problem_paths"].AsStringSlice(), []string{"/status"}) {
+		t.Errorf("first attempt event %v", first)
+	}
+	if _, ok := first["gowai.structured.problems"]; ok {
+		t.Error("problem texts recorded without WithContent")
+	}
+}
