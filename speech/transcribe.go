@@ -189,7 +189,7 @@ func Models() []string {
 //
 // Usage.Neurons is what the service reported in the cf-ai-neurons header; for a piece
 // without it, the catalog's price per audio minute is applied to the piece's length when
-// both are known.
+// both are known, and Usage.NeuronsEstimated is set.
 func Transcribe(ctx context.Context, c *llm.Client, model string, audio []byte, opts ...Option) (*Transcript, error) {
 	spec, ok := asrModels[model]
 	if !ok {
@@ -331,6 +331,7 @@ func transcribeOne(ctx context.Context, c *llm.Client, model string, spec asrMod
 			length = t.Duration
 		}
 		t.Usage.Neurons = length.Minutes() * info.NeuronsPerAudioMinute
+		t.Usage.NeuronsEstimated = true
 	}
 	if cfg.language != "" && t.Language == "" {
 		t.Language = cfg.language
