@@ -282,7 +282,7 @@ func (r *run) observed(ctx context.Context, err error, body func(context.Context
 		}
 		return body(ctx)
 	}
-	ctx = o.StartRun(ctx, r.a.name, r.res.SessionAffinity)
+	ctx = o.StartRun(ctx, r.name, r.res.SessionAffinity)
 	if err == nil {
 		err = body(ctx)
 	}
@@ -319,7 +319,10 @@ func newAffinity() string {
 // run is the state of one run.
 type run struct {
 	a       *Agent
+	name    string // for the Observer: the Agent's, or a sub-agent's tool name
 	res     *Result
+	parent  *run     // the run this one is a sub-agent of, nil at the top
+	path    []string // the names of the sub-agents from the top run down to this one
 	defs    []llm.ToolDef
 	names   map[string]bool  // offered tool names
 	ids     map[string]bool  // tool-call ids used in the conversation
@@ -360,7 +363,7 @@ func (a *Agent) start(msgs []llm.Message, emit func(Event) bool, key string) (*r
 	if key == "" {
 		key = newAffinity()
 	}
-	r := &run{a: a, res: &Result{Messages: history, SessionAffinity: key}, emit: emit}
+	r := &run{a: a, name: a.name, res: &Result{Messages: history, SessionAffinity: key}, emit: emit}
 	if a.err != nil {
 		return r, a.err
 	}
@@ -484,6 +487,10 @@ func (r *run) step(ctx context.Context) (done bool, err error) {
 	}
 	if overErr != nil {
 		return false, overErr
+	}
+	// Sub-agents may have spent the budget while the calls ran.
+	if err := r.overBudget(0); err != nil {
+		return false, err
 	}
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("agent: %w", err)
@@ -614,10 +621,14 @@ func (r *run) runTools(ctx context.Context, calls []llm.ToolCall) ([]tools.Resul
 		approved = append(approved, c)
 		at = append(at, i)
 	}
-	for j, res := range r.a.set.Run(r.toolContext(ctx), approved, r.a.parallelism) {
+	ran, stopped := r.runSet(ctx, approved)
+	for j, res := range ran {
 		results[at[j]] = res
 	}
 	r.count(len(approved))
+	if stopped {
+		return notRun(results, calls), errStopped
+	}
 	for i := range results {
 		if err := r.send(Event{Kind: EventToolCallFinished, Call: results[i].Call, Tool: &results[i]}); err != nil {
 			return results, err
@@ -679,6 +690,9 @@ func (r *run) fail(err error) error {
 func (r *run) send(ev Event) error {
 	if r.emit == nil {
 		return nil
+	}
+	if ev.Path == nil {
+		ev.Path = r.path
 	}
 	if r.stopped || !r.emit(ev) {
 		r.stopped = true

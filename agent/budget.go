@@ -27,25 +27,43 @@ func (r *run) charge(u llm.Usage) error {
 	return nil
 }
 
-// add adds usage and neurons to the run.
+// add adds usage and neurons to the run and to the runs it is a sub-agent of.
 func (r *run) add(u llm.Usage, neurons float64, estimated bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.res.Usage = r.res.Usage.Add(u)
-	r.res.Spent.Neurons += neurons
-	r.res.Spent.NeuronsEstimated = r.res.Spent.NeuronsEstimated || estimated
+	for _, p := range append([]*run{r}, r.ancestors()...) {
+		p.mu.Lock()
+		p.res.Usage = p.res.Usage.Add(u)
+		p.res.Spent.Neurons += neurons
+		p.res.Spent.NeuronsEstimated = p.res.Spent.NeuronsEstimated || estimated
+		p.mu.Unlock()
+	}
 }
 
-// count adds n tool calls run to the run.
+// count adds n tool calls run to the run and to the runs it is a sub-agent of.
 func (r *run) count(n int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.res.Spent.ToolCalls += n
+	for _, p := range append([]*run{r}, r.ancestors()...) {
+		p.mu.Lock()
+		p.res.Spent.ToolCalls += n
+		p.mu.Unlock()
+	}
 }
 
 // overBudget returns an error matching ErrBudgetExceeded if the run may not go on to run
-// calls more tool calls (0 when only the tokens and neurons matter).
+// calls more tool calls (0 when only the tokens and neurons matter): if its own Budget or
+// that of a run it is a sub-agent of is spent.
 func (r *run) overBudget(calls int) error {
+	if err := r.overOwnBudget(calls); err != nil {
+		return err
+	}
+	for _, p := range r.ancestors() {
+		if err := p.overOwnBudget(calls); err != nil {
+			return fmt.Errorf("the calling agent's budget: %w", err)
+		}
+	}
+	return nil
+}
+
+// overOwnBudget is overBudget for r's own Budget.
+func (r *run) overOwnBudget(calls int) error {
 	r.mu.Lock()
 	u, sp := r.res.Usage, r.res.Spent
 	r.mu.Unlock()

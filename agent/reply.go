@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/gowai/gowai/llm"
@@ -20,6 +21,14 @@ const (
 // may turn out to be a tool call written as text, which is held back until the reply is
 // complete and sent only if it was not a call.
 func (r *run) reply(ctx context.Context, final bool) (resp *llm.Response, calls []llm.ToolCall, content string, pre prepared, err error) {
+	if r.parent != nil {
+		// A sub-agent's calls are the caller's spending too.
+		for _, p := range r.ancestors() {
+			if err := p.overOwnBudget(0); err != nil {
+				return nil, nil, "", prepared{}, fmt.Errorf("the calling agent's budget: %w", err)
+			}
+		}
+	}
 	req, pre, err := r.request(ctx, final)
 	if err != nil {
 		return nil, nil, "", pre, err

@@ -45,8 +45,16 @@ func (k EventKind) String() string {
 }
 
 // Event is one thing that happened during a streamed run. Only the fields of its Kind are set.
+//
+// Path says which agent the event is of. It is nil for the events of the agent Stream was
+// called on, and names the sub-agents (AsTool) otherwise: ["researcher"] for the events of the
+// sub-agent the top agent calls as "researcher", ["researcher", "searcher"] for those of a
+// sub-agent that one calls, and so on. A sub-agent's run ends with an EventDone of its own,
+// with its Path and its Result (its error, if any, is in the caller's EventToolCallFinished),
+// which does not end the stream: only the EventDone with a nil Path does.
 type Event struct {
 	Kind   EventKind
+	Path   []string
 	Text   string
 	Call   llm.ToolCall
 	Tool   *tools.Result
@@ -62,10 +70,15 @@ type Event struct {
 // call order, once all of them are done. The last pair is always an
 // EventDone event with the Result, and the error if the run failed.
 //
-// Breaking out of the loop stops the run: the model's stream is closed, and no tool is
-// started afterwards. A step's tools run inside tools.Set.Run, which returns before the next
-// event is delivered, so every tool that watches its context has returned by then; one that
-// ignores its context and outlived its timeout is abandoned (see tools.Set.Run).
+// Sub-agents (AsTool) stream too, and their events are delivered while the calls of the step
+// run, each with its Path; the events of sub-agents running at the same time interleave, but
+// each is delivered whole, and all of them from the goroutine that iterates.
+//
+// Breaking out of the loop stops the run: the model's stream is closed, the calls running
+// (sub-agents included) are cancelled, and no tool is started afterwards. A step's tools run
+// inside tools.Set.Run, which returns before the loop does, so every tool that watches its
+// context has returned by then; one that ignores its context and outlived its timeout is
+// abandoned (see tools.Set.Run).
 func (a *Agent) Stream(ctx context.Context, input string) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
