@@ -103,23 +103,31 @@ func spanName(op, model string) string {
 	return op + " " + model
 }
 
-// StartCall starts the span of a call to the service. It implements llm.Observer.
+// StartCall starts the span of a call to the service. It implements llm.Observer. The
+// attributes a sampler may look at (operation, provider, model, server) are given at the
+// start; the others only to a span that records.
 func (in *Instrumentation) StartCall(ctx context.Context, info llm.CallInfo) context.Context {
-	attrs := make([]attribute.KeyValue, 0, 16)
-	attrs = append(attrs,
+	start := make([]attribute.KeyValue, 0, 5)
+	start = append(start,
 		attribute.String(keyOperation, info.Operation),
 		attribute.String(keyProvider, providerOf(info)),
-		attribute.String(keyCFEndpoint, info.Endpoint),
 	)
 	if info.Model != "" {
-		attrs = append(attrs, attribute.String(keyRequestModel, info.Model))
+		start = append(start, attribute.String(keyRequestModel, info.Model))
 	}
 	if info.ServerAddress != "" {
-		attrs = append(attrs, attribute.String(keyServerAddress, info.ServerAddress))
+		start = append(start, attribute.String(keyServerAddress, info.ServerAddress))
 		if info.ServerPort != 0 {
-			attrs = append(attrs, attribute.Int(keyServerPort, info.ServerPort))
+			start = append(start, attribute.Int(keyServerPort, info.ServerPort))
 		}
 	}
+	ctx, span := in.tracer.Start(ctx, spanName(info.Operation, info.Model),
+		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(start...))
+	if !span.IsRecording() {
+		return ctx
+	}
+	attrs := make([]attribute.KeyValue, 0, 12)
+	attrs = append(attrs, attribute.String(keyCFEndpoint, info.Endpoint))
 	if info.Stream {
 		attrs = append(attrs, attribute.Bool(keyCFStream, true))
 	}
@@ -140,8 +148,7 @@ func (in *Instrumentation) StartCall(ctx context.Context, info llm.CallInfo) con
 			attrs = append(attrs, inputContent(r)...)
 		}
 	}
-	ctx, _ = in.tracer.Start(ctx, spanName(info.Operation, info.Model),
-		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	span.SetAttributes(attrs...)
 	return ctx
 }
 
@@ -155,6 +162,9 @@ func appendFloat(attrs []attribute.KeyValue, key string, v *float64) []attribute
 // Attempt adds a failed attempt to the call's span as an event. It implements llm.Observer.
 func (in *Instrumentation) Attempt(ctx context.Context, info llm.CallInfo, a llm.AttemptInfo) {
 	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
 	attrs := []attribute.KeyValue{
 		attribute.Int(keyCFAttempt, a.Attempt),
 		attribute.Float64(keyCFWait, a.Wait.Seconds()),
@@ -171,6 +181,11 @@ func (in *Instrumentation) Attempt(ctx context.Context, info llm.CallInfo, a llm
 // EndCall completes the call's span and records its metrics. It implements llm.Observer.
 func (in *Instrumentation) EndCall(ctx context.Context, info llm.CallInfo, res llm.CallResult) {
 	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		span.End()
+		in.recordCall(ctx, info, responseModelOf(res), errorTypeOf(res.Err), res)
+		return
+	}
 	u := res.Usage
 	attrs := make([]attribute.KeyValue, 0, 16)
 	attrs = append(attrs, attribute.Int(keyCFAttempts, res.Attempts))
@@ -257,6 +272,22 @@ func (in *Instrumentation) recordCall(ctx context.Context, info llm.CallInfo, re
 	if u.Neurons > 0 {
 		in.neurons.Add(ctx, u.Neurons, metric.WithAttributes(base...))
 	}
+}
+
+// responseModelOf is the model a reply names, "" when none.
+func responseModelOf(res llm.CallResult) string {
+	if res.Response == nil {
+		return ""
+	}
+	return res.Response.Model
+}
+
+// errorTypeOf is errorType of err, "" for no error.
+func errorTypeOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	return errorType(err)
 }
 
 // errorType is a low-cardinality error.type for err: the HTTP status of a service error, or
