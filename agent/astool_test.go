@@ -103,7 +103,9 @@ func TestSubAgentsOfOneStepRunConcurrently(t *testing.T) {
 }
 
 func TestSubAgentUsageRollsUp(t *testing.T) {
-	u := func(n int) llm.Usage { return llm.Usage{PromptTokens: n, CompletionTokens: 1, TotalTokens: n + 1, Neurons: float64(n)} }
+	u := func(n int) llm.Usage {
+		return llm.Usage{PromptTokens: n, CompletionTokens: 1, TotalTokens: n + 1, Neurons: float64(n)}
+	}
 	subSrv, subModel := emulator(t, kimi,
 		llmtest.Calls(add("s1", 1, 2), add("s2", 3, 4)).WithUsage(u(100)),
 		llmtest.Text("the sums are 3 and 7").WithUsage(u(200)))
