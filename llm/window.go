@@ -33,10 +33,12 @@ const (
 //     (rounded up), plus EstimateImageTokens for each image;
 //   - each tool definition counts 8 tokens plus its name, description and parameter
 //     schema at EstimateBytesPerToken bytes a token;
-//   - a Format counts its schema the same way;
+//   - a Format counts 4 tokens plus its schema, the same way;
 //   - 3 tokens open the answer.
 //
-// For English text it is about a third above what Workers AI counts.
+// For English text it comes out about a third above the count of a typical tokenizer (four
+// bytes a token); a request it finds too large may still have fitted, and one it lets
+// through is unlikely to be refused for its size.
 func EstimateTokens(req Request) int {
 	n := estimateReplyOverhead
 	for _, m := range req.Messages {
@@ -69,8 +71,12 @@ type ContextWindowError struct {
 }
 
 func (e *ContextWindowError) Error() string {
-	return fmt.Sprintf("llm: %s: the input, estimated at %d tokens, plus max_tokens %d exceeds the model's context window of %d tokens (nothing was sent; shorten the messages or lower MaxTokens)",
-		e.Model, e.Estimate, e.MaxTokens, e.Window)
+	advice := "shorten the messages"
+	if e.MaxTokens > MinAnswerTokens {
+		advice += " or lower MaxTokens"
+	}
+	return fmt.Sprintf("llm: %s: the input, estimated at %d tokens, plus max_tokens %d exceeds the model's context window of %d tokens (nothing was sent; %s)",
+		e.Model, e.Estimate, e.MaxTokens, e.Window, advice)
 }
 
 // Is reports whether target is ErrContextWindow.

@@ -105,8 +105,8 @@ func TestAPromptTooLargeIsRefusedWithNothingSent(t *testing.T) {
 	req.MaxTokens = 969
 	if _, err := c.Model(smallWindowModel).Generate(t.Context(), req); !errors.Is(err, llm.ErrContextWindow) {
 		t.Errorf("explicit MaxTokens 969 with 7000 input: err = %v, want ErrContextWindow", err)
-	} else if cw, _ := errors.AsType[*llm.ContextWindowError](err); cw.MaxTokens != 969 {
-		t.Errorf("MaxTokens in the error = %d, want 969", cw.MaxTokens)
+	} else if cw, _ := errors.AsType[*llm.ContextWindowError](err); cw.MaxTokens != 969 || !strings.Contains(err.Error(), "lower MaxTokens") {
+		t.Errorf("MaxTokens in the error = %d, want 969; message %q should suggest lowering it", cw.MaxTokens, err)
 	}
 	if n := len(srv.Requests()); n != 0 {
 		t.Errorf("%d requests reached the server, want 0", n)
