@@ -59,5 +59,8 @@ func run(ctx context.Context, model, prompt, out string) error {
 		return fmt.Errorf("write image: %w", err)
 	}
 	fmt.Printf("wrote %s (%s, %d bytes)\n", out, img.MIME, len(img.Data))
+	// vision.Generate returns the image only; an llm.Observer on the client (or the AI
+	// Gateway log) sees the neurons of the call.
+	fmt.Fprintln(os.Stderr, "cost: not reported with the image; Workers AI prices image models per tile and step (https://developers.cloudflare.com/workers-ai/platform/pricing/)")
 	return nil
 }

@@ -15,7 +15,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"iter"
 	"os"
+	"sync"
 
 	"github.com/gowai/gowai/examples/internal/backend"
 	"github.com/gowai/gowai/llm"
@@ -69,13 +71,14 @@ func run(ctx context.Context, imagePath string) error {
 	if b.Offline {
 		fmt.Fprintln(os.Stderr, "offline: the emulator does not look at the image; the description and record below are test data")
 	}
-	desc, err := vision.Describe(ctx, b.Model, img, "Describe this image in two sentences.")
+	m := &metered{Model: b.Model}
+	desc, err := vision.Describe(ctx, m, img, "Describe this image in two sentences.")
 	if err != nil {
 		return fmt.Errorf("describe: %w", err)
 	}
 	fmt.Println("Description:", desc)
 
-	r, err := vision.Extract[Receipt](ctx, b.Model, img,
+	r, err := vision.Extract[Receipt](ctx, m, img,
 		"Read this till receipt: the merchant, every item with its price, and the total.")
 	if err != nil {
 		return fmt.Errorf("read receipt: %w", err)
@@ -85,5 +88,64 @@ func run(ctx context.Context, imagePath string) error {
 		return err
 	}
 	fmt.Println(string(out))
+	fmt.Fprintln(os.Stderr, cost(m.total(), b.Offline))
 	return nil
+}
+
+// metered is a model that adds up the usage of its replies: Describe and Extract return
+// none, and the example prints what they cost.
+type metered struct {
+	llm.Model
+	mu    sync.Mutex
+	usage llm.Usage
+}
+
+func (m *metered) add(u llm.Usage) {
+	m.mu.Lock()
+	m.usage = m.usage.Add(u)
+	m.mu.Unlock()
+}
+
+func (m *metered) total() llm.Usage {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.usage
+}
+
+// Generate calls the model and counts its reply's usage.
+func (m *metered) Generate(ctx context.Context, req llm.Request) (*llm.Response, error) {
+	r, err := m.Model.Generate(ctx, req)
+	if r != nil {
+		m.add(r.Usage)
+	}
+	return r, err
+}
+
+// Stream streams from the model and counts the usage its last delta carries.
+func (m *metered) Stream(ctx context.Context, req llm.Request) iter.Seq2[llm.Delta, error] {
+	return func(yield func(llm.Delta, error) bool) {
+		for d, err := range m.Model.Stream(ctx, req) {
+			if d.Usage != nil {
+				m.add(*d.Usage)
+			}
+			if !yield(d, err) {
+				return
+			}
+		}
+	}
+}
+
+// cost says what usage cost and where the figure comes from: the emulator's made-up
+// neurons offline, else what Workers AI reported or, marked so, the catalog's estimate.
+func cost(u llm.Usage, offline bool) string {
+	source := ""
+	switch {
+	case offline:
+		source = " (the emulator's figures, not a real bill)"
+	case u.NeuronsEstimated:
+		source = " (estimated from the catalog's prices)"
+	case u.Neurons == 0:
+		return fmt.Sprintf("cost: not known (%d tokens; no neurons reported, and the catalog does not price the model)", u.TotalTokens)
+	}
+	return fmt.Sprintf("cost: %.2f neurons ≈ $%.6f%s", u.Neurons, u.Dollars(), source)
 }
