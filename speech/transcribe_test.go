@@ -250,8 +250,8 @@ func TestTranscribeSplitsLongAudio(t *testing.T) {
 	if tr.Duration != 10*time.Minute {
 		t.Errorf("Duration = %v, want 10m", tr.Duration)
 	}
-	// Every piece was a WAV of at most 30 s that ended inside a pause.
-	var offset time.Duration
+	// Every piece was a WAV of at most 30 s (requests arrive in any order).
+	var sum time.Duration
 	for i, r := range reqs {
 		var in struct {
 			Audio string `json:"audio"`
@@ -261,21 +261,25 @@ func TestTranscribeSplitsLongAudio(t *testing.T) {
 		}
 		b, _ := base64.StdEncoding.DecodeString(in.Audio)
 		if speech.AudioType(b) != speech.MIMEWAV {
-			t.Fatalf("piece %d is not a WAV", i)
+			t.Fatalf("request %d is not a WAV", i)
 		}
 		d := time.Duration(float64(len(b)-44) / (2 * rate) * float64(time.Second))
 		if d > 30*time.Second {
-			t.Errorf("piece %d lasts %v", i, d)
+			t.Errorf("request %d holds %v of audio", i, d)
 		}
-		offset += d
-		if i < len(reqs)-1 {
-			if inPause := offset % (7 * time.Second); inPause != 0 && inPause < 6400*time.Millisecond {
-				t.Errorf("piece %d ends at %v, %v into a 7 s period: not in the pause", i, offset, inPause)
-			}
-		}
+		sum += d
 	}
-	if offset != 10*time.Minute {
-		t.Errorf("pieces add up to %v, want 10m", offset)
+	if sum != 10*time.Minute {
+		t.Errorf("pieces add up to %v, want 10m", sum)
+	}
+	// Each piece ended inside a pause: the segments, one a piece, are in the audio's order.
+	for i, s := range tr.Segments[:len(tr.Segments)-1] {
+		if inPause := s.End % (7 * time.Second); inPause != 0 && inPause < 6400*time.Millisecond {
+			t.Errorf("piece %d ends at %v, %v into a 7 s period: not in the pause", i, s.End, inPause)
+		}
+		if next := tr.Segments[i+1].Start; next != s.End {
+			t.Errorf("piece %d ends at %v, piece %d starts at %v", i, s.End, i+1, next)
+		}
 	}
 	// One transcript: segments and words in order, spanning the whole audio.
 	if len(tr.Segments) != tr.Pieces || tr.Segments[0].Start != 0 || tr.Segments[len(tr.Segments)-1].End != 10*time.Minute {

@@ -1,0 +1,202 @@
+package speech_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gowai/gowai/agent"
+	"github.com/gowai/gowai/llm"
+	"github.com/gowai/gowai/llm/llmtest"
+	"github.com/gowai/gowai/speech"
+)
+
+func TestSpeakRequestsAndAudio(t *testing.T) {
+	srv, c := newServer(t, nil)
+	ctx := context.Background()
+	a, err := speech.Speak(ctx, c, speech.Aura1, "Hello there.", speech.WithSpeaker("luna"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.MIME != speech.MIMEMP3 || a.Pieces != 1 || a.Usage.Neurons <= 0 {
+		t.Errorf("aura-1: %s, %d pieces, usage %+v", a.MIME, a.Pieces, a.Usage)
+	}
+	if got := string(srv.Requests()[0].Body); got != `{"speaker":"luna","text":"Hello there."}` {
+		t.Errorf("aura-1 request %s", got)
+	}
+
+	a, err = speech.Speak(ctx, c, speech.Aura2EN, "Hi.", speech.WithEncoding("linear16", "wav"), speech.WithSampleRate(8000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.MIME != speech.MIMEWAV || binary.LittleEndian.Uint32(a.Data[24:]) != 8000 {
+		t.Errorf("aura-2-en wav: %s", a.MIME)
+	}
+	if got := string(srv.Requests()[1].Body); got != `{"container":"wav","encoding":"linear16","sample_rate":8000,"text":"Hi."}` {
+		t.Errorf("aura-2-en request %s", got)
+	}
+
+	a, err = speech.Speak(ctx, c, speech.MeloTTS, "Bonjour.", speech.WithSpeechLanguage("fr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.MIME != speech.MIMEMP3 {
+		t.Errorf("melotts: %s", a.MIME)
+	}
+	if got := string(srv.Requests()[2].Body); got != `{"lang":"fr","prompt":"Bonjour."}` {
+		t.Errorf("melotts request %s", got)
+	}
+}
+
+// TestSpeakRawMeloTTS reads melotts answering raw bytes instead of base64 JSON.
+func TestSpeakRawMeloTTS(t *testing.T) {
+	wavBytes := speechWAV(time.Second, 8000, 0, 0)
+	_, c := newServer(t, llmtest.Script(llmtest.Raw("audio/wav", wavBytes)))
+	a, err := speech.Speak(context.Background(), c, speech.MeloTTS, "Hi.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.MIME != speech.MIMEWAV || !bytes.Equal(a.Data, wavBytes) || a.Usage.Neurons <= 0 {
+		t.Errorf("raw melotts: %s, %d bytes, usage %+v", a.MIME, len(a.Data), a.Usage)
+	}
+}
+
+// TestSpeakSplitsLongText splits at sentence ends and joins MP3 by frames, WAV under one
+// header.
+func TestSpeakSplitsLongText(t *testing.T) {
+	srv, c := newServer(t, nil)
+	ctx := context.Background()
+	text := "The first sentence is here. The second one follows it! Is this the third? Yes, and a fourth."
+	a, err := speech.Speak(ctx, c, speech.Aura1, text, speech.WithMaxChars(40))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent []string
+	for _, r := range srv.Requests() {
+		var in struct {
+			Text string `json:"text"`
+		}
+		_ = json.Unmarshal(r.Body, &in)
+		sent = append(sent, in.Text)
+	}
+	want := []string{"The first sentence is here.", "The second one follows it!", "Is this the third? Yes, and a fourth."}
+	if strings.Join(sent, "|") != strings.Join(want, "|") || a.Pieces != 3 {
+		t.Errorf("sent %q, want %q", sent, want)
+	}
+	if a.MIME != speech.MIMEMP3 || bytes.Count(a.Data, []byte{0xFF, 0xFB, 0x90, 0x64}) < 3 {
+		t.Errorf("joined MP3: %s, %d bytes", a.MIME, len(a.Data))
+	}
+
+	n := len(srv.Requests())
+	a, err = speech.Speak(ctx, c, speech.Aura2EN, text, speech.WithMaxChars(40), speech.WithEncoding("linear16", "wav"), speech.WithSampleRate(8000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int
+	for _, r := range srv.Requests()[n:] {
+		var in struct {
+			Text string `json:"text"`
+		}
+		_ = json.Unmarshal(r.Body, &in)
+		total += int(0.06 * float64(len([]rune(in.Text))) * 8000) // the emulator speaks 60 ms a character
+	}
+	if string(a.Data[:4]) != "RIFF" || strings.Count(string(a.Data), "RIFF") != 1 {
+		t.Fatalf("joined WAV has %d RIFF headers", strings.Count(string(a.Data), "RIFF"))
+	}
+	if got := binary.LittleEndian.Uint32(a.Data[40:]); int(got) != 2*total || len(a.Data) != 44+2*total {
+		t.Errorf("data chunk %d bytes (file %d), want %d: the header must state the joined length", got, len(a.Data), 2*total)
+	}
+}
+
+func TestSpeakRefusesBeforeSending(t *testing.T) {
+	srv, c := newServer(t, nil)
+	ctx := context.Background()
+	long := strings.Repeat("A sentence. ", 300)
+	cases := map[string]struct {
+		model, text string
+		opts        []speech.SpeakOption
+		want        string
+	}{
+		"unknown model":    {"@cf/x/tts", "Hi", nil, "not a text-to-speech model"},
+		"empty":            {speech.Aura1, "  ", nil, "empty text"},
+		"speaker for melo": {speech.MeloTTS, "Hi", []speech.SpeakOption{speech.WithSpeaker("luna")}, "does not take WithSpeaker"},
+		"lang for aura":    {speech.Aura1, "Hi", []speech.SpeakOption{speech.WithSpeechLanguage("fr")}, "does not take WithSpeechLanguage"},
+		"bad encoding":     {speech.Aura1, "Hi", []speech.SpeakOption{speech.WithEncoding("ogg-vorbis", "")}, "not one of mp3"},
+		"unjoinable split": {speech.Aura1, long, []speech.SpeakOption{speech.WithEncoding("opus", "ogg")}, "cannot be joined"},
+		"zero limit":       {speech.Aura1, "Hi", []speech.SpeakOption{speech.WithMaxChars(0)}, "not positive"},
+	}
+	for name, tc := range cases {
+		_, err := speech.Speak(ctx, c, tc.model, tc.text, tc.opts...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "speech: ") {
+			t.Errorf("%s: err = %v, want one containing %q", name, err, tc.want)
+		}
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d requests sent, want none", n)
+	}
+}
+
+// TestSpeechToolsInAgentRun gives an agent the transcribe and speak tools.
+func TestSpeechToolsInAgentRun(t *testing.T) {
+	const chat = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+	script := llmtest.Script(
+		llmtest.Calls(
+			llm.ToolCall{ID: "a", Name: "transcribe", Arguments: json.RawMessage(`{"clip":"greeting"}`)},
+			llm.ToolCall{ID: "b", Name: "speak", Arguments: json.RawMessage(`{"text":"Hello back."}`)},
+			llm.ToolCall{ID: "c", Name: "transcribe", Arguments: json.RawMessage(`{"clip":"nope"}`)},
+		),
+		llmtest.Text("Done."),
+	)
+	_, c := newServer(t, func(model string, b []byte) llmtest.Reply {
+		if model == chat {
+			return script(model, b)
+		}
+		return llmtest.Model()
+	})
+	dir := t.TempDir()
+	clips := map[string][]byte{"greeting": speechWAV(3*time.Second, 8000, 0, 0)}
+	a := agent.New(c.Model(chat), agent.WithTools(
+		speech.TranscribeTool(c, speech.Whisper, clips), speech.SpeakTool(c, speech.Aura1, dir)))
+	res, err := a.Run(context.Background(), "Transcribe the greeting and answer it aloud.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Steps[0].Results
+	if r[0].Output != "test model heard 3.0 seconds of audio" {
+		t.Errorf("transcribe -> %s", r[0].Output)
+	}
+	if r[1].Output != filepath.Join(dir, "speech-1.mp3") {
+		t.Errorf("speak -> %s", r[1].Output)
+	} else if b, err := os.ReadFile(r[1].Output); err != nil || speech.AudioType(b) != speech.MIMEMP3 {
+		t.Errorf("speak wrote %d bytes: %v", len(b), err)
+	}
+	if !strings.Contains(r[2].Output, `no clip named "nope"; the clips are greeting`) {
+		t.Errorf("transcribe of a missing clip -> %s", r[2].Output)
+	}
+}
+
+func TestAudioType(t *testing.T) {
+	cases := map[string][]byte{
+		speech.MIMEWAV:  speechWAV(time.Millisecond, 8000, 0, 0),
+		speech.MIMEMP3:  {0xFF, 0xFB, 0x90, 0x64},
+		speech.MIMEOGG:  []byte("OggS\x00\x02"),
+		speech.MIMEFLAC: []byte("fLaC\x00\x00"),
+		speech.MIMEWebM: {0x1A, 0x45, 0xDF, 0xA3, 0x01},
+		speech.MIMEM4A:  []byte("\x00\x00\x00\x20ftypM4A \x00\x00"),
+		"":              []byte("RIFF\x00\x00\x00\x00AVI "),
+	}
+	for want, b := range cases {
+		if got := speech.AudioType(b); got != want {
+			t.Errorf("AudioType(%.12q) = %q, want %q", b, got, want)
+		}
+	}
+	if got := speech.AudioType([]byte("ID3\x04")); got != speech.MIMEMP3 {
+		t.Errorf("ID3-tagged MP3: %q", got)
+	}
+}
