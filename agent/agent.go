@@ -65,8 +65,16 @@ type Option func(*Agent)
 type Hooks struct {
 	// BeforeTool is called before each tool call runs. A non-nil error refuses the call: the
 	// tool does not run and the model is told the call was refused, with the error's text,
-	// so it can carry on without it. This is the place to ask a human for approval.
+	// so it can carry on without it. This is the place for a quick check or an approval
+	// given at once; for one that takes a human longer than a call should wait, use
+	// NeedsApproval.
 	BeforeTool func(ctx context.Context, call llm.ToolCall) error
+	// NeedsApproval says whether a call must wait for a decision. When any call of a step
+	// needs one, the run stops before running any of the step's calls and returns its Result
+	// with the calls in Pending and an error matching ErrApprovalRequired; Resume goes on
+	// once they are decided. The Result can be stored (it survives encoding/json) and
+	// resumed by another Agent built the same way, in another process.
+	NeedsApproval func(call llm.ToolCall) bool
 	// AfterStep is called once each step is complete, with the step.
 	AfterStep func(ctx context.Context, s Step)
 }
@@ -124,6 +132,11 @@ type Result struct {
 	SessionAffinity string
 	// Spent is what the run counted against its Budget.
 	Spent Spent
+	// Pending holds the calls of the last step that wait for a decision (see
+	// Hooks.NeedsApproval and Resume); the run's error then matches ErrApprovalRequired.
+	// While calls are pending, the last message of Messages is the model's call of them,
+	// without results, and the last Step has Calls but no Results.
+	Pending []llm.ToolCall
 }
 
 // Step is one model call and the tool calls it asked for.
@@ -425,7 +438,8 @@ func (r *run) complete(ctx context.Context) error {
 // loop runs steps until the model answers without calling tools or the step limit is reached
 // (limited).
 func (r *run) loop(ctx context.Context) (limited bool, err error) {
-	for range r.a.maxSteps {
+	// Every step adds one Step, so the Steps of a resumed run count towards the limit.
+	for len(r.res.Steps) < r.a.maxSteps {
 		done, err := r.step(ctx)
 		if err != nil || done {
 			return false, err
@@ -463,39 +477,57 @@ func (r *run) step(ctx context.Context) (done bool, err error) {
 	st.Calls = r.uniqueIDs(calls)
 	// The history gets its own slice of the calls, so that changing a Step cannot change it.
 	r.res.Messages = append(r.res.Messages, llm.Message{Role: llm.RoleAssistant, Content: content, ToolCalls: slices.Clone(st.Calls)})
-	overErr := r.overBudget(len(st.Calls))
+	if r.overBudget(len(st.Calls)) == nil {
+		if pending := r.awaiting(st.Calls); len(pending) > 0 {
+			return false, r.pause(st, start, pending)
+		}
+	}
+	return false, r.act(ctx, st, start, nil)
+}
+
+// act runs the calls of st, except those denied (by call id, with the reason), records the
+// step and reports whether the run may go on.
+func (r *run) act(ctx context.Context, st Step, start time.Time, denied map[string]string) error {
+	ran := len(st.Calls)
+	for _, c := range st.Calls {
+		if _, ok := denied[c.ID]; ok {
+			ran--
+		}
+	}
+	var err error
+	overErr := r.overBudget(ran)
 	if overErr != nil {
 		st.Results = make([]tools.Result, len(st.Calls))
 		for i, c := range st.Calls {
 			st.Results[i] = tools.Result{Call: c, Err: overErr, Output: "error: not run: the budget for this task is used up"}
 		}
 	} else {
-		st.Results, err = r.runTools(ctx, st.Calls)
+		st.Results, err = r.runTools(ctx, st.Calls, denied)
 	}
 	// Every call gets its result, so the conversation stays valid to continue, whatever happened.
 	for _, res := range st.Results {
 		r.res.Messages = append(r.res.Messages, llm.ToolResult(res.Call.ID, res.Output))
 	}
-	st.Duration = time.Since(start)
+	st.Duration += time.Since(start)
 	if err != nil {
 		// The stream consumer stopped: keep the step in the Result, with no more events.
 		r.res.Steps = append(r.res.Steps, st)
-		return false, err
+		return err
 	}
 	if err := r.endStep(ctx, st); err != nil {
-		return false, err
+		return err
 	}
 	if overErr != nil {
-		return false, overErr
+		return overErr
 	}
 	// Sub-agents may have spent the budget while the calls ran.
 	if err := r.overBudget(0); err != nil {
-		return false, err
+		return err
 	}
 	if err := ctx.Err(); err != nil {
-		return false, fmt.Errorf("agent: %w", err)
+		return fmt.Errorf("agent: %w", err)
 	}
-	return false, nil
+	return nil
 }
 
 // truncated records a reply whose tool call was cut off at max_tokens: its usage counts, it
@@ -598,15 +630,19 @@ func (r *run) conversation() []llm.Message {
 	return append(slices.Clip(r.sent), r.res.Messages[r.sentUpTo:]...)
 }
 
-// runTools asks BeforeTool about each call, runs the approved ones through the Set, and
-// returns one result per call in order.
-func (r *run) runTools(ctx context.Context, calls []llm.ToolCall) ([]tools.Result, error) {
+// runTools asks BeforeTool about each call not denied (by id, with the reason), runs the
+// approved ones through the Set, and returns one result per call in order.
+func (r *run) runTools(ctx context.Context, calls []llm.ToolCall, denied map[string]string) ([]tools.Result, error) {
 	results := make([]tools.Result, len(calls))
 	approved := make([]llm.ToolCall, 0, len(calls))
 	at := make([]int, 0, len(calls))
 	for i, c := range calls {
 		if err := r.send(Event{Kind: EventToolCallStarted, Call: c}); err != nil {
 			return notRun(results, calls), err
+		}
+		if reason, ok := denied[c.ID]; ok {
+			results[i] = denial(c, reason)
+			continue
 		}
 		if h := r.a.hooks.BeforeTool; h != nil {
 			if err := h(ctx, c); err != nil {

@@ -3,6 +3,7 @@ package tools
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,43 @@ type Result struct {
 	Err      error
 	Duration time.Duration
 }
+
+// resultJSON is Result in JSON: the error as its text.
+type resultJSON struct {
+	Call     llm.ToolCall
+	Output   string
+	Err      string `json:",omitempty"`
+	Duration time.Duration
+}
+
+// MarshalJSON encodes r with Err as its text (Err's Error()), so that a Result can be
+// stored: the fields are Call, Output, Err and Duration (in nanoseconds).
+func (r Result) MarshalJSON() ([]byte, error) {
+	w := resultJSON{Call: r.Call, Output: r.Output, Duration: r.Duration}
+	if r.Err != nil {
+		w.Err = r.Err.Error()
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes. Err comes back as an error with the same
+// text; it no longer matches the errors it wrapped (errors.Is, errors.As).
+func (r *Result) UnmarshalJSON(b []byte) error {
+	var w resultJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return fmt.Errorf("tools: Result: %w", err)
+	}
+	*r = Result{Call: w.Call, Output: w.Output, Duration: w.Duration}
+	if w.Err != "" {
+		r.Err = storedError(w.Err)
+	}
+	return nil
+}
+
+// storedError is an error read back from its text.
+type storedError string
+
+func (e storedError) Error() string { return string(e) }
 
 // Set is a group of tools with distinct names that runs the calls a model asks for. A Set is
 // safe for concurrent use; WithTimeout and WithLogger return a changed copy and leave the

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -299,4 +301,62 @@ func TestRunReturnsOnCancellationWhenAToolIgnoresItsContext(t *testing.T) {
 			t.Fatalf("result = %+v", r)
 		}
 	})
+}
+
+func TestResultSurvivesJSON(t *testing.T) {
+	for _, r := range []tools.Result{
+		{Call: llm.ToolCall{ID: "c1", Name: "add", Arguments: json.RawMessage(`{"a":1}`)}, Output: "2", Duration: 1500 * time.Millisecond},
+		{Call: llm.ToolCall{ID: "c2", Name: "add", Arguments: json.RawMessage(`{}`)}, Output: "error: boom",
+			Err: fmt.Errorf("tools: add: %w", errors.New("boom")), Duration: time.Millisecond},
+	} {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back tools.Result
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if back.Call.ID != r.Call.ID || string(back.Call.Arguments) != string(r.Call.Arguments) || back.Output != r.Output || back.Duration != r.Duration ||
+			(r.Err == nil) != (back.Err == nil) || r.Err != nil && back.Err.Error() != r.Err.Error() {
+			t.Fatalf("%s came back as %+v, want %+v", b, back, r)
+		}
+	}
+	var back tools.Result
+	if err := json.Unmarshal([]byte(`{"Err": 3}`), &back); err == nil || !strings.HasPrefix(err.Error(), "tools: ") {
+		t.Fatalf("bad JSON: %v", err)
+	}
+}
+
+func TestCallHooksRunInTheCallsGoroutine(t *testing.T) {
+	type key struct{}
+	var mu sync.Mutex
+	var ended []string
+	tool := tools.New("echo", "", func(ctx context.Context, in struct {
+		S string `json:"s"`
+	}) (string, error) {
+		return fmt.Sprint(ctx.Value(key{})), nil
+	})
+	set, err := tools.NewSet(tool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set = set.WithCallHooks(func(ctx context.Context, c llm.ToolCall) context.Context {
+		return context.WithValue(ctx, key{}, "hooked "+c.ID)
+	}, func(ctx context.Context, r tools.Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		ended = append(ended, fmt.Sprintf("%v: %s", ctx.Value(key{}), r.Output))
+	})
+	res := set.Run(t.Context(), []llm.ToolCall{
+		{ID: "a", Name: "echo", Arguments: json.RawMessage(`{"s":"x"}`)},
+		{ID: "b", Name: "nope", Arguments: json.RawMessage(`{}`)},
+	}, 0)
+	if res[0].Output != "hooked a" {
+		t.Fatalf("the tool ran under %q", res[0].Output)
+	}
+	slices.Sort(ended)
+	if len(ended) != 2 || ended[0] != "hooked a: hooked a" || !strings.HasPrefix(ended[1], "hooked b: error: there is no tool") {
+		t.Fatalf("after saw %q", ended)
+	}
 }
