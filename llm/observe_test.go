@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gowai/gowai/llm"
 	"github.com/gowai/gowai/llm/llmtest"
@@ -376,5 +377,33 @@ func assertNoToken(t *testing.T, obs *recordingObserver, h recordHandler) {
 	}
 	if strings.Contains(b.String(), secretToken) {
 		t.Errorf("the token appears in what was observed or logged:\n%s", b.String())
+	}
+}
+
+func TestObserverBatch(t *testing.T) {
+	srv := llmtest.NewServer(nil)
+	defer srv.Close()
+	obs := &recordingObserver{}
+	c, err := srv.Client(llm.WithObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Queue(t.Context(), "@cf/baai/bge-base-en-v1.5", []any{map[string]any{"text": "a"}}, llm.WithPollInterval(time.Millisecond, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Wait(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(obs.starts) < 2 {
+		t.Fatalf("%d calls observed, want the submission and at least one poll", len(obs.starts))
+	}
+	for i, info := range obs.starts {
+		if info.Operation != llm.OpBatch || info.Model != "@cf/baai/bge-base-en-v1.5" || info.Endpoint != llm.EndpointNative {
+			t.Errorf("call %d: %+v", i, info)
+		}
+	}
+	if len(obs.ends) != len(obs.starts) {
+		t.Errorf("%d starts, %d ends", len(obs.starts), len(obs.ends))
 	}
 }
