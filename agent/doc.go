@@ -26,8 +26,36 @@
 // corrected by the model if needed. Stream delivers a run as events: answer text as it
 // arrives, tool calls as they start and finish, each step, and the result.
 //
-// Hooks observe and control a run: BeforeTool can refuse a call (asking a human for
-// approval, say), and AfterStep sees each step as it completes.
+// Hooks observe and control a run: BeforeTool can refuse a call, and AfterStep sees each
+// step as it completes. An Observer (WithObserver) follows runs, steps and tool calls from
+// outside, for tracing.
+//
+// # Sub-agents
+//
+// AsTool turns an Agent into a tool another agent calls with a task. Sub-agents called in
+// one step run at the same time; their usage and tool calls count toward the caller's
+// Result and Budget; the caller's context cancels them; a failing sub-agent is an error
+// result the caller's model reads; and in Stream their events arrive too, each with the
+// Path of sub-agents it came from.
+//
+// # Approvals
+//
+// A call that needs a human's decision (Hooks.NeedsApproval) stops the run before any call
+// of its step runs: the run returns ErrApprovalRequired and a Result with the calls in
+// Pending. The Result survives encoding/json, so it can be stored while a human decides;
+// Resume, in the same process or another, runs the approved calls, tells the model why each
+// denied call was denied, and goes on, with the usage, budget and step count carried over.
+//
+// # Prompt caching and context windows
+//
+// Workers AI reuses the prefill of a prompt prefix across requests that carry the same
+// session-affinity key (https://developers.cloudflare.com/workers-ai/features/prompt-caching/).
+// Every run sends one key with all its model calls (Result.SessionAffinity: random, or set
+// with WithSessionAffinity; Continue keeps it for the next turn), and keeps the prefix
+// stable: the system prompt and tool definitions are the same bytes in every step. Cached
+// prompt tokens are reported in each Step's Usage. Before each model call, the history policy
+// (History, WithHistory) keeps what is sent inside the model's context window; what it
+// changed is in Step.Compaction, and Result.Messages keeps the whole conversation.
 //
 // The loop copes with Workers AI models' ways with tools: tool-call ids that are missing
 // (legacy models send calls without ids) or reused across turns (Kimi) are replaced by ids

@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"strings"
@@ -113,4 +114,102 @@ func ExampleAgent_Stream() {
 	// calling km_to_miles
 	// got 3.11
 	// 5 km is 3.11 miles.
+}
+
+func ExampleAgent_AsTool() {
+	// Each agent has its own model; here each is a scripted emulator.
+	usage := func(n int) llm.Usage { return llm.Usage{PromptTokens: n, CompletionTokens: 10, TotalTokens: n + 10} }
+	historian, closeHistorian := offlineModel(llmtest.Text("The Eiffel Tower was finished in 1889.").WithUsage(usage(100)))
+	defer closeHistorian()
+	engineer, closeEngineer := offlineModel(llmtest.Text("It is 330 m tall.").WithUsage(usage(100)))
+	defer closeEngineer()
+	lead, closeLead := offlineModel(
+		llmtest.Calls(
+			llm.ToolCall{Name: "historian", Arguments: json.RawMessage(`{"task":"When was the Eiffel Tower finished?"}`)},
+			llm.ToolCall{Name: "engineer", Arguments: json.RawMessage(`{"task":"How tall is the Eiffel Tower?"}`)},
+		).WithUsage(usage(50)),
+		llmtest.Text("Finished in 1889, the Eiffel Tower is 330 m tall.").WithUsage(usage(80)),
+	)
+	defer closeLead()
+
+	a := agent.New(lead,
+		agent.WithTools(
+			agent.New(historian, agent.WithSystem("You know history.")).AsTool("historian", "Ask a historian"),
+			agent.New(engineer, agent.WithSystem("You know buildings.")).AsTool("engineer", "Ask an engineer"),
+		),
+		// Both sub-agents run at the same time; their spending counts here.
+		agent.WithBudget(agent.Budget{MaxTokens: 10_000}))
+	res, err := a.Run(context.Background(), "Tell me about the Eiffel Tower.")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range res.Steps[0].Results {
+		fmt.Printf("%s: %s\n", r.Call.Name, r.Output)
+	}
+	fmt.Println(res.Text)
+	fmt.Println(res.Usage.TotalTokens, "tokens, the sub-agents' included")
+	// Output:
+	// historian: The Eiffel Tower was finished in 1889.
+	// engineer: It is 330 m tall.
+	// Finished in 1889, the Eiffel Tower is 330 m tall.
+	// 370 tokens, the sub-agents' included
+}
+
+func ExampleAgent_Resume() {
+	model, closeModel := offlineModel(
+		llmtest.Calls(
+			llm.ToolCall{ID: "c1", Name: "km_to_miles", Arguments: json.RawMessage(`{"km":10}`)},
+			llm.ToolCall{ID: "c2", Name: "send_email", Arguments: json.RawMessage(`{"to":"team@example.com"}`)},
+		),
+		llmtest.Text("10 km is 6.21 miles. I did not send the email."),
+	)
+	defer closeModel()
+
+	sendEmail := tools.New("send_email", "Send the answer by email", func(_ context.Context, in struct {
+		To string `json:"to"`
+	}) (string, error) {
+		return "sent to " + in.To, nil
+	})
+	build := func() *agent.Agent {
+		return agent.New(model, agent.WithTools(kmToMiles, sendEmail),
+			agent.WithHooks(agent.Hooks{NeedsApproval: func(c llm.ToolCall) bool { return c.Name == "send_email" }}))
+	}
+
+	res, err := build().Run(context.Background(), "Convert 10 km to miles and email the team.")
+	if !errors.Is(err, agent.ErrApprovalRequired) {
+		fmt.Println("unexpected:", err)
+		return
+	}
+	for _, c := range res.Pending {
+		fmt.Printf("waiting for a decision on %s %s\n", c.Name, c.Arguments)
+	}
+	// The Result can be stored while a human decides, and resumed elsewhere.
+	stored, err := json.Marshal(res)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	var paused agent.Result
+	if err := json.Unmarshal(stored, &paused); err != nil {
+		fmt.Println(err)
+		return
+	}
+	done, err := build().Resume(context.Background(), &paused, map[string]agent.Decision{
+		"c2": agent.Deny("the team already knows"),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range done.Steps[0].Results {
+		fmt.Printf("%s -> %s\n", r.Call.Name, r.Output)
+	}
+	fmt.Println(done.Text)
+	// Output:
+	// waiting for a decision on send_email {"to":"team@example.com"}
+	// km_to_miles -> 6.21
+	// send_email -> error: the call was denied: the team already knows
+	// 10 km is 6.21 miles. I did not send the email.
 }
