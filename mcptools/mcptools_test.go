@@ -1,0 +1,492 @@
+package mcptools_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.uber.org/goleak"
+
+	"github.com/gowai/gowai/agent"
+	"github.com/gowai/gowai/llm"
+	"github.com/gowai/gowai/llm/llmtest"
+	"github.com/gowai/gowai/mcptools"
+	"github.com/gowai/gowai/mcptools/internal/testserver"
+	"github.com/gowai/gowai/tools"
+)
+
+// The commands TestMain builds from the repository.
+var testServerBin, exampleServerBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mcptools-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	testServerBin = filepath.Join(dir, "testserver")
+	exampleServerBin = filepath.Join(dir, "mcpserver")
+	for bin, pkg := range map[string]string{testServerBin: "./internal/testserver/cmd", exampleServerBin: "../examples/mcpserver"} {
+		out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", pkg, err, out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
+	}
+	code := 0
+	func() {
+		defer os.RemoveAll(dir)
+		// VerifyTestMain exits; run the check by hand to remove the binaries first.
+		code = m.Run()
+		if code == 0 {
+			if err := goleak.Find(); err != nil {
+				fmt.Fprintln(os.Stderr, "goleak:", err)
+				code = 1
+			}
+		}
+	}()
+	os.Exit(code)
+}
+
+const model = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+
+// stdio starts the test server as a child process named name and connects to it. The
+// returned path is the server's event log ("started slow", "cancelled slow").
+func stdio(t *testing.T, name string, opts ...mcptools.Option) (*mcptools.Session, string) {
+	t.Helper()
+	log := filepath.Join(t.TempDir(), "events")
+	cmd := exec.Command(testServerBin, "-name", name, "-log", log)
+	s, err := mcptools.Connect(context.Background(), &mcp.CommandTransport{Command: cmd}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s, log
+}
+
+// events records what the in-process server saw.
+type events struct {
+	mu    sync.Mutex
+	lines []string
+	ch    chan string
+}
+
+func (e *events) add(line string) {
+	e.mu.Lock()
+	e.lines = append(e.lines, line)
+	e.mu.Unlock()
+	select {
+	case e.ch <- line:
+	default:
+	}
+}
+
+// overHTTP serves the test server over streamable HTTP on loopback and connects to it.
+func overHTTP(t *testing.T, name string) (*mcptools.Session, *events) {
+	t.Helper()
+	ev := &events{ch: make(chan string, 16)}
+	srv := testserver.New(testserver.Config{
+		Name:      name,
+		Started:   func(tool string) { ev.add("started " + tool) },
+		Cancelled: func(tool string) { ev.add("cancelled " + tool) },
+	})
+	hs := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil))
+	t.Cleanup(hs.Close)
+	s, err := mcptools.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: hs.URL, HTTPClient: hs.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s, ev
+}
+
+// transports runs f over stdio and over streamable HTTP.
+func transports(t *testing.T, f func(t *testing.T, s *mcptools.Session)) {
+	t.Run("stdio", func(t *testing.T) {
+		s, _ := stdio(t, "testserver")
+		f(t, s)
+	})
+	t.Run("http", func(t *testing.T) {
+		s, _ := overHTTP(t, "testserver")
+		f(t, s)
+	})
+}
+
+func names(ts []tools.Tool) []string {
+	var out []string
+	for _, t := range ts {
+		out = append(out, t.Def().Name)
+	}
+	return out
+}
+
+func find(t *testing.T, ts []tools.Tool, name string) tools.Tool {
+	t.Helper()
+	for _, tool := range ts {
+		if tool.Def().Name == name {
+			return tool
+		}
+	}
+	t.Fatalf("no tool %q in %v", name, names(ts))
+	return nil
+}
+
+// runAgent runs an agent with ts on the emulator, scripted with replies.
+func runAgent(t *testing.T, ts []tools.Tool, opts []agent.Option, replies ...llmtest.Reply) *agent.Result {
+	t.Helper()
+	srv := llmtest.NewServer(llmtest.Script(replies...))
+	t.Cleanup(srv.Close)
+	c, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := agent.New(c.Model(model), append([]agent.Option{agent.WithTools(ts...)}, opts...)...)
+	res, err := a.Run(context.Background(), "go")
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return res
+}
+
+func call(name, args string) llm.ToolCall {
+	return llm.ToolCall{Name: name, Arguments: json.RawMessage(args)}
+}
+
+func TestListAndCall(t *testing.T) {
+	transports(t, func(t *testing.T, s *mcptools.Session) {
+		if s.Name() != "testserver" {
+			t.Errorf("Name() = %q", s.Name())
+		}
+		ts := s.Tools()
+		got := names(ts)
+		for _, want := range []string{"echo", "add", "fail", "media", "slow", "grow", "notes_read"} {
+			if !slices.Contains(got, want) {
+				t.Errorf("tools %v lack %q", got, want)
+			}
+		}
+		if _, err := tools.NewSet(ts...); err != nil {
+			t.Fatalf("NewSet: %v", err)
+		}
+		// An 80-character name is cut to 64, ending in a hash of the whole name.
+		long := slices.IndexFunc(got, func(n string) bool { return strings.HasPrefix(n, "longlong") })
+		if long < 0 || len(got[long]) != 64 || got[long][55] != '_' {
+			t.Errorf("the long name became %v", got)
+		}
+		// The server's schema goes to the model as the server wrote it.
+		var params map[string]any
+		if err := json.Unmarshal(find(t, ts, "echo").Def().Parameters, &params); err != nil {
+			t.Fatal(err)
+		}
+		if params["additionalProperties"] != false || fmt.Sprint(params["required"]) != "[text]" {
+			t.Errorf("echo's parameters = %v", params)
+		}
+
+		res := runAgent(t, ts, nil,
+			llmtest.Calls(call("echo", `{"text":"hello"}`), call("add", `{"a":1.5,"b":2}`), call("notes_read", `{}`)),
+			llmtest.Text("done"))
+		outs := []string{}
+		for _, r := range res.Steps[0].Results {
+			if r.Err != nil {
+				t.Errorf("%s: %v", r.Call.Name, r.Err)
+			}
+			outs = append(outs, r.Output)
+		}
+		// add's structured content and its JSON text are the same: it is given once.
+		if want := []string{"hello", `{"sum":3.5}`, "notes"}; !slices.Equal(outs, want) {
+			t.Errorf("outputs = %q, want %q", outs, want)
+		}
+	})
+}
+
+func TestInvalidArgumentsFedBack(t *testing.T) {
+	transports(t, func(t *testing.T, s *mcptools.Session) {
+		res := runAgent(t, s.Tools(), nil,
+			llmtest.Calls(call("echo", `{"text":""}`), call("add", `{"a":"one"}`)),
+			llmtest.Text("done"))
+		for i, want := range []string{"/text: length must be >= 1", "/a: expected number, but got string"} {
+			r := res.Steps[0].Results[i]
+			var argErr *tools.ArgumentError
+			if !errors.As(r.Err, &argErr) {
+				t.Errorf("%s: Err = %v, want a *tools.ArgumentError", r.Call.Name, r.Err)
+			}
+			if !strings.Contains(r.Output, "invalid arguments for "+r.Call.Name) || !strings.Contains(r.Output, want) {
+				t.Errorf("%s: Output = %q, want the problem %q", r.Call.Name, r.Output, want)
+			}
+		}
+		// The model's messages carry the problems back.
+		last := res.Messages[len(res.Messages)-2]
+		if !strings.Contains(last.Content, "invalid arguments") {
+			t.Errorf("the last tool message says %q", last.Content)
+		}
+	})
+}
+
+func TestIsErrorAndContent(t *testing.T) {
+	transports(t, func(t *testing.T, s *mcptools.Session) {
+		res := runAgent(t, s.Tools(), nil,
+			llmtest.Calls(call("fail", `{}`), call("media", `{}`)),
+			llmtest.Text("done"))
+		fail, media := res.Steps[0].Results[0], res.Steps[0].Results[1]
+		var te *mcptools.ToolError
+		if !errors.As(fail.Err, &te) || te.Tool != "fail" || te.Server != "testserver" {
+			t.Errorf("fail: Err = %#v, want a *mcptools.ToolError", fail.Err)
+		}
+		if fail.Output != "error: the disk is full" {
+			t.Errorf("fail: Output = %q", fail.Output)
+		}
+		want := strings.Join([]string{
+			"here you are",
+			"[image image/png, 12 bytes]",
+			"[audio audio/wav, 4 bytes]",
+			"[resource file:///notes.txt text/plain]",
+			"buy milk",
+			"[resource file:///a.bin, 3 bytes]",
+			`[resource link file:///big.csv text/csv "big.csv"]`,
+		}, "\n")
+		if media.Err != nil || media.Output != want {
+			t.Errorf("media: Output = %q, %v\nwant %q", media.Output, media.Err, want)
+		}
+	})
+}
+
+func TestProtocolErrorIsAResult(t *testing.T) {
+	transports(t, func(t *testing.T, s *mcptools.Session) {
+		// vanish removes itself: a second call names a tool the server no longer has, and
+		// the server answers with a JSON-RPC error.
+		res := runAgent(t, s.Tools(), nil,
+			llmtest.Calls(call("vanish", `{}`)),
+			llmtest.Calls(call("vanish", `{}`)),
+			llmtest.Text("done"))
+		if r := res.Steps[0].Results[0]; r.Err != nil || r.Output != "gone now" {
+			t.Errorf("first call: %q, %v", r.Output, r.Err)
+		}
+		r := res.Steps[1].Results[0]
+		if r.Err == nil || !strings.Contains(r.Output, "mcptools: server testserver: call vanish:") || !strings.Contains(r.Output, "vanish") {
+			t.Errorf("second call: %q, %v; want the server's error", r.Output, r.Err)
+		}
+		if errors.Is(r.Err, mcptools.ErrGone) {
+			t.Errorf("a protocol error marked the server gone: %v", r.Err)
+		}
+	})
+}
+
+func TestServerCrashMidCall(t *testing.T) {
+	s, _ := stdio(t, "crashy")
+	res := runAgent(t, s.Tools(), nil,
+		llmtest.Calls(call("crash", `{}`)),
+		llmtest.Calls(call("echo", `{"text":"still there?"}`)),
+		llmtest.Text("done"))
+	crash, next := res.Steps[0].Results[0], res.Steps[1].Results[0]
+	t.Logf("crash: %s; next: %s", crash.Output, next.Output)
+	if crash.Err == nil || !strings.HasPrefix(crash.Output, "error: ") {
+		t.Errorf("crash: %q, %v; want an error result", crash.Output, crash.Err)
+	}
+	if !errors.Is(next.Err, mcptools.ErrGone) || !strings.HasPrefix(next.Output, "error: mcptools: server crashy is gone: ") {
+		t.Errorf("next call: %q, %v; want ErrGone naming the server", next.Output, next.Err)
+	}
+	if err := s.Refresh(context.Background()); !errors.Is(err, mcptools.ErrGone) {
+		t.Errorf("Refresh after the crash: %v", err)
+	}
+}
+
+// waitFor waits until the server's log holds line.
+func waitFor(t *testing.T, line string, lines func() []string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !slices.Contains(lines(), line) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server never logged %q; it logged %q", line, lines())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestToolTimeoutCancelsTheServerCall(t *testing.T) {
+	check := func(t *testing.T, s *mcptools.Session, lines func() []string) {
+		res := runAgent(t, s.Tools(), []agent.Option{agent.WithToolTimeout(200 * time.Millisecond)},
+			llmtest.Calls(call("slow", `{}`)),
+			llmtest.Text("done"))
+		r := res.Steps[0].Results[0]
+		if !errors.Is(r.Err, context.DeadlineExceeded) || !strings.Contains(r.Output, "timed out") {
+			t.Errorf("slow: %q, %v; want a timeout", r.Output, r.Err)
+		}
+		waitFor(t, "started_slow", lines)
+		waitFor(t, "cancelled_slow", lines)
+		// The session still works.
+		if out, err := find(t, s.Tools(), "echo").Call(context.Background(), json.RawMessage(`{"text":"ok"}`)); err != nil || out != "ok" {
+			t.Errorf("echo after the timeout: %q, %v", out, err)
+		}
+	}
+	t.Run("stdio", func(t *testing.T) {
+		s, log := stdio(t, "testserver")
+		check(t, s, func() []string {
+			b, _ := os.ReadFile(log)
+			return strings.Fields(strings.ReplaceAll(string(b), " ", "_"))
+		})
+	})
+	t.Run("http", func(t *testing.T) {
+		s, ev := overHTTP(t, "testserver")
+		check(t, s, func() []string {
+			ev.mu.Lock()
+			defer ev.mu.Unlock()
+			out := slices.Clone(ev.lines)
+			for i := range out {
+				out[i] = strings.ReplaceAll(out[i], " ", "_")
+			}
+			return out
+		})
+	})
+}
+
+func TestListChanged(t *testing.T) {
+	changes := make(chan []tools.Tool, 4)
+	for _, tc := range []struct {
+		name    string
+		connect func(t *testing.T) *mcptools.Session
+	}{
+		{"stdio", func(t *testing.T) *mcptools.Session {
+			s, _ := stdio(t, "testserver", mcptools.WithToolsChanged(func(ts []tools.Tool) { changes <- ts }))
+			return s
+		}},
+		{"http", func(t *testing.T) *mcptools.Session {
+			srv := testserver.New(testserver.Config{})
+			hs := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil))
+			t.Cleanup(hs.Close)
+			s, err := mcptools.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: hs.URL, HTTPClient: hs.Client()},
+				mcptools.WithToolsChanged(func(ts []tools.Tool) { changes <- ts }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.connect(t)
+			if slices.Contains(names(s.Tools()), "extra") {
+				t.Fatal("extra is there before grow")
+			}
+			if _, err := find(t, s.Tools(), "grow").Call(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case ts := <-changes:
+				if !slices.Contains(names(ts), "extra") {
+					t.Errorf("the changed set %v lacks extra", names(ts))
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("no list_changed refresh")
+			}
+			// The next agent built from Tools offers the new tool.
+			res := runAgent(t, s.Tools(), nil, llmtest.Calls(call("extra", `{}`)), llmtest.Text("done"))
+			if r := res.Steps[0].Results[0]; r.Err != nil || r.Output != "extra ran" {
+				t.Errorf("extra: %q, %v", r.Output, r.Err)
+			}
+		})
+	}
+}
+
+func TestClashingNames(t *testing.T) {
+	a, _ := stdio(t, "alpha")
+	b, _ := overHTTP(t, "beta")
+	// WithPrefix applies to every tool of gamma: its crash does not clash with alpha's.
+	c, _ := stdio(t, "gamma", mcptools.WithPrefix("g."))
+	all := mcptools.Tools(a, b, c)
+	got := names(all)
+	for _, want := range []string{"alpha_echo", "beta_echo", "g_echo", "alpha_notes_read", "beta_notes_read", "crash", "g_crash"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("tools %v lack %q", got, want)
+		}
+	}
+	if slices.Contains(got, "echo") {
+		t.Errorf("tools %v keep the clashing name echo", got)
+	}
+	if _, err := tools.NewSet(all...); err != nil {
+		t.Fatalf("NewSet: %v", err)
+	}
+	res := runAgent(t, all, nil,
+		llmtest.Calls(call("alpha_echo", `{"text":"a"}`), call("beta_echo", `{"text":"b"}`), call("g_echo", `{"text":"g"}`)),
+		llmtest.Text("done"))
+	for i, want := range []string{"a", "b", "g"} {
+		if r := res.Steps[0].Results[i]; r.Err != nil || r.Output != want {
+			t.Errorf("%s: %q, %v", r.Call.Name, r.Output, r.Err)
+		}
+	}
+	// Two instances of the same server: the prefix clashes too, and a number separates them.
+	d, _ := stdio(t, "alpha")
+	got = names(mcptools.Tools(a, d))
+	if !slices.Contains(got, "alpha_echo") || !slices.Contains(got, "alpha_echo_2") {
+		t.Errorf("two servers named alpha: %v", got)
+	}
+}
+
+func TestSessionEndsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.Command(testServerBin)
+	s, err := mcptools.Connect(ctx, &mcp.CommandTransport{Command: cmd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo := find(t, s.Tools(), "echo")
+	if out, err := echo.Call(ctx, json.RawMessage(`{"text":"x"}`)); err != nil || out != "x" {
+		t.Fatalf("echo: %q, %v", out, err)
+	}
+	cancel()
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if cmd.ProcessState == nil {
+		t.Error("the server process was not waited for")
+	}
+	if _, err := echo.Call(context.Background(), json.RawMessage(`{"text":"x"}`)); !errors.Is(err, mcptools.ErrClosed) {
+		t.Errorf("echo after the context ended: %v, want ErrClosed", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestOutput(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		res  *mcp.CallToolResult
+		want string
+	}{
+		{"structured only", &mcp.CallToolResult{StructuredContent: map[string]any{"b": 1, "a": []int{2}}}, `{"a":[2],"b":1}`},
+		{"structured next to other text", &mcp.CallToolResult{
+			Content:           []mcp.Content{&mcp.TextContent{Text: "two results"}},
+			StructuredContent: []int{1, 2},
+		}, "two results\n[1,2]"},
+		{"structured and its JSON text", &mcp.CallToolResult{
+			Content:           []mcp.Content{&mcp.TextContent{Text: `{ "n": 1 }`}},
+			StructuredContent: map[string]int{"n": 1},
+		}, `{ "n": 1 }`},
+		{"image without type", &mcp.CallToolResult{Content: []mcp.Content{&mcp.ImageContent{Data: []byte("abc")}}}, "[image of unknown type, 3 bytes]"},
+		{"nothing", &mcp.CallToolResult{}, ""},
+	} {
+		if got := mcptools.Output(tc.res); got != tc.want {
+			t.Errorf("%s: Output = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
