@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gowai/gowai/internal/jsonorder"
 	"github.com/gowai/gowai/llm"
 )
 
@@ -28,6 +29,7 @@ type Handler func(model string, body []byte) Reply
 type Reply struct {
 	kind        replyKind
 	text        string
+	reasoning   string
 	calls       []llm.ToolCall
 	result      any
 	body        []byte
@@ -74,6 +76,20 @@ func Text(s string) Reply { return Reply{kind: kindText, text: s} }
 // without an ID gets one in the chat families. Arguments must be a JSON object; nil means {}.
 func Calls(calls ...llm.ToolCall) Reply {
 	return Reply{kind: kindCalls, calls: slices.Clone(calls)}
+}
+
+// Response answers with r's text, reasoning and tool calls together, encoded like Text and
+// Calls: a reply that thinks aloud, says something, then calls a tool. r's FinishReason and
+// Usage, when set, are reported as WithFinishReason and WithUsage would.
+func Response(r llm.Response) Reply {
+	rep := Reply{kind: kindText, text: r.Text, reasoning: r.Reasoning, calls: slices.Clone(r.ToolCalls), finish: r.FinishReason}
+	if len(r.ToolCalls) > 0 {
+		rep.kind = kindCalls
+	}
+	if r.Usage != (llm.Usage{}) {
+		rep.usage = &r.Usage
+	}
+	return rep
 }
 
 // JSON answers with result marshalled as JSON: as the envelope's "result" on /ai/run and
@@ -164,10 +180,8 @@ func (s *Server) render(ex *exchange, rep Reply) output {
 	switch rep.kind {
 	case kindModel:
 		out = s.emulate(ex, rep)
-	case kindText:
-		out = s.generate(ex, rep, &llm.Response{Text: rep.text})
-	case kindCalls:
-		out = s.generate(ex, rep, &llm.Response{ToolCalls: rep.calls})
+	case kindText, kindCalls:
+		out = s.generate(ex, rep, &llm.Response{Text: rep.text, Reasoning: rep.reasoning, ToolCalls: rep.calls})
 	case kindJSON:
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
@@ -193,7 +207,7 @@ func (s *Server) render(ex *exchange, rep Reply) output {
 		out = failure(ex, rep.status, rep.code, rep.msg)
 	}
 	if out.status/100 == 2 && ex.route == routeRun {
-		out.header.Set("cf-ai-req-id", ex.reqID) // on /ai/run successes only (recordings README item 2)
+		out.header.Set("cf-ai-req-id", ex.reqID) // on /ai/run successes only (llm/testdata/recorded/README.md)
 	}
 	if out.status/100 == 2 && out.header.Get("cf-ai-neurons") == "" {
 		u := llm.Usage{PromptTokens: estimateTokens(len(ex.body))}
@@ -215,7 +229,7 @@ func (s *Server) render(ex *exchange, rep Reply) output {
 
 // failure is an error answer in the style the service uses for code: router errors (7000,
 // 7003, 10000) have "result":null; errors raised by a model are prefixed "AiError: AiError: "
-// and end with the request id (recordings README, "Error envelope"). The generic /v1
+// and end with the request id (llm/testdata/recorded/README.md). The generic /v1
 // routes answer OpenAI's {"error":{...}}.
 func failure(ex *exchange, status, code int, msg string) output {
 	switch {
@@ -407,13 +421,15 @@ func (s *Server) generate(ex *exchange, rep Reply, fixed *llm.Response) output {
 		r := *resp
 		r.FinishReason, r.Usage = finalize(ex, rep, r.FinishReason, r.Usage, generatedLen(r.Text, r.Reasoning, r.ToolCalls), len(r.ToolCalls) > 0)
 		var out output
-		switch {
-		case fam == familyLegacy:
+		switch sh := shapeOf(ex); {
+		case sh == shapeLegacy:
 			out = envelope(http.StatusOK, legacyResult(r, jsonMode, sendFinish(rep, r.FinishReason)))
-		case ex.route == routeRun:
-			out = envelope(http.StatusOK, chatCompletion(ex, r))
-		default:
+		case sh == shapeOpenAI:
 			out = jsonOutput(http.StatusOK, chatCompletion(ex, r))
+		case ex.route == routeRun:
+			out = envelope(http.StatusOK, liveCompletion(ex, sh, r))
+		default:
+			out = jsonOutput(http.StatusOK, liveCompletion(ex, sh, r))
 		}
 		out.header.Set("cf-ai-neurons", formatNeurons(r.Usage.Neurons))
 		return out
@@ -458,10 +474,13 @@ func (s *Server) generate(ex *exchange, rep Reply, fixed *llm.Response) output {
 	}
 	finish, usage = finalize(ex, rep, finish, usage, generatedLen(text.String(), reasoning.String(), calls), len(calls) > 0)
 	var events []string
-	if fam == familyLegacy {
+	switch {
+	case fam == familyLegacy:
 		events = legacyEvents(ex, deltas, finish, usage, sendFinish(rep, finish), streamErr)
-	} else {
+	case ex.route.compat():
 		events = chatEvents(ex, deltas, finish, usage, streamErr)
+	default:
+		events = liveEvents(ex, deltas, finish, usage, streamErr)
 	}
 	out := eventStream(events)
 	out.header.Set("cf-ai-neurons", formatNeurons(usage.Neurons))
@@ -640,7 +659,7 @@ func chatCompletion(ex *exchange, r llm.Response) any {
 }
 
 // chatID follows the recorded ids: chatcmpl-<request id> on /ai/run, id-<epoch ms> on
-// /ai/v1 (recordings README, item 9).
+// /ai/v1 (llm/testdata/recorded/README.md).
 func chatID(ex *exchange) string {
 	if ex.route == routeRun {
 		return "chatcmpl-" + ex.reqID
@@ -851,4 +870,237 @@ func (r Reply) applyHeaders(h http.Header) {
 	for _, kv := range r.headers {
 		h.Set(kv[0], kv[1])
 	}
+}
+
+// shape is the body layout of a text-generation answer. The live service answers each
+// model family in its own layout, down to key order and keys sent as null, as the files in
+// llm/testdata/recorded show; clients that decode one layout and not another fail on the
+// live service, so the emulator answers each family as the service does.
+type shape int
+
+const (
+	shapeLegacy   shape = iota // {"response", "tool_calls", "usage"} on /ai/run
+	shapeOpenAI                // the generic OpenAI-compatible server: OpenAI's chat.completion
+	shapeVLLM                  // vLLM's chat.completion: keys sorted, unset keys sent as null
+	shapeHybrid                // llama-3.3 on /ai/run: shapeVLLM plus legacy "response" and "tool_calls"
+	shapeGLM                   // GLM: sorted keys, no null extras, reasoning_content
+	shapeNemotron              // Nemotron: vLLM's keys in declaration order, tool_calls always present
+)
+
+// hybridModel answers /ai/run with the hybrid body
+// (llm/testdata/recorded/Husnain139__Script-to-Stickman-Scene-Image-Generator-System__ai-run-llama-3.3-70b-hybrid.json).
+const hybridModel = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+
+// hybridEcho is the model id the hybrid body reports: the service names its serving variant,
+// not the id requested.
+const hybridEcho = "@cf/meta/llama-3.3-70b-instruct-sd"
+
+func shapeOf(ex *exchange) shape {
+	switch {
+	case ex.route.compat():
+		return shapeOpenAI
+	case ex.route == routeRun && ex.model == hybridModel:
+		return shapeHybrid
+	case familyOf(ex) == familyLegacy:
+		return shapeLegacy
+	case strings.Contains(ex.model, "/glm-"):
+		return shapeGLM
+	case strings.Contains(ex.model, "/nemotron"):
+		return shapeNemotron
+	}
+	return shapeVLLM
+}
+
+// object builds a JSON object that keeps its keys in the order given: key, value, key,
+// value, ...
+func object(kv ...any) *jsonorder.Object {
+	o := &jsonorder.Object{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		o.Set(kv[i].(string), kv[i+1])
+	}
+	return o
+}
+
+// orNull is s, or null when s is empty.
+func orNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// liveCompletion is a chat.completion in the layout the service uses for the model:
+//   - vLLM-served models (gpt-oss, llama-3.3, qwen3 and, by default, the rest) sort their
+//     keys and send the keys they do not use as null: logprobs, annotations, audio,
+//     function_call, refusal, reasoning, routed_experts, stop_reason, token_ids; on /ai/run
+//     the result also carries vLLM's request-level keys (ec_transfer_params, metrics,
+//     prompt_text, ...) and gpt-oss repeats its reasoning as reasoning_content;
+//   - llama-3.3-70b on /ai/run adds the legacy "response" (an object when the text is a JSON
+//     object or array, whether or not JSON mode was asked for) and "tool_calls", and names
+//     its serving variant as the model;
+//   - GLM sends no null keys and its reasoning as reasoning_content;
+//   - Nemotron keeps vLLM's declaration order and always sends tool_calls.
+func liveCompletion(ex *exchange, sh shape, r llm.Response) *jsonorder.Object {
+	calls := make([]completionCall, 0, len(r.ToolCalls))
+	for i, c := range r.ToolCalls {
+		args, _ := compactArguments(c.Arguments)
+		calls = append(calls, completionCall{callID(ex, c, i), "function", functionCall{c.Name, string(args)}})
+	}
+	var content any = r.Text
+	if r.Text == "" && (len(calls) > 0 || r.Reasoning != "") && sh != shapeGLM {
+		content = nil
+	}
+	usage := toWireUsage(r.Usage, familyChat)
+	var choice *jsonorder.Object
+	switch sh {
+	case shapeGLM:
+		msg := object("content", r.Text)
+		if r.Reasoning != "" {
+			msg.Set("reasoning_content", r.Reasoning)
+		}
+		msg.Set("role", "assistant")
+		if len(calls) > 0 {
+			msg.Set("tool_calls", calls)
+		}
+		choice = object("finish_reason", r.FinishReason, "index", 0, "logprobs", nil, "message", msg)
+	case shapeNemotron:
+		msg := object("role", "assistant", "content", content, "refusal", nil, "annotations", nil,
+			"audio", nil, "function_call", nil, "tool_calls", calls, "reasoning", orNull(r.Reasoning))
+		choice = object("index", 0, "message", msg, "logprobs", nil, "finish_reason", r.FinishReason,
+			"stop_reason", nil, "token_ids", nil)
+	default:
+		msg := object("annotations", nil, "audio", nil, "content", content, "function_call", nil,
+			"reasoning", orNull(r.Reasoning))
+		if r.Reasoning != "" && strings.Contains(ex.model, "/gpt-oss") {
+			msg.Set("reasoning_content", r.Reasoning)
+		}
+		msg.Set("refusal", nil)
+		msg.Set("role", "assistant")
+		if len(calls) > 0 {
+			msg.Set("tool_calls", calls)
+		}
+		choice = object("finish_reason", r.FinishReason, "index", 0, "logprobs", nil, "message", msg,
+			"routed_experts", nil, "stop_reason", nil, "token_ids", nil)
+	}
+	choices := []any{choice}
+	if ex.route != routeRun || sh == shapeGLM || sh == shapeNemotron {
+		return object("id", chatID(ex), "object", "chat.completion", "created", created, "model", ex.model,
+			"choices", choices, "usage", usage)
+	}
+	model := ex.model
+	if sh == shapeHybrid {
+		model = hybridEcho
+	}
+	res := object("choices", choices, "created", created, "ec_transfer_params", nil, "id", chatID(ex),
+		"kv_transfer_params", nil, "metrics", nil, "model", model, "object", "chat.completion",
+		"prompt_logprobs", nil, "prompt_text", nil, "prompt_token_ids", nil)
+	if sh == shapeHybrid {
+		res.Set("response", hybridResponse(r))
+	}
+	res.Set("service_tier", nil)
+	if sh == shapeHybrid {
+		// Flat legacy calls; the recorded hybrid body has none, so their form is unconfirmed.
+		legacy := make([]legacyCall, 0, len(r.ToolCalls))
+		for _, c := range r.ToolCalls {
+			args, _ := compactArguments(c.Arguments)
+			legacy = append(legacy, legacyCall{c.Name, args})
+		}
+		res.Set("tool_calls", legacy)
+	}
+	res.Set("usage", usage)
+	return res
+}
+
+// hybridResponse is the legacy "response" of the hybrid body: the text, parsed when it is
+// a JSON object or array, and null beside tool calls with no text.
+func hybridResponse(r llm.Response) any {
+	t := strings.TrimSpace(r.Text)
+	switch {
+	case r.Text == "" && len(r.ToolCalls) > 0:
+		return nil
+	case (strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[")) && json.Valid([]byte(t)):
+		return json.RawMessage(t)
+	}
+	return r.Text
+}
+
+// streamUsage is usage as the chat-style streams send it, in their key order.
+type streamUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+}
+
+// liveEvents is the chat.completion.chunk stream of the service's chat-style models, as
+// llm/testdata/recorded/flzxing__llm-chat-app-template__ai-run-qwen3-30b-stream-tool-call.json
+// shows it: no "p" padding and no native tail; every chunk carries logprobs and
+// token_ids as null; a tool call starts with its id, type and name and no arguments; the
+// finish chunk has an empty content delta and stop_reason; a last chunk with no choices
+// carries the usage, then [DONE]. Without stream_options every chunk also carries the
+// usage so far (running totals, not increments); with stream_options.include_usage only
+// the last chunk does, as OpenAI defines it.
+func liveEvents(ex *exchange, deltas []llm.Delta, finish string, u llm.Usage, streamErr error) []string {
+	var opts struct {
+		StreamOptions *struct {
+			IncludeUsage bool `json:"include_usage"`
+		} `json:"stream_options"`
+	}
+	_ = json.Unmarshal(ex.body, &opts) // the body was parsed before
+	running := opts.StreamOptions == nil
+
+	id := chatID(ex)
+	var pieces []*jsonorder.Object
+	index := 0
+	for _, d := range deltas {
+		if d.Reasoning != "" {
+			pieces = append(pieces, object("reasoning_content", d.Reasoning))
+		}
+		if d.Text != "" {
+			pieces = append(pieces, object("content", d.Text))
+		}
+		for _, c := range d.ToolCalls {
+			callEvents(ex, c, index, nil, func(sc streamCall) {
+				pieces = append(pieces, object("tool_calls", []streamCall{sc}))
+			})
+			index++
+		}
+	}
+	// Running totals: the completion tokens rise with each piece and reach the total at the
+	// finish chunk.
+	usageAt := func(i int) any {
+		if !running {
+			return nil
+		}
+		c := 0
+		if len(pieces) > 0 {
+			c = u.CompletionTokens * i / len(pieces)
+		}
+		return streamUsage{u.PromptTokens, u.PromptTokens + c, c}
+	}
+	event := func(choice *jsonorder.Object, usage any, extra ...any) string {
+		ev := object("id", id, "object", "chat.completion.chunk", "created", created, "model", ex.model,
+			"choices", []any{choice})
+		if usage != nil {
+			ev.Set("usage", usage)
+		}
+		for i := 0; i+1 < len(extra); i += 2 {
+			ev.Set(extra[i].(string), extra[i+1])
+		}
+		return mustJSON(ev)
+	}
+	first := object("index", 0, "delta", object("role", "assistant", "content", ""), "logprobs", nil, "finish_reason", nil)
+	events := []string{event(first, usageAt(0), "prompt_token_ids", nil)}
+	for i, p := range pieces {
+		events = append(events, event(object("index", 0, "delta", p, "logprobs", nil, "finish_reason", nil, "token_ids", nil), usageAt(i+1)))
+	}
+	if streamErr != nil {
+		return append(events, streamErrorEvent(streamErr))
+	}
+	last := object("index", 0, "delta", object("content", ""), "logprobs", nil, "finish_reason", finish,
+		"stop_reason", nil, "token_ids", nil)
+	events = append(events, event(last, usageAt(len(pieces))))
+	total := streamUsage{u.PromptTokens, u.TotalTokens, u.CompletionTokens}
+	events = append(events, mustJSON(object("id", id, "object", "chat.completion.chunk", "created", created,
+		"model", ex.model, "choices", []any{}, "usage", total)))
+	return append(events, "[DONE]")
 }

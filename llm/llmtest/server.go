@@ -3,6 +3,7 @@ package llmtest
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"image/png"
 	"io"
 	"maps"
+	"math"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -798,6 +800,7 @@ func (s *Server) embeddings(ex *exchange, info llm.ModelInfo) output {
 		Text    json.RawMessage `json:"text"`
 		Input   json.RawMessage `json:"input"`
 		Pooling string          `json:"pooling"`
+		Format  string          `json:"encoding_format"`
 	}
 	if err := json.Unmarshal(ex.body, &in); err != nil {
 		return aiError(ex, http.StatusBadRequest, 5006, "Bad input: "+err.Error())
@@ -843,18 +846,39 @@ func (s *Server) embeddings(ex *exchange, info llm.ModelInfo) output {
 		dims = 384
 	}
 	vecs := Embed(texts, dims)
+	n := 0
+	for _, t := range texts {
+		n += estimateTokens(len(t))
+	}
+	usage := llm.Usage{PromptTokens: n, TotalTokens: n}
+	usage.Neurons = neuronsFor(ex.model, usage)
 	var out output
-	if native {
+	switch {
+	case native && strings.Contains(ex.model, "/qwen3-embedding"):
+		// {data, shape, usage}, no pooling (llm/testdata/recorded/marmarko__brainz__ai-run-qwen3-embedding-usage.json).
+		out = envelope(http.StatusOK, object("data", vecs, "shape", []int{len(texts), dims}, "usage", toWireUsage(usage, familyChat)))
+	case native:
 		out = envelope(http.StatusOK, map[string]any{"shape": []int{len(texts), dims}, "data": vecs, "pooling": pooling})
-	} else {
+	default:
+		if in.Format != "" && in.Format != "float" && in.Format != "base64" {
+			return aiError(ex, http.StatusBadRequest, 5006, fmt.Sprintf("Bad input: encoding_format %q is not float or base64", in.Format))
+		}
 		type item struct {
-			Object    string    `json:"object"`
-			Embedding []float32 `json:"embedding"`
-			Index     int       `json:"index"`
+			Object    string `json:"object"`
+			Embedding any    `json:"embedding"`
+			Index     int    `json:"index"`
 		}
 		items := make([]item, len(vecs))
 		for i, v := range vecs {
 			items[i] = item{"embedding", v, i}
+			if in.Format == "base64" {
+				// OpenAI's base64 form: the vector's float32 values, little-endian, in standard base64.
+				b := make([]byte, 0, 4*len(v))
+				for _, f := range v {
+					b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
+				}
+				items[i].Embedding = base64.StdEncoding.EncodeToString(b)
+			}
 		}
 		out = jsonOutput(http.StatusOK, struct {
 			Object string `json:"object"`
@@ -862,11 +886,7 @@ func (s *Server) embeddings(ex *exchange, info llm.ModelInfo) output {
 			Model  string `json:"model"`
 		}{"list", items, ex.model})
 	}
-	n := 0
-	for _, t := range texts {
-		n += estimateTokens(len(t))
-	}
-	out.header.Set("cf-ai-neurons", formatNeurons(neuronsFor(ex.model, llm.Usage{PromptTokens: n})))
+	out.header.Set("cf-ai-neurons", formatNeurons(usage.Neurons))
 	return out
 }
 
@@ -914,7 +934,8 @@ func (s *Server) rerank(ex *exchange) output {
 	tokens := estimateTokens(len(ex.body))
 	return envelope(http.StatusOK, map[string]any{
 		"response": out,
-		"usage":    toWireUsage(llm.Usage{PromptTokens: tokens, TotalTokens: tokens}, familyLegacy),
+		// usage with details and neurons (llm/testdata/recorded/marmarko__brainz__ai-run-bge-reranker-base.json)
+		"usage": toWireUsage(llm.Usage{PromptTokens: tokens, TotalTokens: tokens, Neurons: neuronsFor(ex.model, llm.Usage{PromptTokens: tokens})}, familyChat),
 	})
 }
 

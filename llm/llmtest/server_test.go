@@ -273,7 +273,7 @@ func TestErrorsMatchRecordedBodies(t *testing.T) {
 				t.Errorf("got %d %s\nwant %d %s", resp.StatusCode, body, wantStatus, wantBody)
 			}
 			if id := resp.Header.Get("cf-ai-req-id"); id != "" {
-				t.Errorf("router error carries cf-ai-req-id %q; the service sends none (recordings README item 2)", id)
+				t.Errorf("router error carries cf-ai-req-id %q; the service sends none (llm/testdata/recorded/README.md)", id)
 			}
 		})
 	}
