@@ -118,8 +118,13 @@ type Spent struct {
 
 // Result is what a run produced. Messages is the whole conversation, the system message
 // first (once) and the final answer last; it can be passed to RunMessages with a new user
-// message appended to continue. Usage sums every model call. On error, Result holds
-// everything up to the failure.
+// message appended to continue (or given to Continue). Usage sums every model call, those of
+// sub-agents (AsTool) and of the history policy's summaries included, so it can be more than
+// the sum of the Steps' usage. On error, Result holds everything up to the failure.
+//
+// A Result survives encoding/json unchanged, except that the errors in its Steps' tool
+// results come back as errors with the same text (see tools.Result.MarshalJSON); that is how
+// a run paused for approval is stored and given to Resume.
 //
 // SessionAffinity is the key the run sent with every model call (llm.Request.SessionAffinity),
 // so that Workers AI could reuse the prefill of the prompt prefix the calls share. Continue

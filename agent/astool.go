@@ -29,7 +29,8 @@ type task struct {
 //     budget used up inside a sub-agent stops it, and the caller's run then ends with
 //     ErrBudgetExceeded.
 //   - A sub-agent that fails (a model error, its budget, a cancelled call) gives the caller's
-//     model an error result to read; the caller's run goes on.
+//     model an error result to read; the caller's run goes on. So does a sub-agent whose
+//     Hooks.NeedsApproval stops it: approvals that wait for a human belong to the top agent.
 //   - In the caller's Stream, the sub-agent's events are delivered too, as they happen, with
 //     Event.Path naming the sub-agent (see Event).
 //

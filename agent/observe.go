@@ -20,7 +20,9 @@ type Observer interface {
 	StartRun(ctx context.Context, name, affinity string) context.Context
 	// EndRun is called once when the run returns, with what it returns.
 	EndRun(ctx context.Context, res *Result, err error)
-	// StartStep is called before the model call of step n (counted from 1).
+	// StartStep is called before the model call of step n (counted from 1). A step that
+	// pauses for approval ends at the pause (its Results empty) and starts again, with the
+	// same n, in Resume.
 	StartStep(ctx context.Context, n int) context.Context
 	// EndStep is called when the step is complete.
 	EndStep(ctx context.Context, s Step)

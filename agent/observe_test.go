@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,5 +232,37 @@ func TestToolsSeeTheRunsImages(t *testing.T) {
 	}
 	if want := "image/png:a image/jpeg:b image/png:c"; strings.Join(got, " ") != want {
 		t.Fatalf("the tool saw %q, want %q", got, want)
+	}
+}
+
+func TestObserverFollowsAPauseAndResume(t *testing.T) {
+	_, m := emulator(t, kimi, llmtest.Calls(del("c1", "a.txt")), llmtest.Text("kept"))
+	o := &recorder{}
+	var deleted atomic.Int32
+	build := func() *agent.Agent {
+		return agent.New(m, agent.WithObserver(o), agent.WithTools(deleteTool(&deleted)),
+			agent.WithHooks(agent.Hooks{NeedsApproval: func(llm.ToolCall) bool { return true }}))
+	}
+	res, err := build().Run(t.Context(), "tidy")
+	if !errors.Is(err, agent.ErrApprovalRequired) {
+		t.Fatal(err)
+	}
+	if _, err := build().Resume(t.Context(), res, map[string]agent.Decision{"c1": agent.Deny("no")}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"start run agent (key 32 bytes)",
+		"start step 1 of agent",
+		"end step 1: 1 calls",
+		"end run agent: 1 steps, err true",
+		"start run agent (key 32 bytes)",
+		"start step 1 of agent",
+		"end step 1: 1 calls",
+		"start step 2 of agent",
+		"end step 2: 0 calls",
+		"end run agent: 2 steps, err false",
+	}
+	if got := o.log(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("observer saw\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
