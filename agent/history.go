@@ -104,7 +104,8 @@ type History struct {
 func WithHistory(h History) Option { return func(a *Agent) { a.history = h } }
 
 // Compaction reports what the history policy changed before a step's model call. The zero
-// Compaction means the conversation was sent as it was.
+// Compaction means the conversation fit and was sent as it was; one with nothing shortened
+// or summarised means it did not fit and the policy found nothing it could take out.
 type Compaction struct {
 	// ShortenedResults counts the tool results shortened, and DroppedChars the characters
 	// they lost.
@@ -200,6 +201,9 @@ func (h History) fit(ctx context.Context, m llm.Model, msgs []llm.Message, tools
 	w.shorten(&c, keep, w.recent(), len(w.msgs), limit)
 
 	c.TokensAfter = w.total
+	if c.ShortenedResults == 0 && c.Summaries == 0 {
+		return msgs, c, usage, nil // nothing could be taken out
+	}
 	return w.msgs, c, usage, nil
 }
 
@@ -325,7 +329,7 @@ func transcript(msgs []llm.Message) string {
 			fmt.Fprintf(&b, "tool result (%s): %s\n", m.ToolCallID, text)
 		case m.Role == llm.RoleUser && strings.HasPrefix(text, summaryPrefix):
 			fmt.Fprintf(&b, "%s\n", text)
-		default:
+		case text != "" || len(m.ToolCalls) == 0:
 			fmt.Fprintf(&b, "%s: %s\n", m.Role, text)
 		}
 		for range m.Images {

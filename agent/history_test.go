@@ -290,6 +290,9 @@ func TestFitSummarisesOldestTurns(t *testing.T) {
 			}
 		}
 	}
+	if strings.Contains(reqs[1].Messages[1].Content, "assistant: \n") {
+		t.Error("the transcript has empty lines for the assistant messages that only called tools")
+	}
 	if strings.Contains(reqs[0].Messages[1].Content, "call_1") || strings.Contains(reqs[1].Messages[1].Content, "front page") {
 		t.Error("a summary call was given turns from the other side of the latest user message")
 	}
@@ -409,6 +412,24 @@ func TestFitSummaryFailure(t *testing.T) {
 	var le *llm.Error
 	if !errors.As(err, &le) {
 		t.Errorf("%v does not wrap the model's error", err)
+	}
+}
+
+func TestFitWithNothingToTakeOut(t *testing.T) {
+	srv, m := historyModel(t, smallWindowModel)
+	msgs := []llm.Message{llm.System("s"), llm.User(strings.Repeat("q", 30_000))}
+	got, c, _, err := History{}.fit(t.Context(), m, msgs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &got[0] != &msgs[0] || len(got) != 2 {
+		t.Error("the system prompt and the latest user message were not sent as they were")
+	}
+	if want := (Compaction{TokensBefore: estimate(msgs), TokensAfter: estimate(msgs), Limit: 7968 - llm.DefaultMaxTokens}); c != want {
+		t.Errorf("compaction %+v, want %+v", c, want)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d model calls; want none", n)
 	}
 }
 
