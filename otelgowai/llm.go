@@ -240,8 +240,16 @@ func (in *Instrumentation) EndCall(ctx context.Context, info llm.CallInfo, res l
 	in.recordCall(ctx, info, responseModel, errType, res)
 }
 
-// recordCall records the metrics of a call.
+// recordCall records the metrics of a call. Instruments that are not enabled (a no-op
+// meter) cost nothing beyond the check.
 func (in *Instrumentation) recordCall(ctx context.Context, info llm.CallInfo, responseModel, errType string, res llm.CallResult) {
+	u := res.Usage
+	durOn := in.duration.Enabled(ctx)
+	tokOn := res.Err == nil && (u.PromptTokens != 0 || u.CompletionTokens != 0) && in.tokens.Enabled(ctx)
+	neuOn := u.Neurons > 0 && in.neurons.Enabled(ctx)
+	if !durOn && !tokOn && !neuOn {
+		return
+	}
 	base := make([]attribute.KeyValue, 0, 8)
 	base = append(base,
 		attribute.String(keyOperation, info.Operation),
@@ -259,18 +267,20 @@ func (in *Instrumentation) recordCall(ctx context.Context, info llm.CallInfo, re
 			base = append(base, attribute.Int(keyServerPort, info.ServerPort))
 		}
 	}
-	durAttrs := base
-	if errType != "" {
-		durAttrs = append(durAttrs[:len(durAttrs):len(durAttrs)], attribute.String(keyErrorType, errType))
+	n := len(base)
+	if durOn {
+		attrs := base
+		if errType != "" {
+			attrs = append(base[:n:n], attribute.String(keyErrorType, errType))
+		}
+		in.duration.Record(ctx, res.Duration.Seconds(), metric.WithAttributeSet(attribute.NewSet(attrs...)))
 	}
-	in.duration.Record(ctx, res.Duration.Seconds(), metric.WithAttributes(durAttrs...))
-	u := res.Usage
-	if res.Err == nil && (u.PromptTokens != 0 || u.CompletionTokens != 0) {
-		in.tokens.Record(ctx, int64(u.PromptTokens), metric.WithAttributes(append(base[:len(base):len(base)], attribute.String(keyTokenType, "input"))...))
-		in.tokens.Record(ctx, int64(u.CompletionTokens), metric.WithAttributes(append(base[:len(base):len(base)], attribute.String(keyTokenType, "output"))...))
+	if tokOn {
+		in.tokens.Record(ctx, int64(u.PromptTokens), metric.WithAttributeSet(attribute.NewSet(append(base[:n:n], attribute.String(keyTokenType, "input"))...)))
+		in.tokens.Record(ctx, int64(u.CompletionTokens), metric.WithAttributeSet(attribute.NewSet(append(base[:n:n], attribute.String(keyTokenType, "output"))...)))
 	}
-	if u.Neurons > 0 {
-		in.neurons.Add(ctx, u.Neurons, metric.WithAttributes(base...))
+	if neuOn {
+		in.neurons.Add(ctx, u.Neurons, metric.WithAttributeSet(attribute.NewSet(base...)))
 	}
 }
 
