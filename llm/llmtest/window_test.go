@@ -125,28 +125,61 @@ func TestRequestsTheClientFitsAreAdmitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	img := llm.Image{Data: onePixelPNG(t), MIME: "image/png"}
-	for _, model := range []string{legacyModel, "@cf/meta/llama-3.3-70b-instruct-fp8-fast", "@cf/google/gemma-3-12b-it"} {
+	models := []string{legacyModel, "@cf/meta/llama-3.3-70b-instruct-fp8-fast", "@cf/google/gemma-3-12b-it", "@cf/meta/llama-4-scout-17b-16e-instruct"}
+	for _, model := range models {
 		info, _ := llm.LookupModel(model)
 		for _, text := range []string{strings.Repeat("a", 10), strings.Repeat("é", 5000), strings.Repeat("word ", 1000)} {
-			msgs := []llm.Message{llm.System("be brief"), llm.User(text)}
-			if info.Vision {
-				msgs = append(msgs, llm.User("and this", img))
-			}
-			req := llm.Request{
-				Messages: msgs,
-				Tools:    []llm.ToolDef{{Name: "lookup", Description: "finds things", Parameters: json.RawMessage(`{"type":"object","properties":{"q":{"type":"string"}}}`)}},
-			}
-			// Pad the input until only the minimum answer is left.
-			pad := (info.ContextWindow - llm.EstimateTokens(req) - llm.MinAnswerTokens) * llm.EstimateBytesPerToken
-			if pad > 0 {
-				msgs[1].Content += strings.Repeat("z", pad)
-			}
-			_, err := c.Model(model).Generate(t.Context(), req)
-			if err != nil {
-				t.Errorf("%s, %d bytes: %v", model, len(msgs[1].Content), err)
+			for _, openAI := range []bool{false, true} {
+				msgs := []llm.Message{
+					llm.System("be brief"), llm.User(text),
+					{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "c1", Name: "lookup", Arguments: json.RawMessage(`{"q":"x"}`)}}},
+					llm.ToolResult("c1", "found it"),
+				}
+				if info.Vision {
+					msgs = append(msgs, llm.User("and this", img))
+				}
+				req := llm.Request{
+					Messages: msgs,
+					Tools:    []llm.ToolDef{{Name: "lookup", Description: "finds things", Parameters: json.RawMessage(`{"type":"object","properties":{"q":{"type":"string"}}}`)}},
+				}
+				if info.JSONMode {
+					req.Format = &llm.Format{Schema: json.RawMessage(`{"type":"object","properties":{"answer":{"type":"string"}}}`)}
+				}
+				// Pad the input until only the minimum answer is left.
+				pad := (info.ContextWindow - llm.EstimateTokens(req) - llm.MinAnswerTokens) * llm.EstimateBytesPerToken
+				if pad > 0 {
+					msgs[1].Content += strings.Repeat("z", pad)
+				}
+				m := c.Model(model)
+				if openAI {
+					m = c.OpenAIModel(model)
+				}
+				if _, err := m.Generate(t.Context(), req); err != nil {
+					t.Errorf("%s, %d bytes: %v", m, len(msgs[1].Content), err)
+				}
 			}
 		}
 	}
+	rs := srv.Requests()
+	if len(rs) != 2*3*len(models) {
+		t.Fatalf("%d requests, want %d", len(rs), 2*3*len(models))
+	}
+	for _, r := range rs {
+		if sent := maxTokensOf(t, r.Body); sent != llm.MinAnswerTokens {
+			t.Errorf("%s: max_tokens %d, want the client to have lowered it to %d", r.Model, sent, llm.MinAnswerTokens)
+		}
+	}
+}
+
+func maxTokensOf(t *testing.T, body []byte) int {
+	t.Helper()
+	var b struct {
+		MaxTokens int `json:"max_tokens"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.MaxTokens
 }
 
 func TestPromptCacheReusesTheSharedPrefix(t *testing.T) {
