@@ -359,7 +359,7 @@ func (c *Client) send(ctx context.Context, cl call) (*http.Response, error) {
 		return nil, c.err
 	}
 	var resp *http.Response
-	n := 0
+	n, notified := 0, 0 // attempts made, and reported to the observation with their wait
 	run, err := c.retry.do(ctx, cl.createsWork, func() error {
 		n++
 		r, err := c.sendOnce(ctx, cl)
@@ -367,12 +367,17 @@ func (c *Client) send(ctx context.Context, cl call) (*http.Response, error) {
 		return err
 	}, func(err error, next time.Duration) {
 		cl.obs.attempt(n, err, next)
+		notified = n
 	})
 	if err == nil {
 		cl.obs.sent(run.attempts, resp, nil)
 		return resp, nil
 	}
-	cl.obs.attempt(run.attempts, err, 0)
+	if run.attempts > notified {
+		// The last attempt's failure, unless it was reported already and the wait after it
+		// is what ended the call.
+		cl.obs.attempt(run.attempts, err, 0)
+	}
 	cl.obs.sent(run.attempts, nil, err)
 	if _, ok := err.(*Error); ok && run.attempts == 1 && run.stopped == "" {
 		return nil, err

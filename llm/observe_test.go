@@ -407,3 +407,39 @@ func TestObserverBatch(t *testing.T) {
 		t.Errorf("%d starts, %d ends", len(obs.starts), len(obs.ends))
 	}
 }
+
+// TestObserverCancelledDuringWait: a call cancelled while it waits to retry reports each
+// attempt once.
+func TestObserverCancelledDuringWait(t *testing.T) {
+	srv := llmtest.NewServer(llmtest.Script(llmtest.Fail(429, 3040, "Capacity temporarily exceeded")))
+	defer srv.Close()
+	obs := &recordingObserver{}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	wait := &cancelOnAttempt{recordingObserver: obs, cancel: cancel}
+	c, err := srv.Client(llm.WithObserver(wait), llm.WithRetry(llm.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Hour, MaxInterval: time.Hour, MaxElapsed: 3 * time.Hour}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Model("@cf/meta/llama-3.1-8b-instruct").Generate(ctx, llm.Request{Messages: []llm.Message{llm.User("hi")}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if len(obs.attempts) != 1 || obs.attempts[0].Attempt != 1 || obs.attempts[0].Wait <= 0 {
+		t.Errorf("attempts = %+v, want attempt 1 once, with its wait", obs.attempts)
+	}
+	if len(obs.ends) != 1 || obs.ends[0].Attempts != 1 || !errors.Is(obs.ends[0].Err, context.Canceled) {
+		t.Errorf("ends = %+v", obs.ends)
+	}
+}
+
+// cancelOnAttempt cancels the call when an attempt fails.
+type cancelOnAttempt struct {
+	*recordingObserver
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnAttempt) Attempt(ctx context.Context, info llm.CallInfo, a llm.AttemptInfo) {
+	c.recordingObserver.Attempt(ctx, info, a)
+	c.cancel()
+}
