@@ -28,8 +28,8 @@ const (
 )
 
 // DefaultMaxPieceBytes is the most audio Transcribe sends in one request: 25 MiB, the
-// upload limit of OpenAI's Whisper service (Workers AI publishes none). Longer WAV audio is
-// split into pieces; other formats over it are refused before anything is sent.
+// upload limit of OpenAI's Whisper service (Workers AI publishes none). Longer WAV and MP3
+// audio is split into pieces; other formats over it are refused before anything is sent.
 const DefaultMaxPieceBytes = 25 << 20
 
 // defaultConcurrency is how many pieces of one audio are transcribed at once.
@@ -123,9 +123,9 @@ func WithSmartFormat(on bool) Option {
 // DefaultMaxPieceBytes).
 func WithMaxPieceBytes(n int64) Option { return func(c *config) { c.maxPieceBytes = n } }
 
-// WithPieceDuration splits WAV audio longer than d into pieces of at most d, cut at a
-// pause near the limit (default: only as needed to stay under the byte limit). It has no
-// effect on other formats.
+// WithPieceDuration splits audio longer than d into pieces of at most d: WAV at a pause
+// near the limit, MP3 at a frame boundary (default: only as needed to stay under the byte
+// limit). It has no effect on other formats.
 func WithPieceDuration(d time.Duration) Option { return func(c *config) { c.pieceLen = d } }
 
 // WithConcurrency sets how many pieces of a split audio are transcribed at once (default
@@ -181,8 +181,9 @@ func Models() []string {
 //
 // The audio type is sniffed from its bytes (WAV, MP3, OGG, FLAC, WebM, M4A); anything else
 // is refused, as are an option the model does not take and audio over the byte limit that
-// cannot be split, all before any request. WAV audio over the limit, or longer than
-// WithPieceDuration, is split at pauses into pieces that are transcribed concurrently
+// cannot be split, all before any request. Audio over the limit, or longer than
+// WithPieceDuration, is split into pieces (PCM WAV at pauses near the limit, MP3 at frame
+// boundaries; other formats are refused) that are transcribed concurrently
 // (WithConcurrency, paced to the model's requests-per-minute limit) and joined in order:
 // segment, word and subtitle times are shifted by each piece's start, so the Transcript
 // reads as one.
@@ -278,8 +279,22 @@ func (cfg *config) split(audio []byte, mime string) (ps []piece, total time.Dura
 			return splitWAV(w, limit), total, nil
 		}
 	}
+	if mime == MIMEMP3 {
+		if frames, ok := mp3Frames(audio); ok {
+			total = mp3Duration(frames)
+			if int64(len(audio)) <= cfg.maxPieceBytes && (cfg.pieceLen == 0 || total <= cfg.pieceLen) {
+				return []piece{{audio: audio, mime: mime, length: total}}, total, nil
+			}
+			for _, f := range frames {
+				if int64(f.end-f.start) > cfg.maxPieceBytes {
+					return nil, 0, fmt.Errorf("%w: the byte limit %d is smaller than an MP3 frame", ErrTooLarge, cfg.maxPieceBytes)
+				}
+			}
+			return splitMP3(frames, audio, cfg.maxPieceBytes, cfg.pieceLen), total, nil
+		}
+	}
 	if int64(len(audio)) > cfg.maxPieceBytes {
-		return nil, 0, fmt.Errorf("%w: %d bytes of %s, over the limit of %d; only PCM WAV is split into pieces, so convert it to WAV or cut it first",
+		return nil, 0, fmt.Errorf("%w: %d bytes of %s, over the limit of %d; only PCM WAV and MP3 are split into pieces, so convert it or cut it first",
 			ErrTooLarge, len(audio), mime, cfg.maxPieceBytes)
 	}
 	return []piece{{audio: audio, mime: mime}}, 0, nil

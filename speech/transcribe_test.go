@@ -210,7 +210,7 @@ func TestTranscribeRefusesBeforeSending(t *testing.T) {
 		{"option the model does not take", speech.Whisper, wavAudio, []speech.Option{speech.WithLanguage("fr")}, "does not take WithLanguage (it takes no options)", nil},
 		{"nova-3 has no translate", speech.Nova3, wavAudio, []speech.Option{speech.WithTranslate()}, "does not take WithTranslate (it takes WithLanguage, WithSmartFormat)", nil},
 		{"turbo has no smart format", speech.WhisperLargeV3Turbo, wavAudio, []speech.Option{speech.WithSmartFormat(true)}, "does not take WithSmartFormat", nil},
-		{"too large and not splittable", speech.Whisper, ogg, []speech.Option{speech.WithMaxPieceBytes(1000)}, "only PCM WAV is split", speech.ErrTooLarge},
+		{"too large and not splittable", speech.Whisper, ogg, []speech.Option{speech.WithMaxPieceBytes(1000)}, "only PCM WAV and MP3 are split", speech.ErrTooLarge},
 		{"byte limit holds no audio", speech.Whisper, wavAudio, []speech.Option{speech.WithMaxPieceBytes(40)}, "holds no audio", speech.ErrTooLarge},
 		{"zero byte limit", speech.Whisper, wavAudio, []speech.Option{speech.WithMaxPieceBytes(0)}, "not positive", nil},
 		{"negative piece", speech.Whisper, wavAudio, []speech.Option{speech.WithPieceDuration(-time.Second)}, "negative", nil},
@@ -333,5 +333,68 @@ func BenchmarkTranscribe(b *testing.B) {
 				b.ReportMetric(float64(tr.Pieces), "pieces")
 			}
 		})
+	}
+}
+
+// mp3Of is n MPEG-1 layer III frames (128 kbit/s, 44.1 kHz, 417 bytes, 1152 samples each)
+// after an ID3v2 tag, each frame's payload filled with its index.
+func mp3Of(n int) []byte {
+	out := []byte("ID3\x04\x00\x00\x00\x00\x00\x05tag!!")
+	for i := range n {
+		f := bytes.Repeat([]byte{byte(i)}, 417)
+		f[0], f[1], f[2], f[3] = 0xFF, 0xFB, 0x90, 0x64
+		out = append(out, f...)
+	}
+	return out
+}
+
+// TestTranscribeSplitsLongMP3 cuts MP3 at frame boundaries, by duration and by bytes, with
+// exact offsets.
+func TestTranscribeSplitsLongMP3(t *testing.T) {
+	frames := func(n int) time.Duration { return time.Duration(float64(n*1152) / 44100 * float64(time.Second)) }
+	audio := mp3Of(3 * 765) // 765 frames last just under 20 s
+	srv, c := newServer(t, nil)
+	tr, err := speech.Transcribe(context.Background(), c, speech.WhisperLargeV3Turbo, audio,
+		speech.WithPieceDuration(20*time.Second), speech.WithConcurrency(1), speech.WithRequestsPerMinute(60000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := srv.Requests()
+	if tr.Pieces != 3 || len(reqs) != 3 {
+		t.Fatalf("Pieces = %d, requests %d; want 3", tr.Pieces, len(reqs))
+	}
+	for i, r := range reqs {
+		var in struct {
+			Audio string `json:"audio"`
+		}
+		_ = json.Unmarshal(r.Body, &in)
+		b, _ := base64.StdEncoding.DecodeString(in.Audio)
+		// Whole frames, in order, without the tag: piece i starts with frame 765*i.
+		if len(b) != 765*417 || b[0] != 0xFF || b[4] != byte(765*i) {
+			t.Errorf("piece %d: %d bytes starting % x", i, len(b), b[:5])
+		}
+	}
+	if want := frames(3 * 765); tr.Duration != want {
+		t.Errorf("Duration = %v, want %v", tr.Duration, want)
+	}
+	if got, want := tr.Segments[2].Start, frames(2*765); got != want {
+		t.Errorf("third piece starts at %v, want %v", got, want)
+	}
+
+	n := len(srv.Requests())
+	tr, err = speech.Transcribe(context.Background(), c, speech.Whisper, mp3Of(250), speech.WithMaxPieceBytes(100*417))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Pieces != 3 || len(srv.Requests())-n != 3 {
+		t.Errorf("by bytes: %d pieces, want 3 (100, 100 and 50 frames)", tr.Pieces)
+	}
+	for _, r := range srv.Requests()[n:] {
+		if len(r.Body) > 100*417 || len(r.Body)%417 != 0 {
+			t.Errorf("piece of %d bytes: not whole frames under the limit", len(r.Body))
+		}
+	}
+	if _, err := speech.Transcribe(context.Background(), c, speech.Whisper, mp3Of(3), speech.WithMaxPieceBytes(400)); !errors.Is(err, speech.ErrTooLarge) {
+		t.Errorf("limit under a frame: err = %v", err)
 	}
 }
