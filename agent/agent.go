@@ -340,6 +340,7 @@ type run struct {
 	name    string // for the Observer: the Agent's, or a sub-agent's tool name
 	res     *Result
 	parent  *run     // the run this one is a sub-agent of, nil at the top
+	up      *link    // how it was called by parent
 	path    []string // the names of the sub-agents from the top run down to this one
 	defs    []llm.ToolDef
 	names   map[string]bool  // offered tool names

@@ -56,7 +56,7 @@ func (a *Agent) runAsTool(ctx context.Context, name, input string) (string, erro
 	r, err := a.start([]llm.Message{llm.User(input)}, emit, "")
 	r.name = name
 	if l != nil {
-		r.parent = l.parent
+		r.parent, r.up = l.parent, l
 		r.path = append(append([]string(nil), l.parent.path...), name)
 	}
 	err = r.observed(ctx, err, r.complete)
@@ -79,6 +79,35 @@ type link struct {
 	parent *run
 	events chan<- Event    // nil unless the parent streams
 	stop   <-chan struct{} // closed when the parent takes no more events from this step
+
+	// closed is set, under parent.mu, once the step's calls are over: a sub-agent that
+	// outlived its call (abandoned at its timeout) no longer adds to the parent, whose
+	// Result may be in its caller's hands by then.
+	closed bool
+}
+
+// close ends l: nothing more is added through it.
+func (l *link) close() {
+	l.parent.mu.Lock()
+	defer l.parent.mu.Unlock()
+	l.closed = true
+}
+
+// upward calls f with each run that r's spending counts toward, r first, under that run's
+// mu, up to the first link that is closed.
+func (r *run) upward(f func(p *run)) {
+	r.mu.Lock()
+	f(r)
+	r.mu.Unlock()
+	for l := r.up; l != nil; l = l.parent.up {
+		l.parent.mu.Lock()
+		if l.closed {
+			l.parent.mu.Unlock()
+			return
+		}
+		f(l.parent)
+		l.parent.mu.Unlock()
+	}
 }
 
 // forward hands ev to the parent's stream; false when the parent takes no more.
@@ -107,14 +136,17 @@ func (r *run) ancestors() []*run {
 func (r *run) runSet(ctx context.Context, calls []llm.ToolCall) (results []tools.Result, stopped bool) {
 	ctx = r.toolContext(ctx)
 	if r.emit == nil {
-		ctx = context.WithValue(ctx, linkKey{}, &link{parent: r})
-		return r.a.set.Run(ctx, calls, r.a.parallelism), false
+		l := &link{parent: r}
+		defer l.close()
+		return r.a.set.Run(context.WithValue(ctx, linkKey{}, l), calls, r.a.parallelism), false
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events, stop := make(chan Event), make(chan struct{})
 	defer close(stop) // a sub-agent that outlived its call gets no further
-	ctx = context.WithValue(ctx, linkKey{}, &link{parent: r, events: events, stop: stop})
+	l := &link{parent: r, events: events, stop: stop}
+	defer l.close()
+	ctx = context.WithValue(ctx, linkKey{}, l)
 	done := make(chan []tools.Result, 1)
 	go func() { done <- r.a.set.Run(ctx, calls, r.a.parallelism) }()
 	for {

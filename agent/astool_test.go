@@ -271,3 +271,36 @@ func TestStoppingTheStreamStopsSubAgents(t *testing.T) {
 		t.Fatal("no events")
 	}
 }
+
+// stubborn is a model that ignores its context: it answers after d, whatever happens.
+type stubborn struct {
+	llm.Model
+	d time.Duration
+}
+
+func (m stubborn) Generate(ctx context.Context, req llm.Request) (*llm.Response, error) {
+	time.Sleep(m.d)
+	return &llm.Response{Text: "late", Usage: llm.Usage{PromptTokens: 1000, TotalTokens: 1000}}, nil
+}
+
+// A sub-agent abandoned at its call's timeout adds nothing to the caller's Result once the
+// caller has moved on, also when it finishes later.
+func TestAbandonedSubAgentDoesNotChangeTheResult(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		late := agent.New(stubborn{Model: llmtest.NewTestModel(), d: 2 * time.Second})
+		a := agent.New(llmtest.NewTestModel(), agent.WithToolTimeout(time.Second), agent.WithTools(late.AsTool("late", "Late")))
+		res, err := a.Run(t.Context(), "go")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := res.Steps[0].Results[0]; !errors.Is(r.Err, context.DeadlineExceeded) {
+			t.Fatalf("the sub-agent's result: %q, %v", r.Output, r.Err)
+		}
+		before := res.Usage
+		time.Sleep(2 * time.Second) // the sub-agent finishes in the background
+		synctest.Wait()
+		if res.Usage != before || res.Usage.TotalTokens >= 1000 {
+			t.Fatalf("Usage went from %+v to %+v", before, res.Usage)
+		}
+	})
+}

@@ -29,22 +29,16 @@ func (r *run) charge(u llm.Usage) error {
 
 // add adds usage and neurons to the run and to the runs it is a sub-agent of.
 func (r *run) add(u llm.Usage, neurons float64, estimated bool) {
-	for _, p := range append([]*run{r}, r.ancestors()...) {
-		p.mu.Lock()
+	r.upward(func(p *run) {
 		p.res.Usage = p.res.Usage.Add(u)
 		p.res.Spent.Neurons += neurons
 		p.res.Spent.NeuronsEstimated = p.res.Spent.NeuronsEstimated || estimated
-		p.mu.Unlock()
-	}
+	})
 }
 
 // count adds n tool calls run to the run and to the runs it is a sub-agent of.
 func (r *run) count(n int) {
-	for _, p := range append([]*run{r}, r.ancestors()...) {
-		p.mu.Lock()
-		p.res.Spent.ToolCalls += n
-		p.mu.Unlock()
-	}
+	r.upward(func(p *run) { p.res.Spent.ToolCalls += n })
 }
 
 // overBudget returns an error matching ErrBudgetExceeded if the run may not go on to run
