@@ -1,8 +1,11 @@
 package llm_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log"
 	"strings"
 	"testing"
 
@@ -183,4 +186,27 @@ func TestModelsWithoutAKnownWindowAreSentAsTheyAre(t *testing.T) {
 			t.Errorf("%s: sent max_tokens %d, want %d", m, got, llm.DefaultMaxTokens)
 		}
 	}
+}
+
+// A request too large for the model's context window fails before anything is sent.
+func ExampleContextWindowError() {
+	srv := llmtest.NewServer(nil) // the emulator; with real credentials use llm.NewClient()
+	defer srv.Close()
+	c, err := srv.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
+	long := strings.Repeat("All work and no play makes Jack a dull boy. ", 600)
+	req := llm.Request{Messages: []llm.Message{llm.User(long)}}
+	fmt.Println("estimate:", llm.EstimateTokens(req))
+
+	_, err = c.Model("@cf/meta/llama-3.1-8b-instruct").Generate(context.Background(), req)
+	if cw, ok := errors.AsType[*llm.ContextWindowError](err); ok {
+		fmt.Println(errors.Is(err, llm.ErrContextWindow), cw.Estimate, cw.Window)
+	}
+	fmt.Println("requests sent:", len(srv.Requests()))
+	// Output:
+	// estimate: 8807
+	// true 8807 7968
+	// requests sent: 0
 }
