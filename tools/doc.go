@@ -17,7 +17,8 @@
 // arguments, an unknown tool name, an error, a panic (recovered and logged with its stack via
 // log/slog) and a timeout (Set.WithTimeout) each become a Result whose Output, "error: ...",
 // tells the model what went wrong so it can try again, while Result.Err keeps the Go error
-// for the caller.
+// for the caller. Set.WithCallHooks runs a hook as each call starts and ends, in the call's
+// goroutine (for tracing), and a Result survives encoding/json with its error as text.
 //
 // New and Func cannot return an error. A tool they cannot build (a name the providers
 // reject, an input type with no JSON Schema) still describes itself, fails every call with an
