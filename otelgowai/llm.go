@@ -144,6 +144,9 @@ func (in *Instrumentation) StartCall(ctx context.Context, info llm.CallInfo) con
 		attrs = appendFloat(attrs, keyFrequencyPenalty, r.FrequencyPenalty)
 		attrs = appendFloat(attrs, keyPresencePenalty, r.PresencePenalty)
 		attrs = appendFloat(attrs, keyCFRepetitionPenalty, r.RepetitionPenalty)
+		if r.SessionAffinity != "" {
+			attrs = append(attrs, attribute.String(keyConversationID, r.SessionAffinity))
+		}
 		if in.content {
 			attrs = append(attrs, inputContent(r)...)
 		}
