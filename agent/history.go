@@ -76,7 +76,8 @@ const shortenedNote = "… [shortened by the agent: %d of %d characters dropped]
 //     shortened as well, as far as the limit needs.
 //
 // The system prompt (the first message, when it is a system message) and the latest user
-// message are always kept, and the most recent turn is never summarised; an assistant
+// message (the user's, not a note the agent added at the step limit or after a cut-off
+// tool call) are always kept, and the most recent turn is never summarised; an assistant
 // message that called tools is summarised together with its results, never apart. When
 // all this is not enough, the conversation is sent as small as it got, and the client
 // refuses it with llm.ErrContextWindow if it cannot fit the window.
@@ -425,14 +426,15 @@ func (w *workspace) replace(lo, hi int, m llm.Message) {
 }
 
 // protected marks the messages no summary may take: the system prompt when it comes first,
-// the latest user message that is not a summary, and the most recent turn.
+// the latest user message that is the user's (not a note of the agent's), and the most
+// recent turn.
 func (w *workspace) protected() map[int]bool {
 	p := map[int]bool{}
 	if len(w.msgs) > 0 && w.msgs[0].Role == llm.RoleSystem {
 		p[0] = true
 	}
 	for i := len(w.msgs) - 1; i >= 0; i-- {
-		if m := w.msgs[i]; m.Role == llm.RoleUser && !strings.HasPrefix(m.Content, summaryPrefix) {
+		if m := w.msgs[i]; m.Role == llm.RoleUser && !fromAgent(m.Content) {
 			p[i] = true
 			break
 		}
@@ -441,6 +443,14 @@ func (w *workspace) protected() map[int]bool {
 		p[g[len(g)-1][0]] = true
 	}
 	return p
+}
+
+// fromAgent reports whether a user message's content was written by the agent: a summary,
+// or the notes the loop adds after a cut-off tool call or at the step limit.
+func fromAgent(content string) bool {
+	truncated, _, _ := strings.Cut(truncatedNote, "%s")
+	return strings.HasPrefix(content, summaryPrefix) || strings.HasPrefix(content, stepLimitNote) ||
+		strings.HasPrefix(content, truncated)
 }
 
 // turns splits msgs into the units a summary takes whole: an assistant message with tool

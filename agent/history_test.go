@@ -368,6 +368,44 @@ func TestFitSummarisesTurnsAfterTheLatestUserMessage(t *testing.T) {
 	}
 }
 
+func TestFitKeepsCallsWithTheirResultsAndTheTask(t *testing.T) {
+	srv, m := historyModel(t, smallWindowModel, llmtest.Text("Pages 1 to 60 were read."), llmtest.Text("More pages."))
+	// Turns of three parallel calls each, then the note the loop adds at the step limit,
+	// which is a user message but not the user's: the task must stay.
+	msgs := []llm.Message{llm.System("s"), llm.User("Read the pages.")}
+	for i := range 30 {
+		turn := llm.Message{Role: llm.RoleAssistant, Content: "Reading."}
+		var results []llm.Message
+		for j := range 3 {
+			id := fmt.Sprintf("call_%d_%d", i, j)
+			turn.ToolCalls = append(turn.ToolCalls, llm.ToolCall{ID: id, Name: "fetch", Arguments: json.RawMessage(`{}`)})
+			results = append(results, llm.ToolResult(id, strings.Repeat("r", 300)))
+		}
+		msgs = append(append(msgs, turn), results...)
+	}
+	msgs = append(msgs, llm.User(stepLimitNote))
+	got, c, _, err := History{MaxTokens: 3000}.fit(t.Context(), m, msgs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Summaries == 0 || len(srv.Requests()) != c.Summaries {
+		t.Fatalf("%s; want a summary", c)
+	}
+	checkPairs(t, got)
+	// Whole turns of four messages, and each summary after the first takes in the one before.
+	if (c.SummarisedMessages-(c.Summaries-1))%4 != 0 {
+		t.Errorf("%s: the summarised messages are not whole turns", c)
+	}
+	if got[1].Content != "Read the pages." || got[len(got)-1].Content != stepLimitNote {
+		t.Errorf("the task or the step-limit note was not kept: %q … %q", got[1].Content, got[len(got)-1].Content)
+	}
+	for _, r := range srv.Requests() {
+		if strings.Contains(string(r.Body), "Read the pages.") {
+			t.Error("the task was given to a summary call")
+		}
+	}
+}
+
 func TestFitSummaryCallsFitTheWindow(t *testing.T) {
 	srv, m := historyModel(t, smallWindowModel,
 		llmtest.Text("Pages were read."), llmtest.Text("More pages were read."), llmtest.Text("Even more pages."), llmtest.Text("All of them."))
