@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -1103,4 +1105,176 @@ func liveEvents(ex *exchange, deltas []llm.Delta, finish string, u llm.Usage, st
 	events = append(events, mustJSON(object("id", id, "object", "chat.completion.chunk", "created", created,
 		"model", ex.model, "choices", []any{}, "usage", total)))
 	return append(events, "[DONE]")
+}
+
+// scriptReply is one reply of a script file; see ParseScript.
+type scriptReply struct {
+	Text         *string           `json:"text"`
+	Reasoning    string            `json:"reasoning"`
+	Calls        []scriptCall      `json:"calls"`
+	JSON         json.RawMessage   `json:"json"`
+	SSE          []string          `json:"sse"`
+	Raw          *string           `json:"raw"`
+	ContentType  string            `json:"content_type"`
+	Error        *scriptError      `json:"error"`
+	Model        bool              `json:"model"`
+	Latency      string            `json:"latency"`
+	RetryAfter   string            `json:"retry_after"`
+	Headers      map[string]string `json:"headers"`
+	FinishReason string            `json:"finish_reason"`
+	Usage        *struct {
+		PromptTokens     int     `json:"prompt_tokens"`
+		CompletionTokens int     `json:"completion_tokens"`
+		CachedTokens     int     `json:"cached_tokens"`
+		Neurons          float64 `json:"neurons"`
+	} `json:"usage"`
+	CutAfter *int `json:"cut_after"`
+}
+
+type scriptCall struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
+}
+
+type scriptError struct {
+	Status  int    `json:"status"`
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// ParseScript reads a script of replies and returns the Handler that Script(replies...)
+// would. The script is JSON: an array of reply objects, or reply objects one after another
+// (JSON Lines). Each object is one reply, in the vocabulary of Reply:
+//
+//	{"text": "Hello"}                                      Text
+//	{"text": "Let me check.", "reasoning": "The user..."}  Response, with reasoning
+//	{"calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]}  Calls; "id" is optional
+//	{"json": {"response": [{"id": 0, "score": 0.9}]}}      JSON
+//	{"sse": ["{\"response\":\"Hi\"}", "[DONE]"]}           SSE
+//	{"raw": "not json", "content_type": "text/plain"}      Raw
+//	{"error": {"status": 429, "code": 3040, "message": "Capacity temporarily exceeded"}}  Fail
+//	{"model": true}                                        Model: the built-in emulation
+//
+// and these keys add faults and details to any of them: "latency" (a time.ParseDuration
+// string such as "1.5s"), "retry_after", "headers" (an object of header values),
+// "finish_reason", "usage" ({"prompt_tokens", "completion_tokens", "cached_tokens",
+// "neurons"}) and "cut_after" (events of a stream, or bytes of a body). "text", "reasoning"
+// and "calls" combine into one reply; every other kind stands alone. Unknown keys are errors.
+func ParseScript(r io.Reader) (Handler, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("llmtest: read script: %w", err)
+	}
+	var raws []json.RawMessage
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '[' {
+		if err := json.Unmarshal(t, &raws); err != nil {
+			return nil, fmt.Errorf("llmtest: script: %w", err)
+		}
+	} else {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		for {
+			var m json.RawMessage
+			if err := dec.Decode(&m); err == io.EOF {
+				break
+			} else if err != nil {
+				return nil, fmt.Errorf("llmtest: script: reply %d: %w", len(raws)+1, err)
+			}
+			raws = append(raws, m)
+		}
+	}
+	replies := make([]Reply, len(raws))
+	for i, raw := range raws {
+		if replies[i], err = parseScriptReply(raw); err != nil {
+			return nil, fmt.Errorf("llmtest: script: reply %d: %w", i+1, err)
+		}
+	}
+	return Script(replies...), nil
+}
+
+func parseScriptReply(raw json.RawMessage) (Reply, error) {
+	var sr scriptReply
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sr); err != nil {
+		return Reply{}, err
+	}
+	var kinds []string
+	for _, k := range []struct {
+		name string
+		set  bool
+	}{
+		{"text, reasoning or calls", sr.Text != nil || sr.Reasoning != "" || sr.Calls != nil},
+		{"json", sr.JSON != nil}, {"sse", sr.SSE != nil}, {"raw", sr.Raw != nil},
+		{"error", sr.Error != nil}, {"model", sr.Model},
+	} {
+		if k.set {
+			kinds = append(kinds, k.name)
+		}
+	}
+	if len(kinds) != 1 {
+		return Reply{}, fmt.Errorf("a reply needs exactly one of text/reasoning/calls, json, sse, raw, error or model; it has %d (%s)", len(kinds), strings.Join(kinds, ", "))
+	}
+	var rep Reply
+	switch {
+	case sr.JSON != nil:
+		rep = JSON(sr.JSON)
+	case sr.SSE != nil:
+		rep = SSE(sr.SSE...)
+	case sr.Raw != nil:
+		ct := sr.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		rep = Raw(ct, []byte(*sr.Raw))
+	case sr.Error != nil:
+		if sr.Error.Status < 100 || sr.Error.Status > 999 {
+			return Reply{}, fmt.Errorf("error.status %d is not an HTTP status", sr.Error.Status)
+		}
+		rep = Fail(sr.Error.Status, sr.Error.Code, sr.Error.Message)
+	case sr.Model:
+		rep = Model()
+	default:
+		r := llm.Response{Reasoning: sr.Reasoning}
+		if sr.Text != nil {
+			r.Text = *sr.Text
+		}
+		for j, c := range sr.Calls {
+			if c.Name == "" {
+				return Reply{}, fmt.Errorf("calls[%d]: name is required", j)
+			}
+			if _, err := compactArguments(c.Arguments); err != nil {
+				return Reply{}, fmt.Errorf("calls[%d]: %w", j, err)
+			}
+			r.ToolCalls = append(r.ToolCalls, llm.ToolCall{ID: c.ID, Name: c.Name, Arguments: c.Arguments})
+		}
+		rep = Response(r)
+	}
+	if sr.ContentType != "" && sr.Raw == nil {
+		rep = rep.WithContentType(sr.ContentType)
+	}
+	if sr.Latency != "" {
+		d, err := time.ParseDuration(sr.Latency)
+		if err != nil || d < 0 {
+			return Reply{}, fmt.Errorf("latency %q is not a duration such as \"1.5s\"", sr.Latency)
+		}
+		rep = rep.WithLatency(d)
+	}
+	if sr.RetryAfter != "" {
+		rep = rep.WithRetryAfter(sr.RetryAfter)
+	}
+	for _, k := range slices.Sorted(maps.Keys(sr.Headers)) {
+		rep = rep.WithHeader(k, sr.Headers[k])
+	}
+	if sr.FinishReason != "" {
+		rep = rep.WithFinishReason(sr.FinishReason)
+	}
+	if u := sr.Usage; u != nil {
+		rep = rep.WithUsage(llm.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
+			CachedTokens: u.CachedTokens, Neurons: u.Neurons})
+	}
+	if sr.CutAfter != nil {
+		rep = rep.CutAfter(*sr.CutAfter)
+	}
+	return rep, nil
 }

@@ -63,6 +63,9 @@ type Server struct {
 	vec   *vectorizeStore // Vectorize v2 indexes (vectorize.go)
 
 	prompts promptCache // the prompt cache by session-affinity key (window.go)
+
+	onAnswer func(Recorded) // WithRequestLog
+	slim     bool           // NewHandler: nobody reads Requests, so keep no headers or bodies
 }
 
 // Recorded is one request the server received, in arrival order. Authorization headers
@@ -97,9 +100,30 @@ func WithAccount(accountID string) ServerOption { return func(s *Server) { s.acc
 // Handler is nil). The default is NewTestModel().
 func WithModel(m llm.Model) ServerOption { return func(s *Server) { s.model = m } }
 
+// WithRequestLog makes the server call f with each request once its answer is written, or
+// once the client has given up on it (Status 0). f may be called from several goroutines at
+// once. The Recorded that NewHandler's handler passes has no Header and no Body.
+func WithRequestLog(f func(Recorded)) ServerOption { return func(s *Server) { s.onAnswer = f } }
+
 // NewServer starts a Server. Every request on a model route is answered with the Reply
 // that h returns; a nil h answers every request with Model(), the built-in emulation.
 func NewServer(h Handler, opts ...ServerOption) *Server {
+	s, mux := newServer(h, opts)
+	s.ts = httptest.NewServer(mux)
+	return s
+}
+
+// NewHandler returns the emulator as an http.Handler, to serve on an address of the
+// caller's choosing, as cmd/workers-ai-emulator does: it answers exactly as a Server from
+// NewServer does, routes, options and state (batch jobs, Vectorize indexes, the gateway
+// cache) included. It keeps no copy of the requests; use WithRequestLog to see them.
+func NewHandler(h Handler, opts ...ServerOption) http.Handler {
+	s, mux := newServer(h, opts)
+	s.slim = true
+	return mux
+}
+
+func newServer(h Handler, opts []ServerOption) (*Server, *http.ServeMux) {
 	s := &Server{
 		handler: h,
 		logs:    map[string]string{},
@@ -139,8 +163,7 @@ func NewServer(h Handler, opts ...ServerOption) *Server {
 		handle("", "/accounts/{account}/vectorize/v2/indexes/{index}/{op...}", routeVectorize)
 	}
 	mux.HandleFunc("/", s.serve(routeNone))
-	s.ts = httptest.NewServer(mux)
-	return s
+	return s, mux
 }
 
 // URL returns the server's root, e.g. "http://127.0.0.1:41234". Give it to
@@ -264,6 +287,15 @@ func (s *Server) serve(rt route) http.HandlerFunc {
 			ex.model = m.Model
 		}
 		ex.rec = s.record(r, ex.model, body)
+		if s.onAnswer != nil {
+			defer func() {
+				s.mu.Lock()
+				rec := s.requests[ex.rec]
+				s.mu.Unlock()
+				rec.Header, rec.Body = rec.Header.Clone(), slices.Clone(rec.Body)
+				s.onAnswer(rec)
+			}()
+		}
 		if err != nil {
 			s.write(w, ex, aiError(ex, http.StatusRequestEntityTooLarge, 3006, "Request is too large"))
 			return
@@ -369,10 +401,11 @@ func cacheKey(ex *exchange) (string, time.Duration, bool) {
 func (s *Server) record(r *http.Request, model string, body []byte) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = append(s.requests, Recorded{
-		Method: r.Method, Path: r.URL.Path, Model: model,
-		Header: redactHeader(r.Header), Body: body,
-	})
+	rec := Recorded{Method: r.Method, Path: r.URL.Path, Model: model}
+	if !s.slim {
+		rec.Header, rec.Body = redactHeader(r.Header), body
+	}
+	s.requests = append(s.requests, rec)
 	return len(s.requests) - 1
 }
 
