@@ -200,3 +200,24 @@ func TestAudioType(t *testing.T) {
 		t.Errorf("ID3-tagged MP3: %q", got)
 	}
 }
+
+// TestModelsAreCatalogued keeps the package's models and the catalog's tasks and prices
+// in step.
+func TestModelsAreCatalogued(t *testing.T) {
+	for _, id := range speech.Models() {
+		info, ok := llm.LookupModel(id)
+		if !ok || info.Task != llm.TaskSpeechRecognition || info.RequestsPerMinute != 720 {
+			t.Errorf("%s: catalog has %+v", id, info)
+		}
+	}
+	for _, id := range []string{speech.Aura1, speech.Aura2EN, speech.Aura2ES, speech.MeloTTS} {
+		if info, ok := llm.LookupModel(id); !ok || info.Task != llm.TaskTextToSpeech {
+			t.Errorf("%s: catalog has %+v", id, info)
+		}
+	}
+	for id, want := range map[string]float64{speech.Whisper: 41.14, speech.WhisperLargeV3Turbo: 46.63, speech.Nova3: 472.73, speech.MeloTTS: 18.63} {
+		if info, _ := llm.LookupModel(id); info.NeuronsPerAudioMinute != want {
+			t.Errorf("%s: %v neurons per audio minute, want %v", id, info.NeuronsPerAudioMinute, want)
+		}
+	}
+}
