@@ -104,6 +104,9 @@ var ttsOptions = map[string][]string{
 	MeloTTS: {optLang},
 }
 
+// SpeakModels returns the text-to-speech models Speak takes, sorted.
+func SpeakModels() []string { return []string{Aura1, Aura2EN, Aura2ES, MeloTTS} }
+
 var auraEncodings = []string{"mp3", "linear16", "flac", "mulaw", "alaw", "opus", "aac"}
 
 // Speak reads text aloud with a text-to-speech model (Aura1, Aura2EN, Aura2ES, MeloTTS) and
@@ -120,7 +123,7 @@ var auraEncodings = []string{"mp3", "linear16", "flac", "mulaw", "alaw", "opus",
 func Speak(ctx context.Context, c *llm.Client, model, text string, opts ...SpeakOption) (*Audio, error) {
 	takes, ok := ttsOptions[model]
 	if !ok {
-		return nil, fmt.Errorf("speech: speak: %s is not a text-to-speech model this package knows; use one of %s, %s, %s, %s", model, Aura1, Aura2EN, Aura2ES, MeloTTS)
+		return nil, fmt.Errorf("speech: speak: %s is not a text-to-speech model this package knows; use one of %s", model, strings.Join(SpeakModels(), ", "))
 	}
 	cfg := speakConfig{maxChars: DefaultMaxChars}
 	for _, o := range opts {

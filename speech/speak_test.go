@@ -204,13 +204,13 @@ func TestAudioType(t *testing.T) {
 // TestModelsAreCatalogued keeps the package's models and the catalog's tasks and prices
 // in step.
 func TestModelsAreCatalogued(t *testing.T) {
-	for _, id := range speech.Models() {
+	for _, id := range speech.TranscribeModels() {
 		info, ok := llm.LookupModel(id)
 		if !ok || info.Task != llm.TaskSpeechRecognition || info.RequestsPerMinute != 720 {
 			t.Errorf("%s: catalog has %+v", id, info)
 		}
 	}
-	for _, id := range []string{speech.Aura1, speech.Aura2EN, speech.Aura2ES, speech.MeloTTS} {
+	for _, id := range speech.SpeakModels() {
 		if info, ok := llm.LookupModel(id); !ok || info.Task != llm.TaskTextToSpeech {
 			t.Errorf("%s: catalog has %+v", id, info)
 		}

@@ -71,6 +71,7 @@ type config struct {
 	vad           *bool
 	initialPrompt string
 	smartFormat   *bool
+	byteArray     bool
 	maxPieceBytes int64
 	pieceLen      time.Duration
 	concurrency   int
@@ -91,6 +92,7 @@ const (
 	optVAD           = "WithVAD"
 	optInitialPrompt = "WithInitialPrompt"
 	optSmartFormat   = "WithSmartFormat"
+	optByteArray     = "WithByteArray"
 )
 
 // WithLanguage says what language the audio is in, as an ISO 639-1 code ("en", "fr"),
@@ -118,6 +120,11 @@ func WithInitialPrompt(s string) Option {
 func WithSmartFormat(on bool) Option {
 	return func(c *config) { c.use(optSmartFormat); c.smartFormat = &on }
 }
+
+// WithByteArray sends the audio as JSON, {"audio": [byte values]}, instead of a raw body:
+// for a relay that forwards only JSON bodies. The request is about four times the audio's
+// size. whisper and whisper-tiny-en take it.
+func WithByteArray() Option { return func(c *config) { c.use(optByteArray); c.byteArray = true } }
 
 // WithMaxPieceBytes sets the most audio bytes sent in one request (default
 // DefaultMaxPieceBytes).
@@ -153,18 +160,18 @@ type asrModel struct {
 	query   bool     // options go in the URL query (nova-3)
 }
 
-// Both whisper models take a raw body or a byte array: the raw body is a quarter of the
-// size, so whisper gets it; whisper-tiny-en gets the byte array, the form its Workers
-// binding examples use, which some proxies require for JSON-only routes.
+// Both whisper models take the audio as a raw body or as {"audio": [bytes]}
+// (https://developers.cloudflare.com/workers-ai/models/whisper/); they get the raw body, a
+// quarter of the array's size, unless WithByteArray asks for the array.
 var asrModels = map[string]asrModel{
-	Whisper:             {form: formRaw},
-	WhisperTinyEN:       {form: formByteArray},
+	Whisper:             {form: formRaw, options: []string{optByteArray}},
+	WhisperTinyEN:       {form: formRaw, options: []string{optByteArray}},
 	WhisperLargeV3Turbo: {form: formBase64, options: []string{optLanguage, optTranslate, optVAD, optInitialPrompt}},
 	Nova3:               {form: formRaw, options: []string{optLanguage, optSmartFormat}, query: true},
 }
 
-// Models returns the speech recognition models Transcribe takes, sorted.
-func Models() []string {
+// TranscribeModels returns the speech recognition models Transcribe takes, sorted.
+func TranscribeModels() []string {
 	var ids []string
 	for id := range asrModels {
 		ids = append(ids, id)
@@ -175,9 +182,9 @@ func Models() []string {
 
 // Transcribe turns audio into text with a Workers AI speech recognition model (Whisper,
 // WhisperTinyEN, WhisperLargeV3Turbo, Nova3), sending it in the form the model takes: a
-// raw body with the audio's Content-Type (whisper, nova-3, whose options go in the URL
-// query), a JSON array of byte values (whisper-tiny-en), or base64 in JSON beside the
-// options (whisper-large-v3-turbo).
+// raw body with the audio's Content-Type (whisper, whisper-tiny-en, and nova-3, whose
+// options go in the URL query), a JSON array of byte values (whisper models with
+// WithByteArray), or base64 in JSON beside the options (whisper-large-v3-turbo).
 //
 // The audio type is sniffed from its bytes (WAV, MP3, OGG, FLAC, WebM, M4A); anything else
 // is refused, as are an option the model does not take and audio over the byte limit that
@@ -194,7 +201,7 @@ func Models() []string {
 func Transcribe(ctx context.Context, c *llm.Client, model string, audio []byte, opts ...Option) (*Transcript, error) {
 	spec, ok := asrModels[model]
 	if !ok {
-		return nil, fmt.Errorf("speech: transcribe: %s is not a speech recognition model this package knows; use one of %s", model, strings.Join(Models(), ", "))
+		return nil, fmt.Errorf("speech: transcribe: %s is not a speech recognition model this package knows; use one of %s", model, strings.Join(TranscribeModels(), ", "))
 	}
 	cfg := config{maxPieceBytes: DefaultMaxPieceBytes, concurrency: defaultConcurrency}
 	for _, o := range opts {
@@ -202,11 +209,7 @@ func Transcribe(ctx context.Context, c *llm.Client, model string, audio []byte, 
 	}
 	for _, name := range cfg.used {
 		if !slices.Contains(spec.options, name) {
-			takes := "no options"
-			if len(spec.options) > 0 {
-				takes = strings.Join(spec.options, ", ")
-			}
-			return nil, fmt.Errorf("speech: transcribe: %s does not take %s (it takes %s)", model, name, takes)
+			return nil, fmt.Errorf("speech: transcribe: %s does not take %s (it takes %s)", model, name, strings.Join(spec.options, ", "))
 		}
 	}
 	if cfg.maxPieceBytes <= 0 {
@@ -304,7 +307,11 @@ func (cfg *config) split(audio []byte, mime string) (ps []piece, total time.Dura
 func transcribeOne(ctx context.Context, c *llm.Client, model string, spec asrModel, cfg config, p piece, info llm.ModelInfo) (*Transcript, error) {
 	var input any
 	var query url.Values
-	switch spec.form {
+	f := spec.form
+	if cfg.byteArray {
+		f = formByteArray
+	}
+	switch f {
 	case formRaw:
 		input = llm.Body{ContentType: p.mime, Data: p.audio}
 		if spec.query {

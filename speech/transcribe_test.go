@@ -33,9 +33,18 @@ func TestTranscribeRequestForms(t *testing.T) {
 			t.Errorf("request %s %q, %d bytes; want the WAV as the body with Content-Type audio/wav", r.Path, r.Header.Get("Content-Type"), len(r.Body))
 		}
 	})
-	t.Run("whisper-tiny-en byte array", func(t *testing.T) {
+	t.Run("whisper-tiny-en raw body", func(t *testing.T) {
 		srv, c := newServer(t, nil)
 		if _, err := speech.Transcribe(ctx, c, speech.WhisperTinyEN, audio); err != nil {
+			t.Fatal(err)
+		}
+		if r := srv.Requests()[0]; r.Header.Get("Content-Type") != "audio/wav" || !bytes.Equal(r.Body, audio) {
+			t.Errorf("Content-Type %q, %d bytes; want the WAV as the body", r.Header.Get("Content-Type"), len(r.Body))
+		}
+	})
+	t.Run("whisper-tiny-en byte array", func(t *testing.T) {
+		srv, c := newServer(t, nil)
+		if _, err := speech.Transcribe(ctx, c, speech.WhisperTinyEN, audio, speech.WithByteArray()); err != nil {
 			t.Fatal(err)
 		}
 		r := srv.Requests()[0]
@@ -124,7 +133,7 @@ func TestTranscribeDecodesEveryShape(t *testing.T) {
 	audio := speechWAV(4*time.Second, 8000, 0, 0)
 	ctx := context.Background()
 	_, c := newServer(t, nil)
-	for _, model := range speech.Models() {
+	for _, model := range speech.TranscribeModels() {
 		t.Run(model, func(t *testing.T) {
 			tr, err := speech.Transcribe(ctx, c, model, audio)
 			if err != nil {
@@ -207,9 +216,10 @@ func TestTranscribeRefusesBeforeSending(t *testing.T) {
 		{"empty audio", speech.Whisper, nil, nil, "no bytes", speech.ErrNotAudio},
 		{"not audio", speech.Whisper, []byte("<html><body>Not found</body></html>"), nil, "text/html", speech.ErrNotAudio},
 		{"AAC is not taken", speech.Whisper, []byte{0xFF, 0xF1, 0x50, 0x80, 0, 0, 0}, nil, "not WAV", speech.ErrNotAudio},
-		{"option the model does not take", speech.Whisper, wavAudio, []speech.Option{speech.WithLanguage("fr")}, "does not take WithLanguage (it takes no options)", nil},
+		{"option the model does not take", speech.Whisper, wavAudio, []speech.Option{speech.WithLanguage("fr")}, "does not take WithLanguage (it takes WithByteArray)", nil},
 		{"nova-3 has no translate", speech.Nova3, wavAudio, []speech.Option{speech.WithTranslate()}, "does not take WithTranslate (it takes WithLanguage, WithSmartFormat)", nil},
 		{"turbo has no smart format", speech.WhisperLargeV3Turbo, wavAudio, []speech.Option{speech.WithSmartFormat(true)}, "does not take WithSmartFormat", nil},
+		{"nova-3 takes no byte array", speech.Nova3, wavAudio, []speech.Option{speech.WithByteArray()}, "does not take WithByteArray", nil},
 		{"too large and not splittable", speech.Whisper, ogg, []speech.Option{speech.WithMaxPieceBytes(1000)}, "only PCM WAV and MP3 are split", speech.ErrTooLarge},
 		{"byte limit holds no audio", speech.Whisper, wavAudio, []speech.Option{speech.WithMaxPieceBytes(40)}, "holds no audio", speech.ErrTooLarge},
 		{"zero byte limit", speech.Whisper, wavAudio, []speech.Option{speech.WithMaxPieceBytes(0)}, "not positive", nil},
