@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// lockedBuffer is an io.Writer that tests can read while the server writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var listening = regexp.MustCompile(`listening on (http://\S+)`)
+
+// readRoot reads the banner's first line and returns the server's root URL; the rest of
+// stdout is collected in rest.
+func readRoot(t *testing.T, stdout io.Reader, rest *lockedBuffer) string {
+	t.Helper()
+	br := bufio.NewReader(stdout)
+	line, err := br.ReadString('\n')
+	if err != nil {
+		t.Fatalf("read banner: %v (got %q)", err, line)
+	}
+	m := listening.FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("banner %q names no URL", line)
+	}
+	go func() { _, _ = io.Copy(rest, br) }()
+	return m[1]
+}
+
+func do(t *testing.T, method, url, token, body string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// exercise sends a chat, a streamed chat and an embedding to the OpenAI-compatible base URL
+// under root, as curl or any OpenAI SDK would, and checks the answers.
+func exercise(t *testing.T, root, token string) {
+	t.Helper()
+	base := root + "/client/v4/accounts/local/ai/v1"
+	status, _, body := do(t, "POST", base+"/chat/completions", token,
+		`{"model":"@cf/meta/llama-3.1-8b-instruct","messages":[{"role":"user","content":"Say hello"}]}`)
+	var chat struct {
+		Object  string `json:"object"`
+		Choices []struct {
+			Message struct {
+				Content string `json:"content"`
+			} `json:"message"`
+		} `json:"choices"`
+	}
+	if err := json.Unmarshal([]byte(body), &chat); err != nil || status != 200 || chat.Object != "chat.completion" ||
+		len(chat.Choices) != 1 || !strings.HasPrefix(chat.Choices[0].Message.Content, "test model:") {
+		t.Fatalf("chat: %d %s (%v)", status, body, err)
+	}
+
+	status, h, body := do(t, "POST", base+"/chat/completions", token,
+		`{"model":"@cf/meta/llama-3.1-8b-instruct","stream":true,"messages":[{"role":"user","content":"Say hello"}]}`)
+	if status != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/event-stream") ||
+		!strings.Contains(body, `"object":"chat.completion.chunk"`) || !strings.HasSuffix(body, "data: [DONE]\n\n") {
+		t.Fatalf("stream: %d %s %s", status, h.Get("Content-Type"), body)
+	}
+
+	status, _, body = do(t, "POST", base+"/embeddings", token, `{"model":"@cf/baai/bge-small-en-v1.5","input":["hello"]}`)
+	var emb struct {
+		Data []struct {
+			Embedding []float32 `json:"embedding"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(body), &emb); err != nil || status != 200 || len(emb.Data) != 1 || len(emb.Data[0].Embedding) != 384 {
+		t.Fatalf("embeddings: %d %.300s (%v)", status, body, err)
+	}
+}
+
+// TestRun serves with the default flags but a free port: chat, stream and embeddings work
+// with any token, every request is logged, and cancelling the context stops the server.
+func TestRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr, rest lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, pw, &stderr)
+		pw.Close()
+	}()
+	root := readRoot(t, pr, &rest)
+	exercise(t, root, "")
+	exercise(t, root, "any-token")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	log := stderr.String()
+	if n := strings.Count(log, "\n"); n != 6 {
+		t.Errorf("%d log lines for 6 requests:\n%s", n, log)
+	}
+	for _, want := range []string{
+		"POST /client/v4/accounts/local/ai/v1/chat/completions model=@cf/meta/llama-3.1-8b-instruct status=200",
+		"POST /client/v4/accounts/local/ai/v1/embeddings model=@cf/baai/bge-small-en-v1.5 status=200",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "any-token") {
+		t.Error("the log shows the token")
+	}
+}
+
+// TestRunFlags checks -token, -account and -script, and that bad flags or a bad script
+// stop the command before it listens.
+func TestRunFlags(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "script.jsonl")
+	if err := os.WriteFile(script, []byte(`{"text":"scripted"}`+"\n"+`{"error":{"status":429,"code":3040,"message":"Capacity temporarily exceeded"},"retry_after":"3"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr, rest lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-token", "s3cret", "-account", "acc1", "-script", script}, pw, &stderr)
+		pw.Close()
+	}()
+	root := readRoot(t, pr, &rest)
+	chat := `{"model":"@cf/meta/llama-3.1-8b-instruct","messages":[{"role":"user","content":"hi"}]}`
+	if status, _, body := do(t, "POST", root+"/client/v4/accounts/acc1/ai/v1/chat/completions", "wrong", chat); status != 401 {
+		t.Errorf("wrong token: %d %s", status, body)
+	}
+	if status, _, body := do(t, "POST", root+"/client/v4/accounts/other/ai/v1/chat/completions", "s3cret", chat); status != 404 || !strings.Contains(body, "7003") {
+		t.Errorf("wrong account: %d %s", status, body)
+	}
+	if status, _, body := do(t, "POST", root+"/client/v4/accounts/acc1/ai/v1/chat/completions", "s3cret", chat); status != 200 || !strings.Contains(body, `"content":"scripted"`) {
+		t.Errorf("scripted reply 1: %d %s", status, body)
+	}
+	if status, h, body := do(t, "POST", root+"/client/v4/accounts/acc1/ai/run/@cf/meta/llama-3.1-8b-instruct", "s3cret", `{"prompt":"hi"}`); status != 429 || h.Get("Retry-After") != "3" {
+		t.Errorf("scripted reply 2: %d %s", status, body)
+	}
+	if status, _, body := do(t, "POST", root+"/client/v4/accounts/acc1/ai/v1/chat/completions", "s3cret", chat); status != 400 || !strings.Contains(body, "script ran out") {
+		t.Errorf("after the script: %d %s", status, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stderr.String()+rest.String(), "s3cret") {
+		t.Error("the output shows the token")
+	}
+
+	for _, args := range [][]string{
+		{"-addr", "127.0.0.1:0", "-script", filepath.Join(dir, "missing.json")},
+		{"-addr", "127.0.0.1:0", "-script", writeFile(t, dir, "bad.json", `{"txt":"x"}`)},
+		{"-nope"},
+		{"extra-arg"},
+	} {
+		if err := run(t.Context(), args, io.Discard, io.Discard); err == nil {
+			t.Errorf("run %q: no error", args)
+		}
+	}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestCommand builds the command, serves on a free port, answers a chat, a stream and an
+// embedding, and exits with status 0 on SIGINT and on SIGTERM.
+func TestCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go tool on PATH")
+	}
+	bin := filepath.Join(t.TempDir(), "workers-ai-emulator")
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr lockedBuffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			var rest lockedBuffer
+			root := readRoot(t, stdout, &rest)
+			exercise(t, root, "")
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("exit after %v: %v\nstderr: %s", sig, err, stderr.String())
+			}
+			if cmd.ProcessState.ExitCode() != 0 {
+				t.Fatalf("exit code %d", cmd.ProcessState.ExitCode())
+			}
+			if n := strings.Count(stderr.String(), " status=200"); n != 3 {
+				t.Errorf("%d requests logged with status 200, want 3:\n%s", n, stderr.String())
+			}
+		})
+	}
+}
