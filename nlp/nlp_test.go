@@ -49,8 +49,8 @@ func TestTranslate(t *testing.T) {
 		t.Errorf("Translate = %+v", tr)
 	}
 	got := body(t, srv.Requests()[0])
-	if got["text"] != "Hello" || got["target_lang"] != "french" || got["source_lang"] != "english" || len(got) != 3 {
-		t.Errorf("request = %v, want {text, target_lang: french, source_lang: english}", got)
+	if got["text"] != "Hello" || got["target_lang"] != "fr" || got["source_lang"] != "en" || len(got) != 3 {
+		t.Errorf("request = %v, want {text, target_lang: fr, source_lang: en}", got)
 	}
 
 	tr, err = nlp.Translate(ctx, c, nlp.IndicTrans2, "Hello", "hin_Deva")
@@ -81,7 +81,7 @@ func TestTranslateAll(t *testing.T) {
 		Requests []map[string]string `json:"requests"`
 	}
 	_ = json.Unmarshal(first.Body, &sub)
-	if len(sub.Requests) != 3 || sub.Requests[2]["text"] != "three" || sub.Requests[2]["target_lang"] != "german" {
+	if len(sub.Requests) != 3 || sub.Requests[2]["text"] != "three" || sub.Requests[2]["target_lang"] != "de" {
 		t.Errorf("batch submission %s", first.Body)
 	}
 

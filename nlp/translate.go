@@ -73,32 +73,34 @@ func WithQueueOptions(opts ...llm.QueueOption) TranslateOption {
 	return func(c *translateConfig) { c.queue = append(c.queue, opts...) }
 }
 
-// m2m100Name returns the name of a language given by name or code, case-insensitively.
-func m2m100Name(lang string) (string, bool) {
+// m2m100Code returns the ISO 639-1 code of a language given by name or code,
+// case-insensitively.
+func m2m100Code(lang string) (string, bool) {
 	l := strings.ToLower(strings.TrimSpace(lang))
-	if _, ok := m2m100Languages[l]; ok {
-		return l, true
+	if code, ok := m2m100Languages[l]; ok {
+		return code, true
 	}
-	for name, code := range m2m100Languages {
+	for _, code := range m2m100Languages {
 		if code == l {
-			return name, true
+			return code, true
 		}
 	}
 	return "", false
 }
 
 // translateRequest checks the language options and returns them as m2m100's input
-// fields, or indictrans2's target.
+// fields, or indictrans2's target. m2m100 is sent ISO 639-1 codes, the form its input
+// schema describes ("es" for Spanish; source_lang defaults to "en").
 func translateRequest(model, target string, cfg translateConfig) (map[string]any, error) {
 	switch model {
 	case M2M100:
-		t, ok := m2m100Name(target)
+		t, ok := m2m100Code(target)
 		if !ok {
 			return nil, fmt.Errorf("nlp: translate: %s does not translate into %q; it takes %s (or their two-letter codes)", model, target, strings.Join(Languages(), ", "))
 		}
 		in := map[string]any{"target_lang": t}
 		if cfg.source != "" {
-			s, ok := m2m100Name(cfg.source)
+			s, ok := m2m100Code(cfg.source)
 			if !ok {
 				return nil, fmt.Errorf("nlp: translate: %s does not translate from %q; it takes %s (or their two-letter codes)", model, cfg.source, strings.Join(Languages(), ", "))
 			}
@@ -110,7 +112,7 @@ func translateRequest(model, target string, cfg translateConfig) (map[string]any
 			return nil, fmt.Errorf("nlp: translate: %s does not translate into %q; it takes %s", model, target, strings.Join(indicLanguages, ", "))
 		}
 		if cfg.source != "" {
-			if s, _ := m2m100Name(cfg.source); s != "english" {
+			if s, _ := m2m100Code(cfg.source); s != "en" {
 				return nil, fmt.Errorf("nlp: translate: %s translates only from English, not %q", model, cfg.source)
 			}
 		}
