@@ -84,8 +84,10 @@ type Session struct {
 // program over stdio, a *mcp.StreamableClientTransport for streamable HTTP, one end of
 // mcp.NewInMemoryTransports) and lists its tools.
 //
-// The session lasts until Close or until ctx ends, whichever comes first; either way the
-// connection is closed and, for a command, the process is stopped. When the server sends
+// The session lasts until Close or until ctx ends, whichever comes first (so ctx should be
+// the program's or the agent's, not one limited to the time it takes to connect); either
+// way the connection is closed and, for a command, the process is stopped. Close also
+// waits for that, and for the session's goroutines, to finish. When the server sends
 // notifications/tools/list_changed, the session lists the tools again in the background,
 // and Tools returns the new set from then on.
 func Connect(ctx context.Context, t mcp.Transport, opts ...Option) (*Session, error) {
@@ -110,6 +112,9 @@ func Connect(ctx context.Context, t mcp.Transport, opts ...Option) (*Session, er
 	s.cs = cs
 	if info := cs.InitializeResult(); info != nil && info.ServerInfo != nil {
 		s.name = info.ServerInfo.Name
+	}
+	if s.name == "" {
+		s.name = "mcp" // a server that gave no name; the name appears in errors and prefixes
 	}
 	s.prefix = s.name + "_"
 	if o.prefixSet {

@@ -40,7 +40,7 @@ import (
 
 func main() {
 	q := flag.String("q", "A marathon is 42.195 km: how many miles is that, and at 5.5 minutes per km how many hours does it take ((42.195 * 5.5) / 60)? Say the time in hours and minutes.", "the question")
-	server := flag.String("server", "", "an MCP server `command` to run over stdio instead of building examples/mcpserver")
+	server := flag.String("server", "", "the path of an MCP server `program` to run over stdio instead of building examples/mcpserver")
 	backend.Main("mcp", "Mcp runs an agent whose tools come from an MCP server (examples/mcpserver, started as a\n"+
 		"child process over stdio; package mcptools) next to one local Go tool. It prints each\n"+
 		"step, the answer and the cost.",
