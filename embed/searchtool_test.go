@@ -3,6 +3,7 @@ package embed_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -186,68 +187,61 @@ func TestSearchToolReranks(t *testing.T) {
 	}
 }
 
-// delayEmbeddings holds each request for an embeddings model for d before sending it. It
-// runs inside the synctest bubble, so d passes in fake time; the exchange itself goes over
-// a real connection to the emulator and takes no fake time.
-type delayEmbeddings struct {
-	d    time.Duration
-	next http.RoundTripper
+// inProcess hands each request to the emulator's handler in the calling goroutine, so that
+// the emulator runs inside a synctest bubble and the latency of its replies passes in fake
+// time.
+type inProcess struct{ h http.Handler }
+
+func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
 }
 
-func (t delayEmbeddings) RoundTrip(r *http.Request) (*http.Response, error) {
-	if strings.Contains(r.URL.Path, "/@cf/baai/") {
-		timer := time.NewTimer(t.d)
-		select {
-		case <-timer.C:
-		case <-r.Context().Done():
-			timer.Stop()
-			return nil, r.Context().Err()
-		}
-	}
-	return t.next.RoundTrip(r)
-}
-
-// Two searches asked for in one step run at the same time: with each embedding taking a
-// second, the step takes one second of fake time, not two.
+// Two searches asked for in one step run at the same time: with each embedding reply taking
+// a second, the step takes one second of fake time, not two.
 func TestTwoSearchesInOneStepRunConcurrently(t *testing.T) {
 	const chat = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
-	var mu sync.Mutex
-	turn := 0
-	srv := llmtest.NewServer(func(model string, _ []byte) llmtest.Reply {
-		if model != chat {
-			return llmtest.Model()
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		turn++
-		if turn == 1 {
-			return llmtest.Calls(
-				llm.ToolCall{ID: "s1", Name: "search_docs", Arguments: json.RawMessage(`{"query":"reset password"}`)},
-				llm.ToolCall{ID: "s2", Name: "search_docs", Arguments: json.RawMessage(`{"query":"office hours"}`)},
-			)
-		}
-		return llmtest.Text("Use the account page; the office closes at six on Fridays.")
-	})
-	defer srv.Close()
-	setup, err := srv.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := embed.NewMemoryStore()
-	newSearchIndexOn(t, setup, store)
-
 	const latency = time.Second
 	synctest.Test(t, func(t *testing.T) {
-		tr := &http.Transport{DisableKeepAlives: true}
-		defer tr.CloseIdleConnections()
-		c, err := srv.Client(llm.WithHTTPClient(&http.Client{Transport: delayEmbeddings{latency, tr}}))
+		var mu sync.Mutex
+		turn, embeddings := 0, 0
+		slow := false
+		h := llmtest.NewHandler(func(model string, _ []byte) llmtest.Reply {
+			mu.Lock()
+			defer mu.Unlock()
+			if model != chat {
+				embeddings++
+				if slow {
+					return llmtest.Model().WithLatency(latency)
+				}
+				return llmtest.Model()
+			}
+			turn++
+			if turn == 1 {
+				return llmtest.Calls(
+					llm.ToolCall{ID: "s1", Name: "search_docs", Arguments: json.RawMessage(`{"query":"reset password"}`)},
+					llm.ToolCall{ID: "s2", Name: "search_docs", Arguments: json.RawMessage(`{"query":"office hours"}`)},
+				)
+			}
+			return llmtest.Text("Use the account page; the office closes at six on Fridays.")
+		})
+		c, err := llm.NewClient(llm.WithBaseURL("http://emulator.invalid"), llm.WithAccount("acc", "token"),
+			llm.WithHTTPClient(&http.Client{Transport: inProcess{h}}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The same vectors, with queries embedded through the slow transport; the pacing
-		// of one request per 20 ms is lifted so that only the latency counts.
-		live := embed.NewIndexOn(embed.New(c, small, embed.WithRequestsPerMinute(60_000_000)), store)
-		a := agent.New(c.Model(chat), agent.WithTools(live.SearchTool("search_docs", "Search the help pages", 2)))
+		// The pacing of one embeddings request per 20 ms is lifted so that only the
+		// latency counts.
+		ix := embed.NewIndex(embed.New(c, small, embed.WithRequestsPerMinute(60_000_000)))
+		if err := ix.Add(t.Context(), searchDocs...); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		slow = true
+		mu.Unlock()
+
+		a := agent.New(c.Model(chat), agent.WithTools(ix.SearchTool("search_docs", "Search the help pages", 2)))
 		start := time.Now()
 		res, err := a.Run(t.Context(), "How do I reset my password, and when does the office close?")
 		if err != nil {
@@ -264,14 +258,8 @@ func TestTwoSearchesInOneStepRunConcurrently(t *testing.T) {
 				t.Errorf("result %+v", r)
 			}
 		}
-	})
-	n := 0
-	for _, r := range srv.Requests() {
-		if r.Model == small {
-			n++
+		if embeddings != 3 { // the Add, then one per search
+			t.Errorf("%d embeddings requests, want 3", embeddings)
 		}
-	}
-	if n != 3 { // the Add in setup, then one per search
-		t.Errorf("%d embeddings requests, want 3", n)
-	}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -132,75 +133,66 @@ func textOnly(req *llm.Request) {
 	}
 }
 
-// slowModels holds each request to an embeddings or vision model for d before sending it.
-// It runs inside the synctest bubble, so d passes in fake time; the exchange itself goes
-// over a real connection to the emulator and takes no fake time.
-type slowModels struct {
-	d    time.Duration
-	next http.RoundTripper
-}
+// inProcess hands each request to the emulator's handler in the calling goroutine, so that
+// the emulator runs inside a synctest bubble and the latency of its replies passes in fake
+// time.
+type inProcess struct{ h http.Handler }
 
-func (t slowModels) RoundTrip(r *http.Request) (*http.Response, error) {
-	if strings.Contains(r.URL.Path, "/@cf/baai/") || strings.Contains(r.URL.Path, scout) {
-		timer := time.NewTimer(t.d)
-		select {
-		case <-timer.C:
-		case <-r.Context().Done():
-			timer.Stop()
-			return nil, r.Context().Err()
-		}
-	}
-	return t.next.RoundTrip(r)
+func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
 }
 
 // An agent whose model has no vision searches twice and asks about the attached image in
-// one step: with every embedding and vision request taking a second, the run takes one
-// second of fake time, so the three calls ran at the same time.
+// one step: with every embedding and vision reply taking a second, the run takes one second
+// of fake time, so the three calls ran at the same time.
 func TestTwoSearchesAndAVisionCallInOneStepRunConcurrently(t *testing.T) {
 	const chat = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 	const small = "@cf/baai/bge-small-en-v1.5"
-	var mu sync.Mutex
-	turn := 0
-	srv := llmtest.NewServer(func(model string, _ []byte) llmtest.Reply {
-		if model != chat {
-			return llmtest.Model()
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		turn++
-		if turn == 1 {
-			return llmtest.Calls(
-				llm.ToolCall{ID: "s1", Name: "search_docs", Arguments: json.RawMessage(`{"query":"square"}`)},
-				llm.ToolCall{ID: "s2", Name: "search_docs", Arguments: json.RawMessage(`{"query":"colour"}`)},
-				llm.ToolCall{ID: "v1", Name: "look", Arguments: json.RawMessage(`{"image":0,"question":"What colour is the square?"}`)},
-			)
-		}
-		return llmtest.Text("A red square, as the notes say.")
-	})
-	defer srv.Close()
-	setup, err := srv.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := embed.NewMemoryStore()
-	err = embed.NewIndexOn(embed.New(setup, small), store).Add(t.Context(),
-		embed.Document{ID: "n1", Text: "The logo is a red square.", Meta: map[string]string{"source": "notes.md"}},
-		embed.Document{ID: "n2", Text: "Our colour is red.", Meta: map[string]string{"source": "brand.md"}},
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := testPNG(t)
-
 	const latency = time.Second
+	img := testPNG(t)
 	synctest.Test(t, func(t *testing.T) {
-		tr := &http.Transport{DisableKeepAlives: true}
-		defer tr.CloseIdleConnections()
-		c, err := srv.Client(llm.WithHTTPClient(&http.Client{Transport: slowModels{latency, tr}}))
+		var mu sync.Mutex
+		turn := 0
+		var vision []string // the bodies sent to the vision model
+		var chats []string  // the bodies sent to the agent's model
+		h := llmtest.NewHandler(func(model string, body []byte) llmtest.Reply {
+			mu.Lock()
+			defer mu.Unlock()
+			switch model {
+			case small:
+				return llmtest.Model().WithLatency(latency)
+			case scout:
+				vision = append(vision, string(body))
+				return llmtest.Model().WithLatency(latency)
+			}
+			chats = append(chats, string(body))
+			turn++
+			if turn == 1 {
+				return llmtest.Calls(
+					llm.ToolCall{ID: "s1", Name: "search_docs", Arguments: json.RawMessage(`{"query":"square"}`)},
+					llm.ToolCall{ID: "s2", Name: "search_docs", Arguments: json.RawMessage(`{"query":"colour"}`)},
+					llm.ToolCall{ID: "v1", Name: "look", Arguments: json.RawMessage(`{"image":0,"question":"What colour is the square?"}`)},
+				)
+			}
+			return llmtest.Text("A red square, as the notes say.")
+		})
+		c, err := llm.NewClient(llm.WithBaseURL("http://emulator.invalid"), llm.WithAccount("acc", "token"),
+			llm.WithHTTPClient(&http.Client{Transport: inProcess{h}}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ix := embed.NewIndexOn(embed.New(c, small, embed.WithRequestsPerMinute(60_000_000)), store)
+		// The pacing of one embeddings request per 20 ms is lifted so that only the
+		// latency counts.
+		ix := embed.NewIndex(embed.New(c, small, embed.WithRequestsPerMinute(60_000_000)))
+		err = ix.Add(t.Context(),
+			embed.Document{ID: "n1", Text: "The logo is a red square.", Meta: map[string]string{"source": "notes.md"}},
+			embed.Document{ID: "n2", Text: "Our colour is red.", Meta: map[string]string{"source": "brand.md"}},
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
 		a := agent.New(c.Model(chat), agent.WithTools(
 			ix.SearchTool("search_docs", "Search the notes", 1),
 			Tool(c.Model(scout), "look", "Ask a vision model about an attached image"),
@@ -221,20 +213,13 @@ func TestTwoSearchesAndAVisionCallInOneStepRunConcurrently(t *testing.T) {
 				t.Errorf("result %+v", r)
 			}
 		}
-	})
-	var vision int
-	for _, r := range srv.Requests() {
-		if r.Model == scout {
-			vision++
-			if !strings.Contains(string(r.Body), "What colour is the square?") || !strings.Contains(string(r.Body), "data:image/png;base64,") {
-				t.Errorf("vision request %.300s", r.Body)
+		if len(vision) != 1 || !strings.Contains(vision[0], "What colour is the square?") || !strings.Contains(vision[0], "data:image/png;base64,") {
+			t.Errorf("vision requests %.300q", vision)
+		}
+		for _, b := range chats {
+			if strings.Contains(b, "data:image/") {
+				t.Errorf("the image went to the model without vision: %.300s", b)
 			}
 		}
-		if r.Model == chat && strings.Contains(string(r.Body), "data:image/") {
-			t.Errorf("the image went to the model without vision: %.300s", r.Body)
-		}
-	}
-	if vision != 1 {
-		t.Errorf("%d vision requests, want 1", vision)
-	}
+	})
 }
