@@ -408,3 +408,23 @@ func TestTranscribeSplitsLongMP3(t *testing.T) {
 		t.Errorf("limit under a frame: err = %v", err)
 	}
 }
+
+// TestTranscribeSplitsWAVByBytes keeps every piece under the byte limit, header included.
+func TestTranscribeSplitsWAVByBytes(t *testing.T) {
+	srv, c := newServer(t, nil)
+	audio := speechWAV(3*time.Second, 8000, 0, 0) // 48044 bytes
+	tr, err := speech.Transcribe(context.Background(), c, speech.Whisper, audio, speech.WithMaxPieceBytes(10001))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, r := range srv.Requests() {
+		if len(r.Body) > 10001 {
+			t.Errorf("piece of %d bytes, over the limit of 10001", len(r.Body))
+		}
+		total += len(r.Body) - 44
+	}
+	if total != 48000 || tr.Pieces != 5 || tr.Duration != 3*time.Second {
+		t.Errorf("%d pieces carrying %d bytes of samples, duration %v; want 5 pieces, 48000 bytes, 3s", tr.Pieces, total, tr.Duration)
+	}
+}
