@@ -359,6 +359,34 @@ func TestToolTimeoutCancelsTheServerCall(t *testing.T) {
 	})
 }
 
+func TestRunCancellationReachesTheServer(t *testing.T) {
+	s, log := stdio(t, "testserver")
+	lines := func() []string {
+		b, _ := os.ReadFile(log)
+		return strings.Split(strings.TrimSpace(string(b)), "\n")
+	}
+	srv := llmtest.NewServer(llmtest.Script(llmtest.Calls(call("slow", `{}`)), llmtest.Text("done")))
+	defer srv.Close()
+	c, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := agent.New(c.Model(model), agent.WithTools(s.Tools()...), agent.WithToolTimeout(0))
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Run(ctx, "go")
+		done <- err
+	}()
+	waitFor(t, "started slow", lines)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run after cancel: %v, want context.Canceled", err)
+	}
+	waitFor(t, "cancelled slow", lines)
+}
+
 func TestListChanged(t *testing.T) {
 	changes := make(chan []tools.Tool, 4)
 	for _, tc := range []struct {
