@@ -28,7 +28,7 @@ func TranscribeTool(c *llm.Client, model string, clips map[string][]byte, opts .
 		func(ctx context.Context, in TranscribeInput) (string, error) {
 			audio, ok := clips[in.Clip]
 			if !ok {
-				return "", fmt.Errorf("no clip named %q; the clips are %s", in.Clip, strings.Join(names, ", "))
+				return "", fmt.Errorf("speech: transcribe: no clip named %q; the clips are %s", in.Clip, strings.Join(names, ", "))
 			}
 			t, err := Transcribe(ctx, c, model, audio, opts...)
 			if err != nil {

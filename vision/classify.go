@@ -84,10 +84,10 @@ type ImageInput struct {
 func attached(ctx context.Context, i int) (llm.Image, error) {
 	imgs := tools.Attachments(ctx)
 	if len(imgs) == 0 {
-		return llm.Image{}, errors.New("no image is attached to this run")
+		return llm.Image{}, errors.New("vision: no image is attached to this run")
 	}
 	if i < 0 || i >= len(imgs) {
-		return llm.Image{}, fmt.Errorf("image_index %d: the run has %d attached images", i, len(imgs))
+		return llm.Image{}, fmt.Errorf("vision: image_index %d: the run has %d attached images", i, len(imgs))
 	}
 	return imgs[i], nil
 }
