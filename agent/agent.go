@@ -613,6 +613,9 @@ func (r *run) request(ctx context.Context, final bool) (llm.Request, prepared, e
 	if err != nil {
 		return req, pre, err
 	}
+	if len(r.images) > 0 && !r.a.seesImages() {
+		req.Messages = describeImages(req.Messages)
+	}
 	if len(r.a.edits) > 0 {
 		req.Messages = slices.Clone(req.Messages)
 		req.Tools = slices.Clone(req.Tools)

@@ -15,9 +15,15 @@ import (
 type ToolOption func(*toolConfig)
 
 type toolConfig struct {
-	fetch      []FetchOption
-	structured []structured.Option
+	fetch        []FetchOption
+	structured   []structured.Option
+	attachedOnly bool
 }
+
+// AttachedOnly limits the tool to the images attached to the run: its schema has no "url"
+// and requires "image", and a call naming a URL fails the schema, so no model can make the
+// program download anything.
+func AttachedOnly() ToolOption { return func(c *toolConfig) { c.attachedOnly = true } }
 
 // WithFetchOptions sets the options FetchImage is called with for an image the model names
 // by URL: WithMaxBytes, WithFetchTimeout, or AllowPrivate for a local image server during
@@ -39,7 +45,7 @@ type imageArgs struct {
 }
 
 // toolParams is the parameters schema of both tools; question is required for Tool.
-func toolParams(questionRequired bool, question string) json.RawMessage {
+func toolParams(questionRequired, attachedOnly bool, question string) json.RawMessage {
 	p := map[string]any{
 		"type": "object",
 		"properties": map[string]any{
@@ -55,8 +61,18 @@ func toolParams(questionRequired bool, question string) json.RawMessage {
 		},
 		"additionalProperties": false,
 	}
+	required := []string{}
+	if attachedOnly {
+		props := p["properties"].(map[string]any)
+		delete(props, "url")
+		props["image"].(map[string]any)["description"] = "the index of an image attached to the conversation, 0 for the first"
+		required = append(required, "image")
+	}
 	if questionRequired {
-		p["required"] = []string{"question"}
+		required = append(required, "question")
+	}
+	if len(required) > 0 {
+		p["required"] = required
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
@@ -80,7 +96,7 @@ func Tool(m llm.Model, name, description string, opts ...ToolOption) tools.Tool 
 	for _, o := range opts {
 		o(&cfg)
 	}
-	params := toolParams(true, "what to ask about the image, e.g. \"What does the chart show?\"")
+	params := toolParams(true, cfg.attachedOnly, "what to ask about the image, e.g. \"What does the chart show?\"")
 	return tools.Func(name, description, params, func(ctx context.Context, raw json.RawMessage) (string, error) {
 		args, img, err := cfg.image(ctx, m, raw)
 		if err != nil {
@@ -98,7 +114,7 @@ func ExtractTool[T any](m llm.Model, name, description string, opts ...ToolOptio
 	for _, o := range opts {
 		o(&cfg)
 	}
-	params := toolParams(false, "optional: what to extract, beyond the fields of the answer")
+	params := toolParams(false, cfg.attachedOnly, "optional: what to extract, beyond the fields of the answer")
 	return tools.Func(name, description, params, func(ctx context.Context, raw json.RawMessage) (string, error) {
 		args, img, err := cfg.image(ctx, m, raw)
 		if err != nil {

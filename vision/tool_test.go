@@ -223,3 +223,23 @@ func TestTwoSearchesAndAVisionCallInOneStepRunConcurrently(t *testing.T) {
 		}
 	})
 }
+
+func TestAttachedOnlyOffersNoURL(t *testing.T) {
+	srv, cl := newServer(t, nil)
+	images, hits := imageServer(t, readTestdata(t, "square.png"))
+	tool := Tool(cl.Model(scout), "look", "Ask about an attached image", AttachedOnly(), WithFetchOptions(AllowPrivate()))
+	if p := string(tool.Def().Parameters); strings.Contains(p, `"url"`) || !strings.Contains(p, `"required":["image","question"]`) {
+		t.Fatalf("parameters %s, want image and question required and no url", p)
+	}
+	_, err := tool.Call(t.Context(), json.RawMessage(`{"url":"`+images.URL+`/a.png","question":"What colour?"}`))
+	if err == nil || !strings.Contains(err.Error(), "'url' not allowed") {
+		t.Fatalf("error = %v, want the URL refused", err)
+	}
+	if hits.Load() != 0 || len(srv.Requests()) != 0 {
+		t.Fatalf("%d fetches and %d requests after a refused URL, want none", hits.Load(), len(srv.Requests()))
+	}
+	ctx := tools.WithAttachments(t.Context(), []llm.Image{testPNG(t)})
+	if _, err := tool.Call(ctx, json.RawMessage(`{"image":0,"question":"What colour?"}`)); err != nil || len(srv.Requests()) != 1 {
+		t.Fatalf("attached image: %v, %d requests", err, len(srv.Requests()))
+	}
+}
