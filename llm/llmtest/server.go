@@ -519,6 +519,11 @@ func (s *Server) emulate(ex *exchange, rep Reply) output {
 		}
 		return s.generate(ex, rep, nil)
 	}
+	// The task models (tasks.go) first: llama-guard is a text-generation model with an
+	// answer of its own.
+	if out, ok := s.task(ex, info); ok {
+		return out
+	}
 	switch info.Task {
 	case llm.TaskTextGeneration:
 		return s.generate(ex, rep, nil)
@@ -536,9 +541,6 @@ func (s *Server) emulate(ex *exchange, rep Reply) output {
 		return s.describe(ex)
 	case llm.TaskTextToImage:
 		return s.paint(ex, info)
-	}
-	if out, ok := s.task(ex, info); ok {
-		return out
 	}
 	return aiError(ex, http.StatusBadRequest, 5006, fmt.Sprintf(
 		"llmtest: the emulator does not answer %s models (%s); give NewServer a Handler that does", info.Task, ex.model))
