@@ -55,6 +55,7 @@ type Agent struct {
 	name        string
 	history     History
 	affinity    string // WithSessionAffinity
+	sources     []func(context.Context) []tools.Tool
 	err         error  // a configuration error, returned by every run
 }
 
@@ -190,17 +191,11 @@ func New(m llm.Model, opts ...Option) *Agent {
 	if b := a.budget; b.MaxTokens < 0 || b.MaxNeurons < 0 || b.MaxDollars < 0 || b.MaxToolCalls < 0 {
 		errs = append(errs, fmt.Errorf("agent: WithBudget(%+v): negative limit", b))
 	}
-	set, err := tools.NewSet(a.tools...)
+	set, err := a.newSet(a.tools)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("agent: %w", err))
+		errs = append(errs, err)
 	} else {
-		a.set = set.WithTimeout(a.toolTimeout)
-		if a.logger != nil {
-			a.set = a.set.WithLogger(a.logger)
-		}
-		if o := a.observer; o != nil {
-			a.set = a.set.WithCallHooks(o.StartTool, o.EndTool)
-		}
+		a.set = set
 	}
 	if a.name == "" {
 		a.name = "agent"
@@ -216,6 +211,57 @@ func WithSystem(s string) Option { return func(a *Agent) { a.system = s } }
 // WithTools adds tools the model may call. Names must be distinct.
 func WithTools(ts ...tools.Tool) Option {
 	return func(a *Agent) { a.tools = append(a.tools, ts...) }
+}
+
+// WithToolSource adds tools that may change while a run goes on, such as those of an MCP
+// server that announces changes (mcptools.Session.Tools): src is called before each
+// tool-using step's model call, and its tools are offered and run in that step next to
+// those of WithTools. A name offered twice fails the step with an error naming it.
+func WithToolSource(src func(ctx context.Context) []tools.Tool) Option {
+	return func(a *Agent) { a.sources = append(a.sources, src) }
+}
+
+// newSet makes the Set that runs ts, configured as the Agent's options say.
+func (a *Agent) newSet(ts []tools.Tool) (*tools.Set, error) {
+	set, err := tools.NewSet(ts...)
+	if err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	set = set.WithTimeout(a.toolTimeout)
+	if a.logger != nil {
+		set = set.WithLogger(a.logger)
+	}
+	if o := a.observer; o != nil {
+		set = set.WithCallHooks(o.StartTool, o.EndTool)
+	}
+	return set, nil
+}
+
+// refreshTools rebuilds the run's Set from the Agent's tools and its tool sources, when it
+// has sources.
+func (r *run) refreshTools(ctx context.Context) error {
+	if len(r.a.sources) == 0 {
+		return nil
+	}
+	ts := slices.Clone(r.a.tools)
+	for _, src := range r.a.sources {
+		ts = append(ts, src(ctx)...)
+	}
+	set, err := r.a.newSet(ts)
+	if err != nil {
+		return err
+	}
+	r.useSet(set)
+	return nil
+}
+
+// useSet makes set the one the run offers and runs.
+func (r *run) useSet(set *tools.Set) {
+	r.set, r.defs = set, set.Defs()
+	r.names = make(map[string]bool, len(r.defs))
+	for _, d := range r.defs {
+		r.names[d.Name] = true
+	}
 }
 
 // WithMaxSteps caps the model calls that may use tools (default 8). When the cap is reached,
@@ -342,6 +388,7 @@ type run struct {
 	parent  *run     // the run this one is a sub-agent of, nil at the top
 	up      *link    // how it was called by parent
 	path    []string // the names of the sub-agents from the top run down to this one
+	set     *tools.Set // the Agent's, or the one its tool sources made for this step
 	defs    []llm.ToolDef
 	names   map[string]bool  // offered tool names
 	ids     map[string]bool  // tool-call ids used in the conversation
@@ -389,11 +436,7 @@ func (a *Agent) start(msgs []llm.Message, emit func(Event) bool, key string) (*r
 	if len(msgs) == 0 {
 		return r, errors.New("agent: no messages")
 	}
-	r.defs = a.set.Defs()
-	r.names = make(map[string]bool, len(r.defs))
-	for _, d := range r.defs {
-		r.names[d.Name] = true
-	}
+	r.useSet(a.set)
 	r.ids = make(map[string]bool)
 	for _, m := range history {
 		r.images = append(r.images, m.Images...)
@@ -607,6 +650,9 @@ func (r *run) request(ctx context.Context, final bool) (llm.Request, prepared, e
 	// starts from the run's own.
 	req := llm.Request{Messages: slices.Clip(r.conversation()), SessionAffinity: r.res.SessionAffinity}
 	if !final {
+		if err := r.refreshTools(ctx); err != nil {
+			return req, prepared{}, err
+		}
 		req.Tools = slices.Clip(r.defs)
 	}
 	pre, err := r.prepare(ctx, &req)

@@ -25,7 +25,9 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const (
-	llama = "@cf/meta/llama-3.3-70b-instruct-fp8-fast" // legacy family: tool calls carry no ids
+	llama = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+	// legacy answers in the legacy family: tool calls without ids, usage without neurons.
+	legacy = "@cf/meta/llama-3.1-8b-instruct"
 	kimi  = "@cf/moonshotai/kimi-k2.6"                 // chat family: ids as the reply gives them
 )
 
@@ -357,7 +359,7 @@ func TestRepeatedAndMissingToolCallIDsAreMadeUnique(t *testing.T) {
 		id    string
 	}{
 		{"kimi reuses an id across turns", kimi, "functions.add:0"},
-		{"legacy calls carry no id", llama, ""},
+		{"legacy calls carry no id", legacy, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -138,7 +138,7 @@ func (r *run) runSet(ctx context.Context, calls []llm.ToolCall) (results []tools
 	if r.emit == nil {
 		l := &link{parent: r}
 		defer l.close()
-		return r.a.set.Run(context.WithValue(ctx, linkKey{}, l), calls, r.a.parallelism), false
+		return r.set.Run(context.WithValue(ctx, linkKey{}, l), calls, r.a.parallelism), false
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -148,7 +148,7 @@ func (r *run) runSet(ctx context.Context, calls []llm.ToolCall) (results []tools
 	defer l.close()
 	ctx = context.WithValue(ctx, linkKey{}, l)
 	done := make(chan []tools.Result, 1)
-	go func() { done <- r.a.set.Run(ctx, calls, r.a.parallelism) }()
+	go func() { done <- r.set.Run(ctx, calls, r.a.parallelism) }()
 	for {
 		select {
 		case ev := <-events:

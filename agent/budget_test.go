@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -18,31 +19,43 @@ func unpriced(r llmtest.Reply) llmtest.Reply {
 	return r.WithUsage(llm.Usage{PromptTokens: 1000, CompletionTokens: 100, TotalTokens: 1100}).WithHeader("cf-ai-neurons", "")
 }
 
-// llama's catalog prices (26668 and 204805 neurons per million input and output tokens) make
-// each unpriced reply about 47.15 neurons.
+// The legacy model's catalog prices (25608 and 75147 neurons per million input and output
+// tokens) make each unpriced reply about 33.12 neurons.
 func TestNeuronBudgetEstimatesNeuronsTheReplyDoesNotReport(t *testing.T) {
-	srv, m := emulator(t, llama, unpriced(llmtest.Calls(add("", 1, 2))), unpriced(llmtest.Calls(add("", 3, 4))), llmtest.Text("never asked"))
+	srv, m := emulator(t, legacy, unpriced(llmtest.Calls(add("", 1, 2))), unpriced(llmtest.Calls(add("", 3, 4))), llmtest.Text("never asked"))
 	var ran atomic.Int32
-	res, err := agent.New(m, agent.WithTools(addTool(&ran)), agent.WithBudget(agent.Budget{MaxNeurons: 60})).Run(t.Context(), "add")
-	if !errors.Is(err, agent.ErrBudgetExceeded) || !strings.Contains(err.Error(), "94.30 neurons") || !strings.Contains(err.Error(), "estimated") {
-		t.Fatalf("error = %v, want ErrBudgetExceeded at about 94.30 estimated neurons", err)
+	res, err := agent.New(m, agent.WithTools(addTool(&ran)), agent.WithBudget(agent.Budget{MaxNeurons: 40})).Run(t.Context(), "add")
+	if !errors.Is(err, agent.ErrBudgetExceeded) || !strings.Contains(err.Error(), "66.25 neurons") || !strings.Contains(err.Error(), "estimated") {
+		t.Fatalf("error = %v, want ErrBudgetExceeded at about 66.25 estimated neurons", err)
 	}
 	if ran.Load() != 1 || len(res.Steps) != 2 || len(srv.Requests()) != 2 {
 		t.Fatalf("add ran %d times, %d steps, %d requests; want the second step's calls refused", ran.Load(), len(res.Steps), len(srv.Requests()))
 	}
-	if res.Usage.Neurons != 0 || res.Usage.TotalTokens != 2200 {
-		t.Fatalf("Usage = %+v; want the tokens as reported and no invented neurons", res.Usage)
+	if !res.Usage.NeuronsEstimated || res.Usage.TotalTokens != 2200 {
+		t.Fatalf("Usage = %+v; want the tokens as reported and the neurons marked estimated", res.Usage)
 	}
 }
 
 // withoutID hides the model's id, as a wrapper around a model does.
 type withoutID struct{ llm.Model }
 
+// unmetered is a model that reports no neurons and has no id to estimate them from, as an
+// OpenAI-compatible server's model is.
+type unmetered struct{ llm.Model }
+
+func (m unmetered) Generate(ctx context.Context, req llm.Request) (*llm.Response, error) {
+	r, err := m.Model.Generate(ctx, req)
+	if r != nil {
+		r.Usage.Neurons, r.Usage.NeuronsEstimated = 0, false
+	}
+	return r, err
+}
+
 func TestNeuronBudgetThatCannotBeEnforcedIsRefused(t *testing.T) {
 	srv, m := emulator(t, llama, unpriced(llmtest.Calls(add("", 1, 2))), llmtest.Text("never asked"))
 	var ran atomic.Int32
-	res, err := agent.New(withoutID{m}, agent.WithTools(addTool(&ran)), agent.WithBudget(agent.Budget{MaxNeurons: 60})).Run(t.Context(), "add")
-	if err == nil || !strings.Contains(err.Error(), "MaxNeurons cannot be enforced") || !strings.Contains(err.Error(), "reports no neurons") {
+	res, err := agent.New(unmetered{m}, agent.WithTools(addTool(&ran)), agent.WithBudget(agent.Budget{MaxNeurons: 60})).Run(t.Context(), "add")
+	if err == nil || !strings.Contains(err.Error(), "MaxNeurons and MaxDollars cannot be enforced") || !strings.Contains(err.Error(), "reports no neurons") {
 		t.Fatalf("error = %v, want MaxNeurons refused, saying why", err)
 	}
 	if ran.Load() != 0 || len(srv.Requests()) != 1 || res.Usage.TotalTokens != 1100 {
