@@ -56,7 +56,7 @@ type Agent struct {
 	history     History
 	affinity    string // WithSessionAffinity
 	sources     []func(context.Context) []tools.Tool
-	err         error  // a configuration error, returned by every run
+	err         error // a configuration error, returned by every run
 }
 
 // Option configures an Agent.
@@ -385,9 +385,9 @@ type run struct {
 	a       *Agent
 	name    string // for the Observer: the Agent's, or a sub-agent's tool name
 	res     *Result
-	parent  *run     // the run this one is a sub-agent of, nil at the top
-	up      *link    // how it was called by parent
-	path    []string // the names of the sub-agents from the top run down to this one
+	parent  *run       // the run this one is a sub-agent of, nil at the top
+	up      *link      // how it was called by parent
+	path    []string   // the names of the sub-agents from the top run down to this one
 	set     *tools.Set // the Agent's, or the one its tool sources made for this step
 	defs    []llm.ToolDef
 	names   map[string]bool  // offered tool names

@@ -28,7 +28,7 @@ const (
 	llama = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 	// legacy answers in the legacy family: tool calls without ids, usage without neurons.
 	legacy = "@cf/meta/llama-3.1-8b-instruct"
-	kimi  = "@cf/moonshotai/kimi-k2.6"                 // chat family: ids as the reply gives them
+	kimi   = "@cf/moonshotai/kimi-k2.6" // chat family: ids as the reply gives them
 )
 
 // emulator starts the Workers AI emulator answering with replies in order, and returns it

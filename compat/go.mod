@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/gowai/gowai => ../
 
 require (
+	github.com/cloudflare/cloudflare-go/v6 v6.10.0
 	github.com/gowai/gowai v0.0.0
 	github.com/openai/openai-go/v3 v3.98.0
 	github.com/sashabaranov/go-openai v1.43.0
