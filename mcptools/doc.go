@@ -31,8 +31,10 @@
 //
 // When the server sends notifications/tools/list_changed, the session lists the tools again
 // and Session.Tools returns the new set (WithToolsChanged reports it). An agent built with
-// agent.WithTools keeps the set it was given; build the next agent, or the next run's, from
-// Session.Tools.
+// agent.WithTools keeps the set it was given; one given the session as a tool source offers
+// the new set from its next step on:
+//
+//	a := agent.New(m, agent.WithToolSource(func(context.Context) []tools.Tool { return sess.Tools() }))
 //
 // A session ends with Close or when the context given to Connect ends; a command's process
 // is stopped and no goroutine is left behind. If the server goes away (its process exits,

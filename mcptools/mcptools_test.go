@@ -435,6 +435,35 @@ func TestListChanged(t *testing.T) {
 	}
 }
 
+// A running agent whose tools come from the session (agent.WithToolSource) offers a tool the
+// server added on its next step.
+func TestListChangedReachesARunningAgent(t *testing.T) {
+	changed := make(chan struct{}, 1)
+	s, _ := stdio(t, "testserver", mcptools.WithToolsChanged(func([]tools.Tool) {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}))
+	var steps int
+	source := func(context.Context) []tools.Tool {
+		if steps++; steps == 2 {
+			// The refresh runs in the background; step 2 waits for it, as a slower model would.
+			select {
+			case <-changed:
+			case <-time.After(20 * time.Second):
+				t.Error("no list_changed refresh")
+			}
+		}
+		return s.Tools()
+	}
+	res := runAgent(t, nil, []agent.Option{agent.WithToolSource(source)},
+		llmtest.Calls(call("grow", `{}`)), llmtest.Calls(call("extra", `{}`)), llmtest.Text("done"))
+	if r := res.Steps[1].Results[0]; r.Err != nil || r.Output != "extra ran" {
+		t.Errorf("extra in step 2: %q, %v", r.Output, r.Err)
+	}
+}
+
 func TestClashingNames(t *testing.T) {
 	a, _ := stdio(t, "alpha")
 	b, _ := overHTTP(t, "beta")
