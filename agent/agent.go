@@ -80,7 +80,10 @@ type Hooks struct {
 	AfterStep func(ctx context.Context, s Step)
 }
 
-// Budget caps what one run may spend; a zero field means no cap. Every model call counts:
+// Budget caps what one run may spend; a zero field means no cap. Every model call counts,
+// and so do the Workers AI calls its tools make through an llm.Client under the context
+// they are given (a vision model asked by vision.Tool, the embeddings of a search tool, a
+// sub-agent's calls); they are checked once the step's tools are done. Every model call counts:
 // the tool-using steps, the final call after the step limit, and each attempt of RunTyped's
 // typed answer, also when a call fails after the service billed it (a tool call cut off at
 // max_tokens). Tokens and neurons are checked after each model reply and before each further
@@ -339,6 +342,9 @@ func (a *Agent) Continue(ctx context.Context, res *Result, input string) (*Resul
 // observed runs body under the Observer's StartRun and EndRun, unless start failed with
 // err.
 func (r *run) observed(ctx context.Context, err error, body func(context.Context) error) error {
+	// The run charges its own model calls; a run that is a tool of another must not also
+	// report them to the caller's tool context (toolContext).
+	ctx = llm.WithUsageFunc(ctx, nil)
 	o := r.a.observer
 	if o == nil {
 		if err != nil {

@@ -85,10 +85,13 @@ func (r *run) overOwnBudget(calls int) error {
 }
 
 // toolContext is the context the step's tool calls run under: ctx with the images of the
-// run's input as tools.Attachments.
+// run's input as tools.Attachments, and reporting the usage of the Workers AI calls the tools
+// make (llm.WithUsageFunc) to the run.
 func (r *run) toolContext(ctx context.Context) context.Context {
 	if len(r.images) > 0 {
 		ctx = tools.WithAttachments(ctx, r.images)
 	}
-	return ctx
+	// What the tools spend on Workers AI (a vision model, embeddings, a task model) counts
+	// toward the run's usage and budget like its own model calls.
+	return llm.WithUsageFunc(ctx, func(u llm.Usage) { r.add(u, u.Neurons, u.NeuronsEstimated) })
 }

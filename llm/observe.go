@@ -125,6 +125,7 @@ type observation struct {
 	ctx   context.Context
 	info  CallInfo
 	start time.Time
+	usage func(Usage) // WithUsageFunc's, from the call's context
 
 	attempts int
 	status   int
@@ -147,10 +148,11 @@ func (c *Client) observing() bool {
 // begin starts observing a call of cl; it returns nil when c observes nothing. The returned
 // context is the one to send the request under.
 func (c *Client) begin(ctx context.Context, cl *call, req *Request) (*observation, context.Context) {
-	if !c.observing() {
+	usage, _ := ctx.Value(usageKey{}).(func(Usage))
+	if !c.observing() && usage == nil {
 		return nil, ctx
 	}
-	o := &observation{c: c, start: time.Now()}
+	o := &observation{c: c, start: time.Now(), usage: usage}
 	o.info = CallInfo{Operation: cl.op, Model: cl.model, Endpoint: c.endpointOf(cl.url), Stream: cl.stream, Request: req}
 	if o.info.Operation == "" {
 		o.info.Operation = operationFor(cl.model)
@@ -289,6 +291,23 @@ func (o *observation) end(res CallResult) {
 		ob.EndCall(o.ctx, o.info, res)
 	}
 	o.c.logCall(o, res)
+	if o.usage != nil && res.Usage != (Usage{}) {
+		o.usage(res.Usage)
+	}
+}
+
+type usageKey struct{}
+
+// WithUsageFunc returns a context under which every call a Client makes reports what it
+// used to f once it is over: tokens and neurons, the neurons estimated from the catalog's
+// prices where the service reported none (Usage.NeuronsEstimated), also for a call that
+// failed after the service counted it. f may be called from several goroutines at once.
+// A nil f stops the reports a parent context asked for.
+//
+// An agent uses it to count what its tools spend on Workers AI (a vision model asked by
+// vision.Tool, the embeddings of a search) toward its usage and Budget.
+func WithUsageFunc(ctx context.Context, f func(Usage)) context.Context {
+	return context.WithValue(ctx, usageKey{}, f)
 }
 
 // endChat finishes a chat call that did not stream.
