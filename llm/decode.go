@@ -31,6 +31,7 @@ type answerType interface{ json.RawMessage | string }
 // chatResult holds every key of every chat output family; a family is recognised by which of them
 // are present. Keys it does not name (the vLLM internals gpt-oss sends on /ai/run) are ignored.
 type chatResult[T answerType] struct {
+	ID          string          `json:"id"`
 	Object      string          `json:"object"`
 	Model       string          `json:"model"`
 	Choices     []chatChoice[T] `json:"choices"`
@@ -142,7 +143,7 @@ func decodeChatFast(body []byte) (*Response, bool) {
 	if r.Object == "response" || r.Description != nil || len(r.Choices) == 0 && r.Response == "" && len(r.ToolCalls) == 0 {
 		return nil, false
 	}
-	resp := &Response{Model: r.Model, Usage: r.Usage.usage()}
+	resp := &Response{ID: r.ID, Model: r.Model, Usage: r.Usage.usage()}
 	if fillChat(resp, r, stringAnswer) != nil {
 		return nil, false // a bad tool call: the general path words the error
 	}
@@ -269,7 +270,7 @@ func (env *envelopeHead) unwrap(body []byte) (json.RawMessage, error) {
 
 // resultResponse turns a decoded result object (whose text is raw) into a Response.
 func resultResponse(w *wireResult, raw []byte) (*Response, error) {
-	resp := &Response{Model: w.Model, Usage: w.Usage.usage()}
+	resp := &Response{ID: w.ID, Model: w.Model, Usage: w.Usage.usage()}
 	var err error
 	switch {
 	case w.Object == "response":

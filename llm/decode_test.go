@@ -119,10 +119,12 @@ func TestDecodeChatWireFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			got, err := decodeChat(readDecodeFixture(t, decodeWireDir+tt.file))
+			body := readDecodeFixture(t, decodeWireDir+tt.file)
+			got, err := decodeChat(body)
 			if err != nil {
 				t.Fatalf("decodeChat: %v", err)
 			}
+			tt.want.ID = replyID(t, body)
 			if diff := cmp.Diff(&tt.want, got); diff != "" {
 				t.Errorf("decodeChat mismatch (-want +got):\n%s", diff)
 			}
@@ -310,6 +312,24 @@ var decodeRecordedErrors = []struct {
 	{"vianch__vistack__ai-run-401-10000-auth.json", 10000, "Authentication error", ErrUnauthorized, "", false}, // #30
 }
 
+// replyID is the "id" a reply body carries, at the top or in its result envelope.
+func replyID(t *testing.T, body []byte) string {
+	t.Helper()
+	var v struct {
+		ID     string `json:"id"`
+		Result *struct {
+			ID string `json:"id"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("reply body: %v", err)
+	}
+	if v.Result != nil {
+		return v.Result.ID
+	}
+	return v.ID
+}
+
 func TestDecodeChatRecorded(t *testing.T) {
 	for _, tt := range decodeRecordedChat {
 		t.Run(tt.file, func(t *testing.T) {
@@ -328,7 +348,9 @@ func TestDecodeChatRecorded(t *testing.T) {
 			if err != nil {
 				t.Fatalf("decodeChat: %v", err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			want := *tt.want
+			want.ID = replyID(t, []byte(rec.Response.Body))
+			if diff := cmp.Diff(&want, got); diff != "" {
 				t.Errorf("decodeChat mismatch (-want +got):\n%s", diff)
 			}
 		})
@@ -492,7 +514,7 @@ var decodeShapes = []struct {
 			`{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hel"},{"type":"output_text","text":"lo"}]},` +
 			`{"type":"function_call","id":"fc_1","call_id":"call_abc","name":"f","arguments":"{\"a\":1}"}],` +
 			`"output_text":"Hello","usage":{"input_tokens":10,"output_tokens":5,"total_tokens":15,"input_tokens_details":{"cached_tokens":4}}},"success":true}`,
-		Response{Text: "Hello", Reasoning: "think", FinishReason: "tool_calls", Model: "@cf/openai/gpt-oss-120b",
+		Response{Text: "Hello", Reasoning: "think", FinishReason: "tool_calls", Model: "@cf/openai/gpt-oss-120b", ID: "resp_1",
 			ToolCalls: []ToolCall{{ID: "call_abc", Name: "f", Arguments: json.RawMessage(`{"a":1}`)}},
 			Usage:     Usage{PromptTokens: 10, CompletionTokens: 5, TotalTokens: 15, CachedTokens: 4}}},
 	{"responses API incomplete with summary reasoning and only output_text",

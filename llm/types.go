@@ -117,6 +117,7 @@ type Response struct {
 	Reasoning    string // the model's reasoning, when it reports it separately
 	FinishReason string // "stop", "length", "tool_calls", ... ("model_length" is reported as "length")
 	Model        string // the model id the service echoed, when it did
+	ID           string // the reply's own id (e.g. "chatcmpl-..."), when the service sent one
 	ToolCalls    []ToolCall
 	Usage        Usage
 	Gateway      GatewayInfo // when routed through AI Gateway

@@ -198,6 +198,9 @@ func (in *Instrumentation) EndCall(ctx context.Context, info llm.CallInfo, res l
 	responseModel := ""
 	if r := res.Response; r != nil {
 		responseModel = r.Model
+		if r.ID != "" {
+			attrs = append(attrs, attribute.String(keyResponseID, r.ID))
+		}
 		if r.Model != "" {
 			attrs = append(attrs, attribute.String(keyResponseModel, r.Model))
 		}

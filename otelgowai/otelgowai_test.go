@@ -131,6 +131,22 @@ func noContent(t *testing.T, spans []sdktrace.ReadOnlySpan) {
 	}
 }
 
+func TestResponseID(t *testing.T) {
+	x := newHarness(t, llmtest.Script(llmtest.Text("Paris.")))
+	r, err := x.client.Model("@cf/meta/llama-3.3-70b-instruct-fp8-fast").Generate(t.Context(),
+		llm.Request{Messages: []llm.Message{llm.User("Capital of France?")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := x.ended()
+	if len(spans) != 1 || r.ID == "" {
+		t.Fatalf("%d spans, reply id %q", len(spans), r.ID)
+	}
+	if id := attrs(spans[0])["gen_ai.response.id"].AsString(); id != r.ID {
+		t.Errorf("gen_ai.response.id = %q, want the reply's id %q", id, r.ID)
+	}
+}
+
 func TestChatSpanAndMetrics(t *testing.T) {
 	x := newHarness(t, llmtest.Script(llmtest.Text("Paris.").WithUsage(llm.Usage{PromptTokens: 12, CompletionTokens: 3, TotalTokens: 15, CachedTokens: 4})))
 	temp, topP, seed := 0.2, 0.9, int64(7)
@@ -176,6 +192,9 @@ func TestChatSpanAndMetrics(t *testing.T) {
 	}
 	if fr := a["gen_ai.response.finish_reasons"].AsStringSlice(); !slices.Equal(fr, []string{"stop"}) {
 		t.Errorf("finish reasons %v", fr)
+	}
+	if _, ok := a["gen_ai.response.id"]; ok {
+		t.Errorf("gen_ai.response.id set for a legacy reply, which has no id")
 	}
 	if _, ok := a["gen_ai.request.top_k"]; ok {
 		t.Error("top_k recorded although it was not sent")
