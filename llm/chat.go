@@ -41,16 +41,18 @@ func (m *ChatModel) String() string {
 	return m.id
 }
 
-// request builds the call of req. When the client observes its calls, sent is the request
-// as sent (after the context-window fit, with the default budget filled in); else nil.
-func (m *ChatModel) request(req Request, stream bool) (cl call, sent *Request, err error) {
+// request builds the call of req, after fitting req to the model's context window, which
+// may lower req.MaxTokens: the caller judges the reply against the budget that was sent.
+// When the client observes its calls, sent is the request as sent (with the default budget
+// filled in); else nil.
+func (m *ChatModel) request(req *Request, stream bool) (cl call, sent *Request, err error) {
 	if m.id == "" {
 		return call{}, nil, errors.New("llm: empty model id")
 	}
-	if err := m.fitWindow(&req); err != nil {
+	if err := m.fitWindow(req); err != nil {
 		return call{}, nil, err
 	}
-	body, err := encodeChat(m.id, m.dialect, req, stream)
+	body, err := encodeChat(m.id, m.dialect, *req, stream)
 	if err != nil {
 		return call{}, nil, fmt.Errorf("llm: %s: %w", m.id, err)
 	}
@@ -60,7 +62,7 @@ func (m *ChatModel) request(req Request, stream bool) (cl call, sent *Request, e
 	}
 	if m.c.observing() {
 		sent = new(Request) // a copy, so that req stays on the stack when nothing observes
-		*sent = req
+		*sent = *req
 		if sent.MaxTokens == 0 {
 			sent.MaxTokens = DefaultMaxTokens
 		}
@@ -73,7 +75,7 @@ func (m *ChatModel) request(req Request, stream bool) (cl call, sent *Request, e
 // wrapping ErrEmptyResponse. A reply cut off at max_tokens in the middle of a tool call's
 // arguments is a *TruncatedToolCallError that holds the reply.
 func (m *ChatModel) Generate(ctx context.Context, req Request) (*Response, error) {
-	cl, sent, err := m.request(req, false)
+	cl, sent, err := m.request(&req, false)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +145,7 @@ func inferFinish(reason string, u Usage, calls bool, maxTokens int) string {
 // never sends more than those two requests.
 func (m *ChatModel) Stream(ctx context.Context, req Request) iter.Seq2[Delta, error] {
 	return func(yield func(Delta, error) bool) {
-		cl, sent, err := m.request(req, true)
+		cl, sent, err := m.request(&req, true)
 		if err != nil {
 			yield(Delta{}, err)
 			return

@@ -210,3 +210,36 @@ func ExampleContextWindowError() {
 	// true 8807 7968
 	// requests sent: 0
 }
+
+// A reply that used the whole lowered max_tokens was cut off, and says so, although the
+// caller asked for no particular budget.
+func TestALoweredBudgetUsedUpIsReportedAsLength(t *testing.T) {
+	srv := llmtest.NewServer(llmtest.Script(
+		llmtest.Text("cut").WithUsage(llm.Usage{PromptTokens: 7468, CompletionTokens: 500}),
+		llmtest.Text("cut").WithUsage(llm.Usage{PromptTokens: 7468, CompletionTokens: 500})))
+	defer srv.Close()
+	c, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Model(smallWindowModel)
+	r, err := m.Generate(t.Context(), userOfTokens(t, 7468))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.FinishReason != "length" {
+		t.Errorf("Generate: finish reason %q, want length: the reply used all 500 tokens it was given", r.FinishReason)
+	}
+	var finish string
+	for d, err := range m.Stream(t.Context(), userOfTokens(t, 7468)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.FinishReason != "" {
+			finish = d.FinishReason
+		}
+	}
+	if finish != "length" {
+		t.Errorf("Stream: finish reason %q, want length", finish)
+	}
+}
