@@ -1040,7 +1040,8 @@ type streamUsage struct {
 // finish chunk has an empty content delta and stop_reason; a last chunk with no choices
 // carries the usage, then [DONE]. Without stream_options every chunk also carries the
 // usage so far (running totals, not increments); with stream_options.include_usage only
-// the last chunk does, as OpenAI defines it.
+// the last chunk does, as OpenAI defines it. The recorded stream is from /ai/run; /ai/v1
+// streams are answered the same way, which no recording confirms yet.
 func liveEvents(ex *exchange, deltas []llm.Delta, finish string, u llm.Usage, streamErr error) []string {
 	var opts struct {
 		StreamOptions *struct {

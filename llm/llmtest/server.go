@@ -41,7 +41,9 @@ import (
 // https://api.cloudflare.com/client/v4 reaches the server with only the host changed.
 //
 // Replies follow the live service's wire format: envelopes, headers (cf-ai-req-id,
-// cf-ai-neurons), error bodies and codes, as llm/testdata/recorded shows them. Ids and
+// cf-ai-neurons), error bodies and codes, and each model family's body layout (key order,
+// keys sent as null, llama-3.3's hybrid body on /ai/run, running usage in chat-style
+// streams), as llm/testdata/recorded shows them. Ids and
 // timestamps in replies are deterministic for a given order of requests.
 //
 // A Server is safe for concurrent use. Close it when done.
