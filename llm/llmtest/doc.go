@@ -70,7 +70,30 @@
 //   - The async batch API (?queueRequest=true) queues requests to the models that support
 //     batching and answers polls with "running" (see WithBatchPolls) before the results;
 //     other models get 400/5006.
+//   - Each model family answers in the body shape the live service sends: the chat.completion
+//     of vLLM-served models with their null keys, the llama-3.3 hybrid on /ai/run (a
+//     chat.completion plus the legacy "response", an object when the text is JSON), the
+//     legacy {response, tool_calls, usage} of older models; chat-style streams carry the
+//     running usage in every chunk unless stream_options asks for it at the end only.
+//     /ai/v1/embeddings honours encoding_format "base64".
+//   - A request to a catalogued text-generation model whose estimated input plus max_tokens
+//     (256 when unset) exceeds the model's context window gets the service's 413. The
+//     estimate (4 bytes a token) is lower than llm's, so a request llm fitted always passes.
+//   - Requests with the same x-session-affinity header share a prompt cache: the leading
+//     messages (and tools) that match the key's previous request are reported as
+//     usage.prompt_tokens_details.cached_tokens.
+//   - The task models (speech recognition and synthesis, translation, summarisation,
+//     classification, moderation, image classification and object detection) answer in
+//     their wire forms with deterministic, visibly fake results: a transcript that states
+//     the audio's length, a translation marked with its target language, boxes inside the
+//     image.
 //   - Vectorize v2 indexes live in memory, per server.
 //   - Embeddings are deterministic unit vectors (see Embed), rerank scores are lexical word
 //     overlap, and images are an 8×8 PNG: none of them mean anything.
+//
+// # For programs in any language
+//
+// NewHandler serves the same emulation as an http.Handler on any address, and ParseScript
+// reads scripted replies from a file; the command cmd/workers-ai-emulator combines them into
+// a local Workers AI for clients in any language.
 package llmtest
