@@ -33,8 +33,8 @@ import (
 	"strings"
 	"time"
 
-	gowaiembed "github.com/gowai/gowai/embed"
 	"github.com/gowai/gowai/agent"
+	gowaiembed "github.com/gowai/gowai/embed"
 	"github.com/gowai/gowai/examples/internal/backend"
 	"github.com/gowai/gowai/llm"
 	"github.com/gowai/gowai/llm/llmtest"
