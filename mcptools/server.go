@@ -3,7 +3,9 @@ package mcptools
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -81,10 +83,12 @@ func handler(set *tools.Set, name string) mcp.ToolHandler {
 // It returns nil when the client closed the connection or ctx ended.
 func Serve(ctx context.Context, set *tools.Set, t mcp.Transport, opts ...ServeOption) error {
 	err := Server(set, opts...).Run(ctx, t)
-	if err != nil && ctx.Err() == nil {
-		return fmt.Errorf("mcptools: serve: %w", err)
+	// A client that closes its end while the server reads or writes (a pipe, a closed
+	// stdin) has ended the session; it is not a failure of the server.
+	if err == nil || ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("mcptools: serve: %w", err)
 }
 
 // Handler returns an http.Handler serving the tools of set (see Server) over MCP's
