@@ -27,7 +27,6 @@ import (
 	"github.com/gowai/gowai/agent"
 	"github.com/gowai/gowai/examples/internal/backend"
 	"github.com/gowai/gowai/examples/internal/exampletools"
-	"github.com/gowai/gowai/llm"
 	"github.com/gowai/gowai/tools"
 )
 
@@ -73,18 +72,8 @@ func run(ctx context.Context, q, dir string, steps int) error {
 	}
 	fmt.Printf("\nanswer: %s\n", res.Text)
 	fmt.Fprintf(os.Stderr, "usage: %d tokens over %d steps\n", res.Usage.TotalTokens, len(res.Steps))
-	fmt.Fprintln(os.Stderr, cost(res.Usage))
+	fmt.Fprintln(os.Stderr, backend.Cost(res.Usage, b.Offline))
 	return nil
-}
-
-// cost says what the run cost: the neurons Workers AI reported (or the catalog's estimate,
-// marked so, when it reported none) and their price in dollars.
-func cost(u llm.Usage) string {
-	est := ""
-	if u.NeuronsEstimated {
-		est = " (estimated)"
-	}
-	return fmt.Sprintf("cost: %.2f neurons%s ≈ $%.6f", u.Neurons, est, u.Dollars())
 }
 
 // printStep prints one step as it completes.

@@ -130,21 +130,6 @@ func run(ctx context.Context, file, sep string, parallel int) error {
 		enc.Encode(r.Value)
 	}
 	fmt.Fprintf(os.Stderr, "%d documents, %d tokens in all\n", len(docs), usage.TotalTokens)
-	fmt.Fprintln(os.Stderr, cost(usage, b.Offline))
+	fmt.Fprintln(os.Stderr, backend.Cost(usage, b.Offline))
 	return nil
-}
-
-// cost says what usage cost and where the figure comes from: the emulator's made-up
-// neurons offline, else what Workers AI reported or, marked so, the catalog's estimate.
-func cost(u llm.Usage, offline bool) string {
-	source := ""
-	switch {
-	case offline:
-		source = " (the emulator's figures, not a real bill)"
-	case u.NeuronsEstimated:
-		source = " (estimated from the catalog's prices)"
-	case u.Neurons == 0:
-		return fmt.Sprintf("cost: not known (%d tokens; no neurons reported, and the catalog does not price the model)", u.TotalTokens)
-	}
-	return fmt.Sprintf("cost: %.2f neurons ≈ $%.6f%s", u.Neurons, u.Dollars(), source)
 }

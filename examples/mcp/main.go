@@ -33,7 +33,6 @@ import (
 
 	"github.com/gowai/gowai/agent"
 	"github.com/gowai/gowai/examples/internal/backend"
-	"github.com/gowai/gowai/llm"
 	"github.com/gowai/gowai/mcptools"
 	"github.com/gowai/gowai/tools"
 )
@@ -98,7 +97,7 @@ func run(ctx context.Context, q, server string) error {
 	}
 	fmt.Printf("\nanswer: %s\n", res.Text)
 	fmt.Printf("usage: %d tokens over %d steps\n", res.Usage.TotalTokens, len(res.Steps))
-	fmt.Println(cost(res.Usage))
+	fmt.Println(backend.Cost(res.Usage, b.Offline))
 	return nil
 }
 
@@ -125,14 +124,4 @@ func printStep(_ context.Context, s agent.Step) {
 		}
 		fmt.Printf("  %s(%s)\n    -> %s\n", r.Call.Name, r.Call.Arguments, strings.ReplaceAll(out, "\n", "\n       "))
 	}
-}
-
-// cost says what the run cost: the neurons Workers AI reported (or the catalog's estimate,
-// marked so, when it reported none) and their price in dollars.
-func cost(u llm.Usage) string {
-	est := ""
-	if u.NeuronsEstimated {
-		est = " (estimated)"
-	}
-	return fmt.Sprintf("cost: %.2f neurons%s ≈ $%.6f", u.Neurons, est, u.Dollars())
 }

@@ -82,7 +82,7 @@ func run(ctx context.Context, out io.Writer, q string, content bool) error {
 	if err := printMetrics(ctx, out, reader); err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, cost(res.Usage, offline))
+	fmt.Fprintln(os.Stderr, backend.Cost(res.Usage, offline))
 	return nil
 }
 
@@ -252,18 +252,4 @@ func pointAttrs(set attribute.Set) string {
 		}
 	}
 	return b.String()
-}
-
-// cost says what the run cost and where the figure comes from.
-func cost(u llm.Usage, offline bool) string {
-	source := "reported by Workers AI"
-	switch {
-	case offline:
-		source = "the emulator's figures, not a real bill"
-	case u.NeuronsEstimated:
-		source = "estimated from the catalog's prices"
-	case u.Neurons == 0:
-		return fmt.Sprintf("cost: unknown (%d tokens; no neurons reported and the catalog does not price the model)", u.TotalTokens)
-	}
-	return fmt.Sprintf("cost: %.2f neurons ≈ $%.6f (%s)", u.Neurons, u.Dollars(), source)
 }

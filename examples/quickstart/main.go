@@ -72,21 +72,6 @@ func run(ctx context.Context, dish string) error {
 		fmt.Printf("  %d. %s\n", i+1, strings.TrimSpace(s))
 	}
 	fmt.Fprintf(os.Stderr, "mode %s, %d attempt(s), %d tokens\n", r.Mode, r.Attempts, r.Usage.TotalTokens)
-	fmt.Fprintln(os.Stderr, cost(r.Usage, b.Offline))
+	fmt.Fprintln(os.Stderr, backend.Cost(r.Usage, b.Offline))
 	return nil
-}
-
-// cost says what usage cost and where the figure comes from: the emulator's made-up
-// neurons offline, else what Workers AI reported or, marked so, the catalog's estimate.
-func cost(u llm.Usage, offline bool) string {
-	source := ""
-	switch {
-	case offline:
-		source = " (the emulator's figures, not a real bill)"
-	case u.NeuronsEstimated:
-		source = " (estimated from the catalog's prices)"
-	case u.Neurons == 0:
-		return fmt.Sprintf("cost: not known (%d tokens; no neurons reported, and the catalog does not price the model)", u.TotalTokens)
-	}
-	return fmt.Sprintf("cost: %.2f neurons ≈ $%.6f%s", u.Neurons, u.Dollars(), source)
 }

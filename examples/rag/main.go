@@ -166,7 +166,7 @@ func run(ctx context.Context, dir, question, indexPath string, rerank bool, stor
 	}
 	fmt.Println(resp.Text)
 	// The embedding calls report no usage to the caller; this is the answer's cost.
-	fmt.Fprintln(os.Stderr, "answer "+cost(resp.Usage, b.Offline))
+	fmt.Fprintln(os.Stderr, "answer "+backend.Cost(resp.Usage, b.Offline))
 	fmt.Println("\nSources:")
 	for i, mt := range matches {
 		line := fmt.Sprintf("[%d] %s  cosine %.3f", i+1, mt.ID, mt.Score)
@@ -254,19 +254,4 @@ func load(path string, m *embed.Model) (*embed.Index, error) {
 	}
 	defer f.Close()
 	return embed.LoadIndex(f, m)
-}
-
-// cost says what usage cost and where the figure comes from: the emulator's made-up
-// neurons offline, else what Workers AI reported or, marked so, the catalog's estimate.
-func cost(u llm.Usage, offline bool) string {
-	source := ""
-	switch {
-	case offline:
-		source = " (the emulator's figures, not a real bill)"
-	case u.NeuronsEstimated:
-		source = " (estimated from the catalog's prices)"
-	case u.Neurons == 0:
-		return fmt.Sprintf("cost: not known (%d tokens; no neurons reported, and the catalog does not price the model)", u.TotalTokens)
-	}
-	return fmt.Sprintf("cost: %.2f neurons ≈ $%.6f%s", u.Neurons, u.Dollars(), source)
 }

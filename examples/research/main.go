@@ -128,7 +128,7 @@ func run(ctx context.Context, q string, approve bool, resume, deny, state string
 	u := res.Usage
 	fmt.Printf("usage: %d prompt tokens (%d served from the prompt cache), %d completion tokens over %d steps\n",
 		u.PromptTokens, u.CachedTokens, u.CompletionTokens, len(res.Steps))
-	fmt.Printf("cost: %.2f neurons ≈ $%.6f%s\n", u.Neurons, u.Dollars(), offlineNote(b.Offline))
+	fmt.Println(backend.Cost(u, b.Offline))
 	return nil
 }
 
@@ -254,13 +254,6 @@ func load(path string) (*agent.Result, error) {
 		return nil, fmt.Errorf("-resume %s: the saved run has no pending calls", path)
 	}
 	return &res, nil
-}
-
-func offlineNote(offline bool) string {
-	if offline {
-		return " (reported by the offline emulator, not a real bill)"
-	}
-	return ""
 }
 
 // must is for the files embedded at build time, which are always there.

@@ -79,7 +79,7 @@ func run(ctx context.Context, audioPath, asr, lang, out string) error {
 	fmt.Printf("transcript (%v, %s, %d words): %s\n", t.Duration, speech.AudioType(audio), len(t.Words), t.Text)
 	if strings.TrimSpace(t.Text) == "" {
 		fmt.Println("no speech heard: give a recording of speech with -audio")
-		printCost(spent)
+		fmt.Println(backend.Cost(spent, b.Offline))
 		return nil
 	}
 
@@ -99,7 +99,7 @@ func run(ctx context.Context, audioPath, asr, lang, out string) error {
 		fmt.Println("moderation: safe")
 	} else {
 		fmt.Printf("moderation: unsafe: %v; not reading it aloud\n", v.Categories)
-		printCost(spent)
+		fmt.Println(backend.Cost(spent, b.Offline))
 		return nil
 	}
 
@@ -116,17 +116,8 @@ func run(ctx context.Context, audioPath, asr, lang, out string) error {
 		return fmt.Errorf("write audio: %w", err)
 	}
 	fmt.Printf("wrote %s (%s, %d bytes)\n", out, a.MIME, len(a.Data))
-	printCost(spent)
+	fmt.Println(backend.Cost(spent, b.Offline))
 	return nil
-}
-
-// printCost prints the neurons the calls cost and their price.
-func printCost(u llm.Usage) {
-	how := "as reported"
-	if u.NeuronsEstimated {
-		how = "partly estimated from the catalog's prices"
-	}
-	fmt.Printf("cost: %.2f neurons, $%.6f (%s)\n", u.Neurons, u.Dollars(), how)
 }
 
 // clip is 6 seconds of 16 kHz mono 16-bit WAV: three 1.5-second rising tones, each

@@ -88,7 +88,7 @@ func run(ctx context.Context, imagePath string) error {
 		return err
 	}
 	fmt.Println(string(out))
-	fmt.Fprintln(os.Stderr, cost(m.total(), b.Offline))
+	fmt.Fprintln(os.Stderr, backend.Cost(m.total(), b.Offline))
 	return nil
 }
 
@@ -133,19 +133,4 @@ func (m *metered) Stream(ctx context.Context, req llm.Request) iter.Seq2[llm.Del
 			}
 		}
 	}
-}
-
-// cost says what usage cost and where the figure comes from: the emulator's made-up
-// neurons offline, else what Workers AI reported or, marked so, the catalog's estimate.
-func cost(u llm.Usage, offline bool) string {
-	source := ""
-	switch {
-	case offline:
-		source = " (the emulator's figures, not a real bill)"
-	case u.NeuronsEstimated:
-		source = " (estimated from the catalog's prices)"
-	case u.Neurons == 0:
-		return fmt.Sprintf("cost: not known (%d tokens; no neurons reported, and the catalog does not price the model)", u.TotalTokens)
-	}
-	return fmt.Sprintf("cost: %.2f neurons ≈ $%.6f%s", u.Neurons, u.Dollars(), source)
 }

@@ -168,3 +168,18 @@ func Usage(w io.Writer, name, shows string, fs *flag.FlagSet) {
 	fs.PrintDefaults()
 	fs.SetOutput(out)
 }
+
+// Cost says what u cost and where the figure comes from: the emulator's made-up neurons
+// when offline, else what Workers AI reported or, marked so, the catalog's estimate.
+func Cost(u llm.Usage, offline bool) string {
+	source := "reported by Workers AI"
+	switch {
+	case offline:
+		source = "the emulator's figures, not a real bill"
+	case u.NeuronsEstimated:
+		source = "partly estimated from the catalog's prices"
+	case u.Neurons == 0:
+		return fmt.Sprintf("cost: not known (%d tokens; no neurons reported, and the catalog does not price the model)", u.TotalTokens)
+	}
+	return fmt.Sprintf("cost: %.2f neurons ≈ $%.6f (%s)", u.Neurons, u.Dollars(), source)
+}

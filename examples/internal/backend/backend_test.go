@@ -229,3 +229,20 @@ func TestMainParsesBeforeRun(t *testing.T) {
 		t.Errorf("exit %d, run saw -dish %q; want 0, soup", code, seen)
 	}
 }
+
+func TestCost(t *testing.T) {
+	for _, tc := range []struct {
+		u       llm.Usage
+		offline bool
+		want    string
+	}{
+		{llm.Usage{Neurons: 1000}, true, "cost: 1000.00 neurons ≈ $0.011000 (the emulator's figures, not a real bill)"},
+		{llm.Usage{Neurons: 1000}, false, "cost: 1000.00 neurons ≈ $0.011000 (reported by Workers AI)"},
+		{llm.Usage{Neurons: 10, NeuronsEstimated: true}, false, "cost: 10.00 neurons ≈ $0.000110 (partly estimated from the catalog's prices)"},
+		{llm.Usage{TotalTokens: 7}, false, "cost: not known (7 tokens; no neurons reported, and the catalog does not price the model)"},
+	} {
+		if got := Cost(tc.u, tc.offline); got != tc.want {
+			t.Errorf("Cost(%+v, %v) = %q, want %q", tc.u, tc.offline, got, tc.want)
+		}
+	}
+}
