@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/gowai/gowai/internal/pace"
 	"github.com/gowai/gowai/llm"
 )
 
@@ -35,7 +36,7 @@ type Model struct {
 	maxInput int   // estimated tokens one text may have; 0 = no limit known
 	err      error // a configuration error, returned by every call
 	dims     atomic.Int64
-	pace     *pacer
+	pace     *pace.Pacer
 }
 
 // Option configures a Model.
@@ -150,7 +151,7 @@ func New(c *llm.Client, model string, opts ...Option) *Model {
 	}
 	m.dims.Store(int64(info.Dimensions))
 	rpm := orDefault(m.cfg.rpm, orDefault(info.RequestsPerMinute, defaultRPM))
-	m.pace = newPacer(rpm)
+	m.pace = pace.New(rpm)
 
 	cfg := m.cfg
 	switch {
@@ -249,7 +250,7 @@ func (m *Model) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 			if err := gctx.Err(); err != nil {
 				return &BatchError{b.start, b.end, err}
 			}
-			if err := m.pace.wait(gctx); err != nil {
+			if err := m.pace.Wait(gctx); err != nil {
 				return &BatchError{b.start, b.end, err}
 			}
 			vecs, err := m.request(gctx, input[b.start:b.end])

@@ -1,55 +1,15 @@
 package embed
 
 import (
-	"context"
-	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/gowai/gowai/llm"
 )
-
-func TestPacerSpacesRequestsEvenly(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		p := newPacer(3000) // bge: 20 ms apart
-		start := time.Now()
-		var at []time.Duration
-		for range 4 {
-			if err := p.wait(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			at = append(at, time.Since(start))
-		}
-		want := []time.Duration{0, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond}
-		if !slices.Equal(at, want) {
-			t.Fatalf("requests started at %v, want %v", at, want)
-		}
-		time.Sleep(time.Second) // an idle pacer does not save up turns for a burst
-		start = time.Now()
-		p.wait(t.Context())
-		p.wait(t.Context())
-		if d := time.Since(start); d != 20*time.Millisecond {
-			t.Fatalf("after idling, two requests took %s, want 20ms", d)
-		}
-	})
-}
-
-func TestPacerWaitStopsWhenCancelled(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		p := newPacer(1) // one a minute
-		p.wait(t.Context())
-		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
-		defer cancel()
-		if err := p.wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("wait returned %v, want the context's error", err)
-		}
-	})
-}
 
 func TestRequestsPerMinuteComesFromTheCatalog(t *testing.T) {
 	c, err := llm.NewClient(llm.WithBaseURL("http://127.0.0.1:1"))
@@ -68,8 +28,8 @@ func TestRequestsPerMinuteComesFromTheCatalog(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.m.pace.interval != tt.want {
-				t.Fatalf("requests %s apart, want %s", tt.m.pace.interval, tt.want)
+			if tt.m.pace.Interval() != tt.want {
+				t.Fatalf("requests %s apart, want %s", tt.m.pace.Interval(), tt.want)
 			}
 		})
 	}

@@ -77,7 +77,7 @@ func (m *Model) embedQueued(ctx context.Context, input []string, tokens []int) (
 			if err := gctx.Err(); err != nil {
 				return fail(err)
 			}
-			if err := m.pace.wait(gctx); err != nil {
+			if err := m.pace.Wait(gctx); err != nil {
 				return fail(err)
 			}
 			batch, err := m.client.Queue(gctx, m.id, items[gr.start:gr.end], m.cfg.queueOpts...)

@@ -11,11 +11,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/gowai/gowai/internal/pace"
 	"github.com/gowai/gowai/llm"
 )
 
@@ -232,13 +232,13 @@ func Transcribe(ctx context.Context, c *llm.Client, model string, audio []byte, 
 	if rpm <= 0 {
 		rpm = max(info.RequestsPerMinute, 1)
 	}
-	pace := newPacer(rpm)
+	pacer := pace.New(rpm)
 	parts := make([]*Transcript, len(pieces))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(cfg.concurrency)
 	for i, p := range pieces {
 		g.Go(func() error {
-			if err := pace.wait(gctx); err != nil {
+			if err := pacer.Wait(gctx); err != nil {
 				return fmt.Errorf("speech: transcribe %s: %w", model, err)
 			}
 			t, err := transcribeOne(gctx, c, model, spec, cfg, p, info)
@@ -590,37 +590,4 @@ func (b byteArray) MarshalJSON() ([]byte, error) {
 		out = strconv.AppendUint(out, uint64(c), 10)
 	}
 	return append(out, ']'), nil
-}
-
-// pacer spaces request starts evenly, 1/rpm of a minute apart.
-type pacer struct {
-	interval time.Duration
-	mu       sync.Mutex
-	next     time.Time
-}
-
-func newPacer(rpm int) *pacer { return &pacer{interval: time.Minute / time.Duration(max(rpm, 1))} }
-
-// wait blocks until the caller's turn, or until ctx is done.
-func (p *pacer) wait(ctx context.Context) error {
-	p.mu.Lock()
-	now := time.Now()
-	at := p.next
-	if at.Before(now) {
-		at = now
-	}
-	p.next = at.Add(p.interval)
-	p.mu.Unlock()
-	d := at.Sub(now)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
