@@ -70,7 +70,7 @@ func encodeChat(model string, d dialect, req Request, stream bool) ([]byte, erro
 			if len(images) > 1 {
 				return nil, fmt.Errorf("model %s takes one image per request; request.Messages carry %d", model, len(images))
 			}
-			body.set("image", byteArray(images[0].Data))
+			body.set("image", ByteArray(images[0].Data))
 		}
 		if err := setTools(&body, req); err != nil {
 			return nil, err
@@ -229,7 +229,7 @@ func imageToTextBody(body *jsonObject, model string, req Request, images []Image
 			texts = append(texts, m.Content)
 		}
 	}
-	body.set("image", byteArray(images[0].Data))
+	body.set("image", ByteArray(images[0].Data))
 	if len(texts) > 0 {
 		body.set("prompt", strings.Join(texts, "\n\n"))
 	}
@@ -464,7 +464,7 @@ func (o jsonObject) marshal(size int) ([]byte, error) {
 			buf.Truncate(buf.Len() - 1) // Encode ends every value with a newline
 			buf.WriteByte(':')
 		}
-		if b, ok := f.value.(byteArray); ok {
+		if b, ok := f.value.(ByteArray); ok {
 			// Written directly: encoding/json would re-scan megabytes of digits it cannot get wrong.
 			buf.Write(b.appendJSON(buf.AvailableBuffer()))
 			continue
@@ -490,13 +490,16 @@ func plainKey(key string) bool {
 	return true
 }
 
-// byteArray is image data as a JSON array of numbers 0..255, the form llama-3.2-11b-vision
-// and the image-to-text models take; encoding/json would write base64.
-type byteArray []byte
+// ByteArray is binary input as Workers AI models that take "an array of integers" want it:
+// a JSON array of numbers 0..255 (llama-3.2-11b-vision and the image-to-text models for
+// images, whisper for audio, resnet and detr for images, Stable Diffusion's image-to-image),
+// where encoding/json would write a []byte as base64. Use it in the input of Client.Run.
+type ByteArray []byte
 
-func (b byteArray) MarshalJSON() ([]byte, error) { return b.appendJSON(nil), nil }
+// MarshalJSON writes b as an array of numbers.
+func (b ByteArray) MarshalJSON() ([]byte, error) { return b.appendJSON(nil), nil }
 
-func (b byteArray) appendJSON(out []byte) []byte {
+func (b ByteArray) appendJSON(out []byte) []byte {
 	out = slices.Grow(out, 4*len(b)+2)
 	out = append(out, '[')
 	for i, c := range b {

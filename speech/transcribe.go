@@ -318,7 +318,7 @@ func transcribeOne(ctx context.Context, c *llm.Client, model string, spec asrMod
 			query = cfg.query()
 		}
 	case formByteArray:
-		input = map[string]any{"audio": byteArray(p.audio)}
+		input = map[string]any{"audio": llm.ByteArray(p.audio)}
 	case formBase64:
 		in := map[string]any{"audio": base64.StdEncoding.EncodeToString(p.audio)}
 		if cfg.translate {
@@ -574,20 +574,4 @@ func parseVTTTime(s string) (time.Duration, error) {
 func formatVTTTime(d time.Duration) string {
 	ms := d.Milliseconds()
 	return fmt.Sprintf("%02d:%02d:%02d.%03d", ms/3600000, ms/60000%60, ms/1000%60, ms%1000)
-}
-
-// byteArray is audio as a JSON array of numbers 0..255 (encoding/json would write base64).
-type byteArray []byte
-
-// MarshalJSON writes b as an array of numbers.
-func (b byteArray) MarshalJSON() ([]byte, error) {
-	out := make([]byte, 0, 4*len(b)+2)
-	out = append(out, '[')
-	for i, c := range b {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = strconv.AppendUint(out, uint64(c), 10)
-	}
-	return append(out, ']'), nil
 }

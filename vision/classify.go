@@ -64,7 +64,7 @@ func analyze(ctx context.Context, c *llm.Client, model string, img llm.Image, ta
 	if err != nil {
 		return nil, err
 	}
-	reply, err := c.RunTask(ctx, model, map[string]any{"image": byteArray(checked.Data)}, nil)
+	reply, err := c.RunTask(ctx, model, map[string]any{"image": llm.ByteArray(checked.Data)}, nil)
 	if err != nil {
 		return nil, err
 	}

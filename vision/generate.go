@@ -327,16 +327,16 @@ func listTakes(takes []string) string {
 // (the field names of the catalog's input schemas). Unset fields stay off the wire so the
 // model's defaults apply.
 type jsonImageInput struct {
-	Prompt         string    `json:"prompt"`
-	NegativePrompt string    `json:"negative_prompt,omitempty"`
-	Height         int       `json:"height,omitempty"`
-	Width          int       `json:"width,omitempty"`
-	Image          byteArray `json:"image,omitempty"`
-	Strength       *float64  `json:"strength,omitempty"`
-	Steps          int       `json:"steps,omitempty"`
-	NumSteps       int       `json:"num_steps,omitempty"`
-	Guidance       *float64  `json:"guidance,omitempty"`
-	Seed           *int      `json:"seed,omitempty"`
+	Prompt         string        `json:"prompt"`
+	NegativePrompt string        `json:"negative_prompt,omitempty"`
+	Height         int           `json:"height,omitempty"`
+	Width          int           `json:"width,omitempty"`
+	Image          llm.ByteArray `json:"image,omitempty"`
+	Strength       *float64      `json:"strength,omitempty"`
+	Steps          int           `json:"steps,omitempty"`
+	NumSteps       int           `json:"num_steps,omitempty"`
+	Guidance       *float64      `json:"guidance,omitempty"`
+	Seed           *int          `json:"seed,omitempty"`
 }
 
 func jsonInput(prompt string, spec imageModel, c genConfig) ([]byte, error) {
@@ -351,7 +351,7 @@ func jsonInput(prompt string, spec imageModel, c genConfig) ([]byte, error) {
 		in.NumSteps = c.steps
 	}
 	if c.init != nil {
-		in.Image, in.Strength = byteArray(c.init.Data), &c.strength
+		in.Image, in.Strength = llm.ByteArray(c.init.Data), &c.strength
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -427,21 +427,4 @@ func decodeGenerated(data []byte, contentType string) (llm.Image, error) {
 		return llm.Image{}, fmt.Errorf("reply (%s): %w", contentType, err)
 	}
 	return img, nil
-}
-
-// byteArray is image data as a JSON array of numbers 0..255, the form the Stable Diffusion
-// models take for image (their input schema types it as an array of integers);
-// encoding/json would write base64.
-type byteArray []byte
-
-func (b byteArray) MarshalJSON() ([]byte, error) {
-	out := make([]byte, 0, 4*len(b)+2)
-	out = append(out, '[')
-	for i, c := range b {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = strconv.AppendUint(out, uint64(c), 10)
-	}
-	return append(out, ']'), nil
 }

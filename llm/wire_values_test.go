@@ -1,6 +1,7 @@
 package llm_test
 
 import (
+	"encoding/json"
 	"sync"
 	"testing"
 
@@ -41,5 +42,15 @@ func TestWithUsageFuncReportsEachCall(t *testing.T) {
 	}
 	if len(got) != 2 || got[0].TotalTokens != 4 || got[0].Neurons != 2 || got[1].TotalTokens != 6 || got[1].Neurons != 3 {
 		t.Fatalf("reported %+v, want the two calls' usage", got)
+	}
+}
+
+func TestByteArrayMarshalsAsNumbers(t *testing.T) {
+	b, err := json.Marshal(map[string]any{"audio": llm.ByteArray{0, 7, 255}, "none": llm.ByteArray{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(b); got != `{"audio":[0,7,255],"none":[]}` {
+		t.Errorf("got %s", got)
 	}
 }
