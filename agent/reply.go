@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -95,6 +96,10 @@ func (r *run) stream(ctx context.Context, req llm.Request, g *gate) (*llm.Respon
 	var reasoning strings.Builder
 	for d, err := range r.a.model.Stream(ctx, req) {
 		if err != nil {
+			// A stream's truncation leaves out the text its deltas carried; the run keeps it.
+			if cut, ok := errors.AsType[*llm.TruncatedToolCallError](err); ok && cut.Response != nil && cut.Response.Text == "" {
+				cut.Response.Text, cut.Response.Reasoning = g.text.String(), reasoning.String()
+			}
 			return nil, err
 		}
 		reasoning.WriteString(d.Reasoning)

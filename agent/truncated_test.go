@@ -91,7 +91,8 @@ func TestToolCallCutOffOverBudgetStopsTheRun(t *testing.T) {
 
 // cutStream is cutCall as a chat-style event stream.
 var cutStream = llmtest.SSE(
-	`{"id":"chatcmpl-cut","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_cut","type":"function","function":{"name":"add","arguments":""}}]}}]}`,
+	`{"id":"chatcmpl-cut","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"Adding."}}]}`,
+	`{"id":"chatcmpl-cut","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_cut","type":"function","function":{"name":"add","arguments":""}}]}}]}`,
 	`{"id":"chatcmpl-cut","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\": 1, \"b\""}}]}}]}`,
 	`{"id":"chatcmpl-cut","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"length"}],"usage":{"prompt_tokens":40,"completion_tokens":16,"total_tokens":56}}`,
 	"[DONE]")
@@ -120,5 +121,9 @@ func TestStreamedToolCallCutOffAtMaxTokensIsShownToTheModel(t *testing.T) {
 	msgs := bodies(t, srv)[1].Messages
 	if last := msgs[len(msgs)-1]; last.Role != "user" || !strings.Contains(last.Content, `{"a": 1, "b"`) {
 		t.Fatalf("second request ends with %+v", last)
+	}
+	// The text streamed before the cut-off call stays in the conversation.
+	if said := msgs[len(msgs)-2]; said.Role != "assistant" || said.Content != "Adding." {
+		t.Fatalf("the streamed text is not in the history: %+v", said)
 	}
 }

@@ -136,7 +136,10 @@ func inferFinish(reason string, u Usage, calls bool, maxTokens int) string {
 // Stream sends req with stream:true and yields the reply as it arrives. The request is
 // retried only before the first event; breaking out of the loop closes the connection. A
 // reply cut off at max_tokens in the middle of a tool call's arguments ends, after its text
-// deltas, with a *TruncatedToolCallError holding the whole reply instead of the last delta.
+// deltas, with a *TruncatedToolCallError instead of the last delta; its Response holds the
+// tool calls, the cut-off call and the usage, but not the text and reasoning, which the
+// deltas delivered: Stream keeps nothing of them, so its memory stays flat however long
+// the reply.
 //
 // A model that ignores stream:true and answers JSON yields that answer as one Delta. Some
 // models cannot stream on /ai/run at all: gpt-oss and Kimi answer a stream request with a
@@ -191,18 +194,13 @@ func (m *ChatModel) Stream(ctx context.Context, req Request) iter.Seq2[Delta, er
 			yield(Delta{Text: r.Text, Reasoning: r.Reasoning, FinishReason: r.FinishReason, ToolCalls: r.ToolCalls, Usage: &u}, nil)
 			return
 		}
-		// The text is kept for a *TruncatedToolCallError, which holds the whole reply.
-		var text, reasoning strings.Builder
+		// Nothing of the text is kept: memory stays flat however long the stream, and a
+		// *TruncatedToolCallError leaves the text out (the deltas before it carried it).
 		for d, err := range decodeStream(resp.Body, m.id) {
 			if err != nil {
-				if u, ok := errors.AsType[*unfinishedCallError](err); ok {
-					u.resp.Text, u.resp.Reasoning = text.String(), reasoning.String()
-				}
 				yield(Delta{}, m.c.redactErr(m.cutToolCall(err, h, req.MaxTokens, false)))
 				return
 			}
-			text.WriteString(d.Text)
-			reasoning.WriteString(d.Reasoning)
 			if d.Usage != nil {
 				if d.Usage.Neurons == 0 {
 					d.Usage.Neurons = headerNeurons(h) // the stream's usage had none
