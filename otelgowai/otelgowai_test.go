@@ -412,6 +412,41 @@ func TestSubAgentNestsUnderTool(t *testing.T) {
 	spanNamed(t, spans, "execute_tool weather")
 }
 
+// A sub-agent made with AsTool is named after its tool and runs beneath its call, with its
+// model calls beneath its own steps.
+func TestAsToolNestsUnderTool(t *testing.T) {
+	x := newHarness(t, nil)
+	inner := agent.New(x.client.Model(chatModel), x.tel.AgentOption(), agent.WithTools(weatherTools()[0]))
+	outer := agent.New(x.client.Model(chatModel), x.tel.AgentOption(), agent.WithName("lead"),
+		agent.WithTools(inner.AsTool("researcher", "Ask the researcher.")))
+	if _, err := outer.Run(t.Context(), "Research Paris."); err != nil {
+		t.Fatal(err)
+	}
+	spans := x.ended()
+	tool := spanNamed(t, spans, "execute_tool researcher")
+	sub := spanNamed(t, spans, "invoke_agent researcher")
+	if sub.Parent().SpanID() != tool.SpanContext().SpanID() {
+		t.Error("the sub-agent's run is not beneath the tool call that started it")
+	}
+	weather := spanNamed(t, spans, "execute_tool weather")
+	step := parentOf(t, spans, weather)
+	if parentOf(t, spans, step).SpanContext().SpanID() != sub.SpanContext().SpanID() {
+		t.Error("the sub-agent's tool call is not beneath one of its steps")
+	}
+}
+
+// parentOf is the span among spans that is s's parent.
+func parentOf(t *testing.T, spans []sdktrace.ReadOnlySpan, s sdktrace.ReadOnlySpan) sdktrace.ReadOnlySpan {
+	t.Helper()
+	for _, p := range spans {
+		if p.SpanContext().SpanID() == s.Parent().SpanID() {
+			return p
+		}
+	}
+	t.Fatalf("no parent of %s among the spans", s.Name())
+	return nil
+}
+
 func TestContentWhenEnabled(t *testing.T) {
 	x := newHarness(t, nil, otelgowai.WithContent(true))
 	a := agent.New(x.client.Model(chatModel), x.tel.AgentOption(), agent.WithSystem("You are terse."), agent.WithTools(weatherTools()...))
