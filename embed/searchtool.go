@@ -11,7 +11,7 @@ import (
 	"github.com/gowai/gowai/tools"
 )
 
-// SearchOption configures a tool made by Index.SearchTool.
+// SearchOption configures a tool made by Index.SearchToolWith.
 type SearchOption func(*searchConfig)
 
 type searchConfig struct {
@@ -47,12 +47,18 @@ type SearchHit struct {
 // {"query": "..."} (and, with WithFilterKeys, an optional "filter"); the tool answers the k
 // best chunks, best first, as a JSON array of SearchHit objects ({"id", "source", "score",
 // "text", "meta"}) that the model can cite by source. An empty query, or k below 1, is an
-// error the model reads as the call's result. With WithRerank the index's best candidates
-// are re-scored by a cross-encoder first.
+// error the model reads as the call's result. SearchToolWith adds reranking and filters.
 //
 // Like any tool, several searches the model asks for in one step run at the same time
 // (tools.Set, agent).
-func (ix *Index) SearchTool(name, description string, k int, opts ...SearchOption) tools.Tool {
+func (ix *Index) SearchTool(name, description string, k int) tools.Tool {
+	return ix.SearchToolWith(name, description, k)
+}
+
+// SearchToolWith is SearchTool with options: with WithRerank the index's best candidates are
+// re-scored by a cross-encoder first, and with WithFilterKeys the model may filter on
+// metadata.
+func (ix *Index) SearchToolWith(name, description string, k int, opts ...SearchOption) tools.Tool {
 	var cfg searchConfig
 	for _, o := range opts {
 		o(&cfg)

@@ -95,7 +95,7 @@ func TestSearchToolAnswersCitableChunks(t *testing.T) {
 func TestSearchToolFilters(t *testing.T) {
 	_, c := newServer(t, nil)
 	ix := newSearchIndex(t, c)
-	tool := ix.SearchTool("search_docs", "Search the help pages", 4, embed.WithFilterKeys("lang", "source"))
+	tool := ix.SearchToolWith("search_docs", "Search the help pages", 4, embed.WithFilterKeys("lang", "source"))
 	if p := string(tool.Def().Parameters); !strings.Contains(p, `"filter"`) || !strings.Contains(p, `"lang"`) {
 		t.Fatalf("parameters %s offer no filter", p)
 	}
@@ -147,7 +147,7 @@ func TestSearchToolErrorsTheModelCanRead(t *testing.T) {
 func TestSearchToolReranks(t *testing.T) {
 	srv, c := newServer(t, nil)
 	ix := newSearchIndex(t, c)
-	tool := ix.SearchTool("search_docs", "Search", 2, embed.WithRerank(c, 0))
+	tool := ix.SearchToolWith("search_docs", "Search", 2, embed.WithRerank(c, 0))
 	query := "page account password reset"
 	hits := callSearch(t, tool, `{"query":"page account password reset"}`)
 	var contexts int
