@@ -46,6 +46,7 @@ func (in *Instrumentation) StartRun(ctx context.Context, name, affinity string) 
 	}
 	attrs := []attribute.KeyValue{
 		attribute.String(keyOperation, operationAgent),
+		attribute.String(keyProvider, ProviderName),
 		attribute.String(keyAgentName, name),
 	}
 	if affinity != "" {

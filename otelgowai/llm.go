@@ -18,6 +18,7 @@ const (
 	keyProvider          = "gen_ai.provider.name"
 	keyRequestModel      = "gen_ai.request.model"
 	keyMaxTokens         = "gen_ai.request.max_tokens"
+	keyOutputType        = "gen_ai.output.type"
 	keyTemperature       = "gen_ai.request.temperature"
 	keyTopP              = "gen_ai.request.top_p"
 	keyTopK              = "gen_ai.request.top_k"
@@ -133,6 +134,9 @@ func (in *Instrumentation) StartCall(ctx context.Context, info llm.CallInfo) con
 	}
 	if r := info.Request; r != nil {
 		attrs = append(attrs, attribute.Int(keyMaxTokens, r.MaxTokens))
+		if r.Format != nil {
+			attrs = append(attrs, attribute.String(keyOutputType, "json"))
+		}
 		attrs = appendFloat(attrs, keyTemperature, r.Temperature)
 		attrs = appendFloat(attrs, keyTopP, r.TopP)
 		if r.TopK != nil {
@@ -306,13 +310,16 @@ func errorTypeOf(err error) string {
 	return errorType(err)
 }
 
-// errorType is a low-cardinality error.type for err: the HTTP status of a service error, or
-// the kind of failure.
+// errorType is a low-cardinality error.type for err: the HTTP status of a service error
+// (its Workers AI error code when it came in a 2xx reply), or the kind of failure. The
+// package documentation lists the values.
 func errorType(err error) string {
 	var e *llm.Error
 	switch {
-	case errors.As(err, &e) && e.Status != 0:
+	case errors.As(err, &e) && e.Status != 0 && e.Status/100 != 2:
 		return strconv.Itoa(e.Status)
+	case e != nil && e.Code != 0:
+		return strconv.Itoa(e.Code)
 	case errors.Is(err, context.Canceled):
 		return "canceled"
 	case errors.Is(err, context.DeadlineExceeded):

@@ -12,20 +12,32 @@
 //   - ClientOption, for llm.NewClient: a span per call to the service, named
 //     "{operation} {model}" ("chat @cf/meta/llama-3.1-8b-instruct", "embeddings ...",
 //     "text_to_image ..."), of kind CLIENT, with the request's model and sampling settings,
-//     the reply's model, finish reasons and token usage, server.address and server.port, and
-//     error.type on failure. What only Workers AI reports is under cloudflare.workers_ai.*:
+//     gen_ai.output.type "json" when the request asked for JSON, the reply's id, model,
+//     finish reasons and token usage, server.address and server.port, and error.type on
+//     failure. What only Workers AI reports is under cloudflare.workers_ai.*:
 //     neurons (and whether they are estimated), the cf-ai-req-id request id, the AI Gateway
 //     log id and cache status, the attempts made. Each failed attempt is a span event with its
 //     HTTP status, error and the wait before the next. The metrics gen_ai.client.token.usage
 //     and gen_ai.client.operation.duration are recorded with the conventions' attributes and
 //     bucket boundaries, and cloudflare.workers_ai.neurons counts neurons.
-//   - AgentOption, for agent.New: an "invoke_agent {name}" span around each run, a
+//   - AgentOption, for agent.New: an "invoke_agent {name}" span around each run (with
+//     gen_ai.provider.name, gen_ai.agent.name and its total usage), a
 //     "step {n}" span for each step beneath it (the step's model calls nest under it), and an
 //     "execute_tool {name}" span for each tool call, beneath its step. The calls of one step
 //     run concurrently and their spans are siblings; a sub-agent run by a tool nests under
 //     that tool's span.
 //   - StructuredOption, for structured.Generate and its kin: each checked answer is a span
 //     event on the caller's current span, with the problems that caused a retry.
+//
+// The error.type of a failed call, run or tool call is one of:
+//
+//   - the HTTP status of the service's error reply ("429", "400", "500", ...);
+//   - the Workers AI error code ("3040", "5006", ...) of an error sent inside a stream or in
+//     a 2xx reply whose envelope says it failed;
+//   - "canceled" or "deadline_exceeded" when the caller's context ended the call;
+//   - "timeout" (llm.ErrTimeout), "unreachable" (llm.ErrUnreachable), "truncated_stream"
+//     (llm.ErrTruncatedStream) or "context_window" (llm.ErrContextWindow);
+//   - "_OTHER" for anything else, such as an error a tool returned.
 //
 // Prompts, answers, tool arguments and tool results are sensitive: they are recorded only
 // with WithContent(true). The API token is never recorded.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -350,7 +351,8 @@ func TestAgentSpans(t *testing.T) {
 	}
 	spans := x.ended()
 	run := spanNamed(t, spans, "invoke_agent planner")
-	if attrs(run)["gen_ai.agent.name"].AsString() != "planner" || attrs(run)["gen_ai.operation.name"].AsString() != "invoke_agent" {
+	if attrs(run)["gen_ai.agent.name"].AsString() != "planner" || attrs(run)["gen_ai.operation.name"].AsString() != "invoke_agent" ||
+		attrs(run)["gen_ai.provider.name"].AsString() != otelgowai.ProviderName || run.SpanKind() != trace.SpanKindInternal {
 		t.Errorf("run attributes %v", attrs(run))
 	}
 	step1 := spanNamed(t, spans, "step 1")
@@ -502,4 +504,128 @@ func TestStructuredAttempts(t *testing.T) {
 	if _, ok := first["gowai.structured.problems"]; ok {
 		t.Error("problem texts recorded without WithContent")
 	}
+}
+
+// TestTraceContextFromCaller: a call's span is a child of the span in the caller's context,
+// and the HTTP request goes out under the call's span, so that an instrumented transport
+// nests beneath it.
+func TestTraceContextFromCaller(t *testing.T) {
+	x := newHarness(t, nil)
+	var sent []trace.SpanContext
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		sent = append(sent, trace.SpanContextFromContext(r.Context()))
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	c, err := x.srv.Client(x.tel.ClientOption(), llm.WithHTTPClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, parent := x.tp.Tracer("test").Start(t.Context(), "handler")
+	if _, err := c.Model(chatModel).Generate(ctx, llm.Request{Messages: []llm.Message{llm.User("hi")}}); err != nil {
+		t.Fatal(err)
+	}
+	parent.End()
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	chat := spanNamed(t, x.ended(), "chat "+chatModel)
+	if chat.Parent().SpanID() != parent.SpanContext().SpanID() || chat.SpanContext().TraceID() != parent.SpanContext().TraceID() {
+		t.Error("the chat span is not a child of the caller's span")
+	}
+	if len(sent) != 1 || sent[0].SpanID() != chat.SpanContext().SpanID() {
+		t.Errorf("the request went out under %v, want the chat span %v", sent, chat.SpanContext().SpanID())
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestOutputTypeJSON: a request for JSON says so with gen_ai.output.type; a plain one does not.
+func TestOutputTypeJSON(t *testing.T) {
+	x := newHarness(t, llmtest.Script(llmtest.Text(`{"a":1}`), llmtest.Text("plain")))
+	m := x.client.Model(chatModel)
+	if _, err := m.Generate(t.Context(), llm.Request{Messages: []llm.Message{llm.User("json")}, Format: &llm.Format{}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Generate(t.Context(), llm.Request{Messages: []llm.Message{llm.User("text")}}); err != nil {
+		t.Fatal(err)
+	}
+	spans := x.ended()
+	if got := attrs(spans[0])["gen_ai.output.type"].AsString(); got != "json" {
+		t.Errorf("gen_ai.output.type = %q, want json", got)
+	}
+	if _, ok := attrs(spans[1])["gen_ai.output.type"]; ok {
+		t.Error("gen_ai.output.type set on a request that did not ask for JSON")
+	}
+}
+
+// TestErrorTypeOfCode: an error the service reports in a 2xx reply, or inside a stream, is
+// typed by its Workers AI code, not by the 200 status it came with.
+func TestErrorTypeOfCode(t *testing.T) {
+	body := `{"result":null,"success":false,"errors":[{"code":5006,"message":"bad input"}],"messages":[]}`
+	x := newHarness(t, llmtest.Script(
+		llmtest.Raw("application/json", []byte(body)),
+		llmtest.SSE(`{"response":"par"}`, `{"errors":[{"code":3040,"message":"capacity"}]}`),
+	))
+	m := x.client.Model(chatModel)
+	if _, err := m.Generate(t.Context(), llm.Request{Messages: []llm.Message{llm.User("hi")}}); err == nil {
+		t.Fatal("Generate succeeded on a failed envelope")
+	}
+	var streamErr error
+	for _, err := range m.Stream(t.Context(), llm.Request{Messages: []llm.Message{llm.User("hi")}}) {
+		if err != nil {
+			streamErr = err
+		}
+	}
+	if streamErr == nil {
+		t.Fatal("the stream's error event was not reported")
+	}
+	spans := x.ended()
+	if len(spans) != 2 {
+		t.Fatalf("%d spans, want 2", len(spans))
+	}
+	for i, want := range []string{"5006", "3040"} {
+		if got := attrs(spans[i])["error.type"].AsString(); got != want || spans[i].Status().Code != codes.Error {
+			t.Errorf("span %d: error.type %q status %v, want %q", i, got, spans[i].Status(), want)
+		}
+	}
+	dur := x.metrics(t)[otelgowai.MetricDuration].Data.(metricdata.Histogram[float64])
+	var types []string
+	for _, dp := range dur.DataPoints {
+		et, _ := dp.Attributes.Value("error.type")
+		types = append(types, et.AsString())
+	}
+	slices.Sort(types)
+	if !slices.Equal(types, []string{"3040", "5006"}) {
+		t.Errorf("duration points' error.type %v", types)
+	}
+}
+
+// TestStructuredContentWhenEnabled: with WithContent the problems' texts are recorded too.
+func TestStructuredContentWhenEnabled(t *testing.T) {
+	x := newHarness(t, llmtest.Script(llmtest.Text(`{"status":"lost"}`), llmtest.Text(`{"status":"open"}`)), otelgowai.WithContent(true))
+	ctx, parent := x.tp.Tracer("test").Start(t.Context(), "extract")
+	_, err := structured.Generate[answer](ctx, x.client.Model("@cf/meta/llama-3.2-1b-instruct"), "Status?", x.tel.StructuredOption())
+	parent.End()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := spanNamed(t, x.ended(), "extract").Events()
+	if len(ev) != 2 {
+		t.Fatalf("%d events, want 2", len(ev))
+	}
+	var problems []string
+	for _, kv := range ev[0].Attributes {
+		if kv.Key == "gowai.structured.problems" {
+			problems = kv.Value.AsStringSlice()
+		}
+	}
+	if len(problems) != 1 || !strings.HasPrefix(problems[0], "/status") {
+		t.Errorf("problems %q, want the /status problem's text", problems)
+	}
+	for _, kv := range ev[1].Attributes {
+		if kv.Key == "gowai.structured.problems" {
+			t.Error("a valid answer records problems")
+		}
+	}
+	noToken(t, x.ended())
 }
