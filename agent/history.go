@@ -76,15 +76,18 @@ const shortenedNote = "… [shortened by the agent: %d of %d characters dropped]
 //     shortened as well, as far as the limit needs.
 //
 // The system prompt (the first message, when it is a system message) and the latest user
-// message (the user's, not a note the agent added at the step limit or after a cut-off
-// tool call) are always kept, and the most recent turn is never summarised; an assistant
-// message that called tools is summarised together with its results, never apart. When
-// all this is not enough, the conversation is sent as small as it got, and the client
-// refuses it with llm.ErrContextWindow if it cannot fit the window.
+// message (the user's, not a note the agent added at the step limit, after a cut-off tool
+// call or to ask RunTyped's typed answer) are always kept, and the most recent turn is
+// never summarised; an assistant message that called tools is summarised together with
+// its results, never apart. When all this is not enough, the conversation is sent as small
+// as it got, and the client refuses it with llm.ErrContextWindow if it cannot fit the
+// window.
 //
 // The policy never changes the messages it is given: Result.Messages keeps the whole
 // conversation. Within a run, the conversation it shaped is sent again at the next step
-// with the new messages appended, so that a summary is made once, not at every step.
+// (and to RunTyped's typed answer) with the new messages appended, so that a summary is
+// made once, not at every step. A run resumed or continued from a Result starts from the
+// whole conversation again.
 type History struct {
 	// Disabled turns the policy off: every message is sent as it is.
 	Disabled bool
@@ -446,11 +449,12 @@ func (w *workspace) protected() map[int]bool {
 }
 
 // fromAgent reports whether a user message's content was written by the agent: a summary,
-// or the notes the loop adds after a cut-off tool call or at the step limit.
+// or the notes the loop adds after a cut-off tool call, at the step limit, or to ask
+// RunTyped's typed answer.
 func fromAgent(content string) bool {
 	truncated, _, _ := strings.Cut(truncatedNote, "%s")
 	return strings.HasPrefix(content, summaryPrefix) || strings.HasPrefix(content, stepLimitNote) ||
-		strings.HasPrefix(content, truncated)
+		strings.HasPrefix(content, truncated) || content == typedNote
 }
 
 // turns splits msgs into the units a summary takes whole: an assistant message with tool

@@ -369,40 +369,45 @@ func TestFitSummarisesTurnsAfterTheLatestUserMessage(t *testing.T) {
 }
 
 func TestFitKeepsCallsWithTheirResultsAndTheTask(t *testing.T) {
-	srv, m := historyModel(t, smallWindowModel, llmtest.Text("Pages 1 to 60 were read."), llmtest.Text("More pages."))
-	// Turns of three parallel calls each, then the note the loop adds at the step limit,
-	// which is a user message but not the user's: the task must stay.
-	msgs := []llm.Message{llm.System("s"), llm.User("Read the pages.")}
-	for i := range 30 {
-		turn := llm.Message{Role: llm.RoleAssistant, Content: "Reading."}
-		var results []llm.Message
-		for j := range 3 {
-			id := fmt.Sprintf("call_%d_%d", i, j)
-			turn.ToolCalls = append(turn.ToolCalls, llm.ToolCall{ID: id, Name: "fetch", Arguments: json.RawMessage(`{}`)})
-			results = append(results, llm.ToolResult(id, strings.Repeat("r", 300)))
-		}
-		msgs = append(append(msgs, turn), results...)
-	}
-	msgs = append(msgs, llm.User(stepLimitNote))
-	got, c, _, err := History{MaxTokens: 3000}.fit(t.Context(), m, msgs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Summaries == 0 || len(srv.Requests()) != c.Summaries {
-		t.Fatalf("%s; want a summary", c)
-	}
-	checkPairs(t, got)
-	// Whole turns of four messages, and each summary after the first takes in the one before.
-	if (c.SummarisedMessages-(c.Summaries-1))%4 != 0 {
-		t.Errorf("%s: the summarised messages are not whole turns", c)
-	}
-	if got[1].Content != "Read the pages." || got[len(got)-1].Content != stepLimitNote {
-		t.Errorf("the task or the step-limit note was not kept: %q … %q", got[1].Content, got[len(got)-1].Content)
-	}
-	for _, r := range srv.Requests() {
-		if strings.Contains(string(r.Body), "Read the pages.") {
-			t.Error("the task was given to a summary call")
-		}
+	// The notes the loop adds at the step limit and to ask RunTyped's typed answer are user
+	// messages but not the user's: the task must stay.
+	for name, note := range map[string]string{"step limit": stepLimitNote, "typed answer": typedNote} {
+		t.Run(name, func(t *testing.T) {
+			srv, m := historyModel(t, smallWindowModel, llmtest.Text("Pages 1 to 60 were read."), llmtest.Text("More pages."))
+			// Turns of three parallel calls each, then the note.
+			msgs := []llm.Message{llm.System("s"), llm.User("Read the pages.")}
+			for i := range 30 {
+				turn := llm.Message{Role: llm.RoleAssistant, Content: "Reading."}
+				var results []llm.Message
+				for j := range 3 {
+					id := fmt.Sprintf("call_%d_%d", i, j)
+					turn.ToolCalls = append(turn.ToolCalls, llm.ToolCall{ID: id, Name: "fetch", Arguments: json.RawMessage(`{}`)})
+					results = append(results, llm.ToolResult(id, strings.Repeat("r", 300)))
+				}
+				msgs = append(append(msgs, turn), results...)
+			}
+			msgs = append(msgs, llm.User(note))
+			got, c, _, err := History{MaxTokens: 3000}.fit(t.Context(), m, msgs, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Summaries == 0 || len(srv.Requests()) != c.Summaries {
+				t.Fatalf("%s; want a summary", c)
+			}
+			checkPairs(t, got)
+			// Whole turns of four messages, and each summary after the first takes in the one before.
+			if (c.SummarisedMessages-(c.Summaries-1))%4 != 0 {
+				t.Errorf("%s: the summarised messages are not whole turns", c)
+			}
+			if got[1].Content != "Read the pages." || got[len(got)-1].Content != note {
+				t.Errorf("the task or the note was not kept: %q … %q", got[1].Content, got[len(got)-1].Content)
+			}
+			for _, r := range srv.Requests() {
+				if strings.Contains(string(r.Body), "Read the pages.") {
+					t.Error("the task was given to a summary call")
+				}
+			}
+		})
 	}
 }
 
@@ -516,6 +521,9 @@ func TestRunStaysInsideTheWindow(t *testing.T) {
 			if strings.Contains(string(body), "You compress the earlier part") {
 				return llmtest.Text("Pages were read; each was lorem ipsum.")
 			}
+			if strings.Contains(string(body), "required format") {
+				return llmtest.Text(`{"about":"lorem ipsum"}`)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			calls++
@@ -541,61 +549,97 @@ func TestRunStaysInsideTheWindow(t *testing.T) {
 		}
 	})
 
-	t.Run("default policy", func(t *testing.T) {
-		srv, m := newServer(t)
-		a := New(m, WithSystem("You read reports."), WithTools(page), WithMaxSteps(steps+1))
-		res, err := a.Run(t.Context(), "Read the report, page by page, and say what it is about.")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Text != "The report is lorem ipsum throughout." || len(res.Steps) != steps+1 {
-			t.Errorf("answer %q after %d steps", res.Text, len(res.Steps))
-		}
-		// The Result keeps the whole conversation, results unshortened.
-		if n := len(res.Messages); n != 2+2*steps+1 {
-			t.Errorf("%d messages in the Result; want %d", n, 2+2*steps+1)
-		}
-		for _, msg := range res.Messages {
-			if strings.Contains(msg.Content, "shortened by the agent") {
-				t.Fatal("the Result holds a shortened tool result")
+	// The policy works the same whichever way the run is driven: Run, Stream, or RunTyped,
+	// whose typed answer goes out from the conversation as the policy last shaped it.
+	type report struct {
+		About string `json:"about"`
+	}
+	drive := map[string]func(t *testing.T, a *Agent, task string) (*Result, error){
+		"Run": func(t *testing.T, a *Agent, task string) (*Result, error) { return a.Run(t.Context(), task) },
+		"Stream": func(t *testing.T, a *Agent, task string) (*Result, error) {
+			var res *Result
+			var err error
+			for ev, e := range a.Stream(t.Context(), task) {
+				if ev.Kind == EventDone {
+					res, err = ev.Result, e
+				}
 			}
-		}
-		summaries := 0
-		for i, r := range srv.Requests() {
-			if strings.Contains(string(r.Body), "You compress the earlier part") {
-				summaries++
-				continue
+			return res, err
+		},
+		"RunTyped": func(t *testing.T, a *Agent, task string) (*Result, error) {
+			v, res, err := RunTyped[report](t.Context(), a, task)
+			if err == nil && v.About != "lorem ipsum" {
+				t.Errorf("typed answer %+v", v)
 			}
-			if r.Status != http.StatusOK {
-				t.Errorf("request %d: HTTP %d", i+1, r.Status)
-			}
-			var b struct {
-				Messages []llm.Message `json:"messages"`
-			}
-			if err := json.Unmarshal(r.Body, &b); err != nil {
+			return res, err
+		},
+	}
+	for _, how := range []string{"Run", "Stream", "RunTyped"} {
+		t.Run("default policy/"+how, func(t *testing.T) {
+			srv, m := newServer(t)
+			a := New(m, WithSystem("You read reports."), WithTools(page), WithMaxSteps(steps+1))
+			res, err := drive[how](t, a, "Read the report, page by page, and say what it is about.")
+			if err != nil {
 				t.Fatal(err)
 			}
-			if b.Messages[0].Content != "You read reports." {
-				t.Errorf("request %d does not start with the system prompt", i+1)
+			wantSteps, wantMessages := steps+1, 2+2*steps+1
+			if how == "RunTyped" {
+				wantSteps, wantMessages = steps+2, 2+2*steps+3 // the typed answer's note and answer follow
 			}
-			if b.Messages[1].Content != "Read the report, page by page, and say what it is about." {
-				t.Errorf("request %d does not keep the task", i+1)
+			if !strings.HasPrefix(res.Text, "The report is lorem ipsum throughout.") && how != "RunTyped" || len(res.Steps) != wantSteps {
+				t.Errorf("answer %q after %d steps", res.Text, len(res.Steps))
 			}
-		}
-		if summaries == 0 {
-			t.Error("no summary call: the run was not long enough to need one")
-		}
-		// The steps report what was done.
-		shortened, summarised := 0, 0
-		for i, st := range res.Steps {
-			if st.Compaction != (Compaction{}) {
-				t.Logf("step %d: %s", i+1, st.Compaction)
+			// The Result keeps the whole conversation, results unshortened.
+			if n := len(res.Messages); n != wantMessages {
+				t.Errorf("%d messages in the Result; want %d", n, wantMessages)
 			}
-			shortened += st.Compaction.ShortenedResults
-			summarised += st.Compaction.Summaries
-		}
-		if shortened == 0 || summarised != summaries {
-			t.Errorf("the steps report %d results shortened and %d summary calls; the emulator saw %d summary calls", shortened, summarised, summaries)
-		}
-	})
+			for _, msg := range res.Messages {
+				if strings.Contains(msg.Content, "shortened by the agent") {
+					t.Fatal("the Result holds a shortened tool result")
+				}
+			}
+			summaries := 0
+			for i, r := range srv.Requests() {
+				if strings.Contains(string(r.Body), "You compress the earlier part") {
+					summaries++
+					continue
+				}
+				if r.Status != http.StatusOK {
+					t.Errorf("request %d: HTTP %d", i+1, r.Status)
+				}
+				var b struct {
+					Messages []llm.Message `json:"messages"`
+				}
+				if err := json.Unmarshal(r.Body, &b); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.HasPrefix(b.Messages[0].Content, "You read reports.") {
+					t.Errorf("request %d does not start with the system prompt", i+1)
+				}
+				if b.Messages[1].Content != "Read the report, page by page, and say what it is about." {
+					t.Errorf("request %d does not keep the task", i+1)
+				}
+			}
+			if summaries == 0 {
+				t.Error("no summary call: the run was not long enough to need one")
+			}
+			// The steps report what was done.
+			shortened, summarised := 0, 0
+			for i, st := range res.Steps {
+				if st.Compaction != (Compaction{}) {
+					t.Logf("step %d: %s", i+1, st.Compaction)
+				}
+				shortened += st.Compaction.ShortenedResults
+				summarised += st.Compaction.Summaries
+			}
+			if shortened == 0 || summarised != summaries {
+				t.Errorf("the steps report %d results shortened and %d summary calls; the emulator saw %d summary calls", shortened, summarised, summaries)
+			}
+			// What was summarised stays summarised: the typed answer does not summarise the
+			// whole conversation again.
+			if last := res.Steps[len(res.Steps)-1].Compaction; how == "RunTyped" && last.Summaries > 0 {
+				t.Errorf("the typed answer made %d summary calls of its own: %s", last.Summaries, last)
+			}
+		})
+	}
 }

@@ -48,8 +48,10 @@ func runTyped[T any](ctx context.Context, r *run) (T, error) {
 	}
 	r.res.Messages = append(r.res.Messages, llm.User(note))
 
-	// Clipped, so that structured's own appends cannot write into the history.
-	msgs := slices.Clip(r.res.Messages)
+	// The conversation as the history policy last shaped it, so that what it summarised in
+	// the loop is not summarised again; clipped, so that structured's own appends cannot
+	// write into the history.
+	msgs := slices.Clip(r.conversation())
 	var opts []structured.Option
 	if msgs[0].Role == llm.RoleSystem {
 		// structured puts its own instructions in the system prompt in prompt mode; handing it
