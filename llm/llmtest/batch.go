@@ -92,9 +92,7 @@ func (s *Server) submitBatch(ex *exchange, requests []json.RawMessage) output {
 		sub.reqID = fmt.Sprintf("%s-%d", ex.reqID, i)
 		rep := s.handler(ex.model, item)
 		if rep.outOfScript {
-			s.mu.Lock()
-			s.requests[ex.rec].OutOfScript = true
-			s.mu.Unlock()
+			s.note(ex, func(r *Recorded) { r.OutOfScript = true })
 		}
 		result, ok, usage := batchItem(s.render(&sub, rep), len(item))
 		job.responses[i] = batchResponse{ID: i, Result: result, Success: ok, ExternalReference: ref.Ref}

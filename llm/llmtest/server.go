@@ -67,7 +67,9 @@ type Server struct {
 	prompts promptCache // the prompt cache by session-affinity key (window.go)
 
 	onAnswer func(Recorded) // WithRequestLog
-	slim     bool           // NewHandler: nobody reads Requests, so keep no headers or bodies
+	// slim is set by NewHandler: nobody reads Requests, so the server keeps no list of
+	// requests; each exchange holds its own record until it is logged.
+	slim bool
 }
 
 // Recorded is one request the server received, in arrival order. Authorization headers
@@ -83,6 +85,9 @@ type Recorded struct {
 	Status int
 	// OutOfScript is set when a Script handler had no reply left for this request.
 	OutOfScript bool
+	// Duration is the time from the request's arrival to the end of its answer (or to the
+	// client giving up); 0 while the request is still being handled.
+	Duration time.Duration
 }
 
 // ServerOption configures a Server.
@@ -103,8 +108,9 @@ func WithAccount(accountID string) ServerOption { return func(s *Server) { s.acc
 func WithModel(m llm.Model) ServerOption { return func(s *Server) { s.model = m } }
 
 // WithRequestLog makes the server call f with each request once its answer is written, or
-// once the client has given up on it (Status 0). f may be called from several goroutines at
-// once. The Recorded that NewHandler's handler passes has no Header and no Body.
+// once the client has given up on it (Status 0), with its Duration set. f may be called
+// from several goroutines at once. The Recorded that NewHandler's handler passes has no
+// Header and no Body.
 func WithRequestLog(f func(Recorded)) ServerOption { return func(s *Server) { s.onAnswer = f } }
 
 // NewServer starts a Server. Every request on a model route is answered with the Reply
@@ -118,11 +124,18 @@ func NewServer(h Handler, opts ...ServerOption) *Server {
 // NewHandler returns the emulator as an http.Handler, to serve on an address of the
 // caller's choosing, as cmd/workers-ai-emulator does: it answers exactly as a Server from
 // NewServer does, routes, options and state (batch jobs, Vectorize indexes, the gateway
-// cache) included. It keeps no copy of the requests; use WithRequestLog to see them.
+// cache) included. It keeps no list of the requests, so a long-running handler does not
+// grow with them; use WithRequestLog to see them.
 func NewHandler(h Handler, opts ...ServerOption) http.Handler {
+	_, mux := newHandler(h, opts)
+	return mux
+}
+
+// newHandler is NewHandler, with the Server behind the handler.
+func newHandler(h Handler, opts []ServerOption) (*Server, *http.ServeMux) {
 	s, mux := newServer(h, opts)
 	s.slim = true
-	return mux
+	return s, mux
 }
 
 func newServer(h Handler, opts []ServerOption) (*Server, *http.ServeMux) {
@@ -248,7 +261,8 @@ type exchange struct {
 	gateway string // set on AI Gateway routes
 	reqID   string // cf-ai-req-id
 	seq     int64
-	rec     int // index in Server.requests
+	rec     int       // index in Server.requests
+	own     *Recorded // the record itself when the server keeps no list (NewHandler)
 	// cachedTokens is the prompt prefix the emulated prompt cache reused for this request
 	// (window.go); the answer reports it as usage.prompt_tokens_details.cached_tokens.
 	cachedTokens int
@@ -275,6 +289,7 @@ func (s *Server) serve(rt route) http.HandlerFunc {
 		if rt == routeVectorize {
 			limit = vecMaxBody + 1 // Vectorize takes writes of up to 100 MB; its route refuses more
 		}
+		start := time.Now()
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 		ex := &exchange{route: rt, r: r, body: body, gateway: r.PathValue("gateway"), seq: s.seq.Add(1)}
 		ex.reqID = fmt.Sprintf("00000000-0000-4000-8000-%012x", ex.seq)
@@ -288,16 +303,18 @@ func (s *Server) serve(rt route) http.HandlerFunc {
 			_ = json.Unmarshal(body, &m) // a bad body is reported below, once the route is known
 			ex.model = m.Model
 		}
-		ex.rec = s.record(r, ex.model, body)
-		if s.onAnswer != nil {
-			defer func() {
-				s.mu.Lock()
-				rec := s.requests[ex.rec]
-				s.mu.Unlock()
+		s.record(ex, body)
+		defer func() {
+			var rec Recorded
+			s.note(ex, func(r *Recorded) {
+				r.Duration = time.Since(start)
+				rec = *r
+			})
+			if s.onAnswer != nil {
 				rec.Header, rec.Body = rec.Header.Clone(), slices.Clone(rec.Body)
 				s.onAnswer(rec)
-			}()
-		}
+			}
+		}()
 		if err != nil {
 			s.write(w, ex, aiError(ex, http.StatusRequestEntityTooLarge, 3006, "Request is too large"))
 			return
@@ -358,9 +375,7 @@ func (s *Server) answer(w http.ResponseWriter, ex *exchange) {
 	}
 	rep := s.handler(ex.model, ex.body)
 	if rep.outOfScript {
-		s.mu.Lock()
-		s.requests[ex.rec].OutOfScript = true
-		s.mu.Unlock()
+		s.note(ex, func(r *Recorded) { r.OutOfScript = true })
 	}
 	if rep.latency > 0 {
 		t := time.NewTimer(rep.latency)
@@ -400,15 +415,30 @@ func cacheKey(ex *exchange) (string, time.Duration, bool) {
 	return ex.r.URL.Path + "\x00" + key, time.Duration(secs) * time.Second, true
 }
 
-func (s *Server) record(r *http.Request, model string, body []byte) int {
+// record notes ex's request: in the server's list, or, for NewHandler's handler, in ex
+// alone.
+func (s *Server) record(ex *exchange, body []byte) {
+	rec := Recorded{Method: ex.r.Method, Path: ex.r.URL.Path, Model: ex.model}
+	if s.slim {
+		ex.own = &rec
+		return
+	}
+	rec.Header, rec.Body = redactHeader(ex.r.Header), body
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec := Recorded{Method: r.Method, Path: r.URL.Path, Model: model}
-	if !s.slim {
-		rec.Header, rec.Body = redactHeader(r.Header), body
-	}
 	s.requests = append(s.requests, rec)
-	return len(s.requests) - 1
+	ex.rec = len(s.requests) - 1
+}
+
+// note changes the record of ex's request with f, under the server's lock.
+func (s *Server) note(ex *exchange, f func(*Recorded)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ex.own != nil {
+		f(ex.own)
+		return
+	}
+	f(&s.requests[ex.rec])
 }
 
 // write sends out, adding the gateway headers on gateway routes.
@@ -427,9 +457,7 @@ func (s *Server) write(w http.ResponseWriter, ex *exchange, out output) {
 			h.Set("cf-aig-cache-status", "MISS")
 		}
 	}
-	s.mu.Lock()
-	s.requests[ex.rec].Status = out.status
-	s.mu.Unlock()
+	s.note(ex, func(r *Recorded) { r.Status = out.status })
 
 	if !out.stream {
 		h.Set("Content-Length", strconv.Itoa(len(out.body)))
