@@ -100,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if r.Status == 0 {
 				status = "client-gone"
 			}
-			logger.Printf("%s %s model=%s status=%s", r.Method, r.Path, model, status)
+			logger.Printf("%s %s model=%s status=%s in %v", r.Method, r.Path, model, status, r.Duration.Round(time.Microsecond))
 		}))
 	}
 
@@ -154,7 +154,8 @@ Base URLs:
   native (Workers AI REST)   %s/ai/run/{model}
   OpenAI-compatible          %s/ai/v1
   AI Gateway                 %s/v1/%s/{gateway}/workers-ai
+  batch                      %s/ai/run/{model}?queueRequest=true
   Vectorize                  %s/vectorize/v2/indexes
 Stop with Ctrl-C.
-`, root, acc, accNote, tokNote, answers, base, base, root, acc, base)
+`, root, acc, accNote, tokNote, answers, base, base, root, acc, base, base)
 }

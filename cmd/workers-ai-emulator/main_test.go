@@ -37,8 +37,8 @@ func (l *lockedBuffer) String() string {
 var listening = regexp.MustCompile(`listening on (http://\S+)`)
 
 // readRoot reads the banner's first line and returns the server's root URL; the rest of
-// stdout is collected in rest.
-func readRoot(t *testing.T, stdout io.Reader, rest *lockedBuffer) string {
+// stdout is collected in rest until stdout ends, when copied is closed.
+func readRoot(t *testing.T, stdout io.Reader, rest *lockedBuffer) (root string, copied <-chan struct{}) {
 	t.Helper()
 	br := bufio.NewReader(stdout)
 	line, err := br.ReadString('\n')
@@ -49,8 +49,12 @@ func readRoot(t *testing.T, stdout io.Reader, rest *lockedBuffer) string {
 	if m == nil {
 		t.Fatalf("banner %q names no URL", line)
 	}
-	go func() { _, _ = io.Copy(rest, br) }()
-	return m[1]
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = io.Copy(rest, br)
+	}()
+	return m[1], done
 }
 
 func do(t *testing.T, method, url, token, body string) (int, http.Header, string) {
@@ -125,23 +129,39 @@ func TestRun(t *testing.T) {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, pw, &stderr)
 		pw.Close()
 	}()
-	root := readRoot(t, pr, &rest)
+	root, copied := readRoot(t, pr, &rest)
 	exercise(t, root, "")
 	exercise(t, root, "any-token")
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
 	}
+	<-copied
+	banner := rest.String()
+	for _, want := range []string{
+		"account:  local (any account id is accepted)",
+		"token:    any token, or none",
+		"native (Workers AI REST)   " + root + "/client/v4/accounts/local/ai/run/{model}",
+		"OpenAI-compatible          " + root + "/client/v4/accounts/local/ai/v1\n",
+		"AI Gateway                 " + root + "/v1/local/{gateway}/workers-ai",
+		"batch                      " + root + "/client/v4/accounts/local/ai/run/{model}?queueRequest=true",
+		"Vectorize                  " + root + "/client/v4/accounts/local/vectorize/v2/indexes",
+		"workers-ai-emulator: stopped\n",
+	} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("the output lacks %q:\n%s", want, banner)
+		}
+	}
 	log := stderr.String()
 	if n := strings.Count(log, "\n"); n != 6 {
 		t.Errorf("%d log lines for 6 requests:\n%s", n, log)
 	}
-	for _, want := range []string{
-		"POST /client/v4/accounts/local/ai/v1/chat/completions model=@cf/meta/llama-3.1-8b-instruct status=200",
-		"POST /client/v4/accounts/local/ai/v1/embeddings model=@cf/baai/bge-small-en-v1.5 status=200",
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m) POST /client/v4/accounts/local/ai/v1/chat/completions model=@cf/meta/llama-3\.1-8b-instruct status=200 in [0-9.]+[µm]?s$`),
+		regexp.MustCompile(`(?m) POST /client/v4/accounts/local/ai/v1/embeddings model=@cf/baai/bge-small-en-v1\.5 status=200 in [0-9.]+[µm]?s$`),
 	} {
-		if !strings.Contains(log, want) {
-			t.Errorf("log lacks %q:\n%s", want, log)
+		if !want.MatchString(log) {
+			t.Errorf("log has no line matching %s:\n%s", want, log)
 		}
 	}
 	if strings.Contains(log, "any-token") {
@@ -166,7 +186,7 @@ func TestRunFlags(t *testing.T) {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-token", "s3cret", "-account", "acc1", "-script", script}, pw, &stderr)
 		pw.Close()
 	}()
-	root := readRoot(t, pr, &rest)
+	root, copied := readRoot(t, pr, &rest)
 	chat := `{"model":"@cf/meta/llama-3.1-8b-instruct","messages":[{"role":"user","content":"hi"}]}`
 	if status, _, body := do(t, "POST", root+"/client/v4/accounts/acc1/ai/v1/chat/completions", "wrong", chat); status != 401 {
 		t.Errorf("wrong token: %d %s", status, body)
@@ -186,6 +206,11 @@ func TestRunFlags(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	<-copied
+	if !strings.Contains(rest.String(), "account:  acc1 (only this account id is answered)") ||
+		!strings.Contains(rest.String(), "answers:  the replies in "+script+", in order") {
+		t.Errorf("the banner does not name the account and the script:\n%s", rest.String())
 	}
 	if strings.Contains(stderr.String()+rest.String(), "s3cret") {
 		t.Error("the output shows the token")
@@ -240,16 +265,20 @@ func TestCommand(t *testing.T) {
 			}
 			defer cmd.Process.Kill()
 			var rest lockedBuffer
-			root := readRoot(t, stdout, &rest)
+			root, copied := readRoot(t, stdout, &rest)
 			exercise(t, root, "")
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
+			<-copied // Wait closes the pipe, so read it to the end first
 			if err := cmd.Wait(); err != nil {
 				t.Fatalf("exit after %v: %v\nstderr: %s", sig, err, stderr.String())
 			}
 			if cmd.ProcessState.ExitCode() != 0 {
 				t.Fatalf("exit code %d", cmd.ProcessState.ExitCode())
+			}
+			if !strings.HasSuffix(rest.String(), "workers-ai-emulator: stopped\n") {
+				t.Errorf("no clean stop reported:\n%s", rest.String())
 			}
 			if n := strings.Count(stderr.String(), " status=200"); n != 3 {
 				t.Errorf("%d requests logged with status 200, want 3:\n%s", n, stderr.String())
