@@ -325,9 +325,7 @@ func (o *observation) endChat(r *Response, err error) {
 // delta records one item a stream yields.
 func (o *observation) delta(d Delta, err error) {
 	o.events++
-	if o.events == 1 {
-		o.c.logFirstEvent(o)
-	}
+	o.c.logEvent(o, o.events, d, err)
 	if err != nil {
 		o.streamErr = err
 		return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -442,4 +443,93 @@ type cancelOnAttempt struct {
 func (c *cancelOnAttempt) Attempt(ctx context.Context, info llm.CallInfo, a llm.AttemptInfo) {
 	c.recordingObserver.Attempt(ctx, info, a)
 	c.cancel()
+}
+
+// TestLogOneRecordPerCall: every operation logs one Info record per call with the same
+// attributes in the same order; stream events and retries log at Debug, starting with the
+// same four attributes; the token appears in none of them.
+func TestLogOneRecordPerCall(t *testing.T) {
+	srv := llmtest.NewServer(nil, llmtest.WithToken(secretToken))
+	defer srv.Close()
+	obs := &recordingObserver{}
+	h := newRecordHandler()
+	c, err := srv.Client(llm.WithObserver(obs), llm.WithLogger(slog.New(h)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	m := c.Model("@cf/meta/llama-3.1-8b-instruct")
+	req := llm.Request{Messages: []llm.Message{llm.User("Say something long please")}}
+	if _, err := m.Generate(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	var deltas int
+	for _, err := range m.Stream(ctx, req) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		deltas++
+	}
+	var emb struct {
+		Data [][]float32 `json:"data"`
+	}
+	if err := c.Run(ctx, "@cf/baai/bge-base-en-v1.5", map[string]any{"text": []string{"a"}}, &emb); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.RunBytes(ctx, "@cf/black-forest-labs/flux-1-schnell", map[string]any{"prompt": "a cat"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Queue(ctx, "@cf/baai/bge-base-en-v1.5", []any{map[string]any{"text": "a"}}, llm.WithPollInterval(time.Millisecond, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	base := []string{"operation", "model", "endpoint", "stream"}
+	var ops []string
+	var events []int64
+	for _, r := range h.all() {
+		var keys []string
+		r.Attrs(func(a slog.Attr) bool { keys = append(keys, a.Key); return true })
+		a := attrsOf(r)
+		switch r.Message {
+		case llm.LogMessageCall:
+			if r.Level != slog.LevelInfo || !slices.Equal(keys, callAttrs) {
+				t.Errorf("%s record at %v with %q, want Info with %q", a["operation"], r.Level, keys, callAttrs)
+			}
+			op := a["operation"].String()
+			if a["stream"].Bool() {
+				op += "+stream"
+			}
+			ops = append(ops, op)
+		case llm.LogMessageStreamEvent:
+			events = append(events, a["event"].Int64())
+			fallthrough
+		case llm.LogMessageStreamStart:
+			if r.Level != slog.LevelDebug || len(keys) < len(base) || !slices.Equal(keys[:len(base)], base) || !a["stream"].Bool() {
+				t.Errorf("%s record at %v with %q", r.Message, r.Level, keys)
+			}
+		default:
+			t.Errorf("unexpected record %q", r.Message)
+		}
+	}
+	ops = slices.Compact(ops)
+	if want := []string{"chat", "chat+stream", "embeddings", "text_to_image", "batch"}; !slices.Equal(ops, want) {
+		t.Errorf("call records for %q, want %q", ops, want)
+	}
+	var calls int
+	for _, r := range h.all() {
+		if r.Message == llm.LogMessageCall {
+			calls++
+		}
+	}
+	if calls != len(obs.ends) {
+		t.Errorf("%d call records for %d calls", calls, len(obs.ends))
+	}
+	if len(events) != deltas || deltas == 0 || events[0] != 1 || events[len(events)-1] != int64(deltas) {
+		t.Errorf("stream event records %v for %d deltas", events, deltas)
+	}
+	assertNoToken(t, obs, h)
 }
