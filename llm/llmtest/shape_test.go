@@ -320,38 +320,6 @@ func layoutOf(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// postJSON sends body to path on srv and returns the status and body.
-func postJSON(t *testing.T, srv *llmtest.Server, path, body string) (int, []byte) {
-	t.Helper()
-	resp, err := http.Post(srv.URL()+path, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
-}
-
-// TestDocumentedBaseURL checks that Cloudflare's documented base URL,
-// https://api.cloudflare.com/client/v4/accounts/{id}/ai/..., works with only the host swapped.
-func TestDocumentedBaseURL(t *testing.T) {
-	srv := llmtest.NewServer(nil)
-	defer srv.Close()
-	for _, path := range []string{
-		"/client/v4/accounts/acc/ai/v1/chat/completions",
-		"/client/v4/accounts/acc/ai/run/@cf/meta/llama-3.1-8b-instruct",
-		"/accounts/acc/ai/v1/chat/completions",
-	} {
-		status, body := postJSON(t, srv, path, `{"model":"@cf/meta/llama-3.1-8b-instruct","messages":[{"role":"user","content":"hi"}]}`)
-		if status != http.StatusOK {
-			t.Errorf("%s: status %d: %s", path, status, body)
-		}
-	}
-}
-
 // TestEmbeddingsBase64 checks that encoding_format "base64" gives each vector as the
 // standard base64 of its little-endian float32 values, as OpenAI defines it, and that the
 // default stays a float array.
@@ -368,9 +336,9 @@ func TestEmbeddingsBase64(t *testing.T) {
 		format string
 		into   any
 	}{{"", &floats}, {`,"encoding_format":"base64"`, &encoded}} {
-		status, body := postJSON(t, srv, path, `{"model":"@cf/baai/bge-small-en-v1.5","input":["a","b"]`+c.format+`}`)
-		if status != http.StatusOK {
-			t.Fatalf("status %d: %s", status, body)
+		resp, body := post(t, srv, path, `{"model":"@cf/baai/bge-small-en-v1.5","input":["a","b"]`+c.format+`}`)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
 		}
 		if err := json.Unmarshal(body, c.into); err != nil {
 			t.Fatal(err)
@@ -401,8 +369,8 @@ func TestEmbeddingsBase64(t *testing.T) {
 			}
 		}
 	}
-	if status, body := postJSON(t, srv, path, `{"model":"@cf/baai/bge-small-en-v1.5","input":"a","encoding_format":"hex"}`); status != http.StatusBadRequest {
-		t.Errorf("encoding_format hex: status %d: %s", status, body)
+	if resp, body := post(t, srv, path, `{"model":"@cf/baai/bge-small-en-v1.5","input":"a","encoding_format":"hex"}`); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("encoding_format hex: status %d: %s", resp.StatusCode, body)
 	}
 }
 
@@ -414,9 +382,9 @@ func TestHybridResponse(t *testing.T) {
 	defer srv.Close()
 	const path = "/client/v4/accounts/acc/ai/run/@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 	for _, want := range []string{`{"animal":"cat","legs":4}`, `"a cat"`} {
-		status, body := postJSON(t, srv, path, `{"messages":[{"role":"user","content":"Give one animal."}]}`)
-		if status != http.StatusOK {
-			t.Fatalf("status %d: %s", status, body)
+		resp, body := post(t, srv, path, `{"messages":[{"role":"user","content":"Give one animal."}]}`)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
 		}
 		var env struct {
 			Result struct {
@@ -449,15 +417,10 @@ func TestHybridResponse(t *testing.T) {
 	}
 }
 
-// TestStreamRunningUsage checks the usage of chat-style streams: without stream_options
-// every chunk carries the running totals, rising to the final usage; with
-// stream_options.include_usage only the last chunk, which has no choices, does.
+// TestStreamRunningUsage checks the usage of chat-style streams, on /ai/run and on /ai/v1:
+// without stream_options every chunk carries the running totals, rising to the final usage;
+// with stream_options.include_usage only the last chunk, which has no choices, does.
 func TestStreamRunningUsage(t *testing.T) {
-	srv := llmtest.NewServer(llmtest.Script(
-		llmtest.Text("one two three four").WithUsage(llm.Usage{PromptTokens: 10, CompletionTokens: 8}),
-		llmtest.Text("one two three four").WithUsage(llm.Usage{PromptTokens: 10, CompletionTokens: 8}),
-	))
-	defer srv.Close()
 	type chunk struct {
 		Choices []json.RawMessage `json:"choices"`
 		Usage   *struct {
@@ -481,31 +444,43 @@ func TestStreamRunningUsage(t *testing.T) {
 		}
 		return out
 	}
-	const path = "/client/v4/accounts/acc/ai/run/@cf/qwen/qwen3-30b-a3b-fp8"
-	_, body := postJSON(t, srv, path, `{"stream":true,"messages":[{"role":"user","content":"count"}]}`)
-	chunks := read(body)
-	last := 0
-	for i, c := range chunks {
-		if c.Usage == nil {
-			t.Fatalf("chunk %d has no usage: every chunk must carry it", i)
-		}
-		if c.Usage.CompletionTokens < last || c.Usage.TotalTokens != c.Usage.PromptTokens+c.Usage.CompletionTokens {
-			t.Fatalf("chunk %d usage %+v after %d: not a running total", i, *c.Usage, last)
-		}
-		last = c.Usage.CompletionTokens
-	}
-	if last != 8 || len(chunks[len(chunks)-1].Choices) != 0 {
-		t.Errorf("final completion tokens %d, want 8, in a chunk with no choices", last)
-	}
+	// The chat-style family on /ai/run, as recorded, and any model on /ai/v1.
+	for _, tc := range []struct{ path, model string }{
+		{"/client/v4/accounts/acc/ai/run/@cf/qwen/qwen3-30b-a3b-fp8", ""},
+		{"/client/v4/accounts/acc/ai/v1/chat/completions", `"model":"@cf/meta/llama-3.1-8b-instruct",`},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			srv := llmtest.NewServer(llmtest.Script(
+				llmtest.Text("one two three four").WithUsage(llm.Usage{PromptTokens: 10, CompletionTokens: 8}),
+				llmtest.Text("one two three four").WithUsage(llm.Usage{PromptTokens: 10, CompletionTokens: 8}),
+			))
+			defer srv.Close()
+			_, body := post(t, srv, tc.path, `{`+tc.model+`"stream":true,"messages":[{"role":"user","content":"count"}]}`)
+			chunks := read(body)
+			last := 0
+			for i, c := range chunks {
+				if c.Usage == nil {
+					t.Fatalf("chunk %d has no usage: every chunk must carry it", i)
+				}
+				if c.Usage.CompletionTokens < last || c.Usage.TotalTokens != c.Usage.PromptTokens+c.Usage.CompletionTokens {
+					t.Fatalf("chunk %d usage %+v after %d: not a running total", i, *c.Usage, last)
+				}
+				last = c.Usage.CompletionTokens
+			}
+			if last != 8 || len(chunks) < 3 || len(chunks[len(chunks)-1].Choices) != 0 {
+				t.Errorf("final completion tokens %d, want 8, in a chunk with no choices", last)
+			}
 
-	_, body = postJSON(t, srv, path, `{"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"count"}]}`)
-	chunks = read(body)
-	for i, c := range chunks[:len(chunks)-1] {
-		if c.Usage != nil {
-			t.Errorf("chunk %d carries usage with include_usage", i)
-		}
-	}
-	if u := chunks[len(chunks)-1].Usage; u == nil || u.CompletionTokens != 8 {
-		t.Errorf("last chunk usage %+v, want 8 completion tokens", u)
+			_, body = post(t, srv, tc.path, `{`+tc.model+`"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"count"}]}`)
+			chunks = read(body)
+			for i, c := range chunks[:len(chunks)-1] {
+				if c.Usage != nil {
+					t.Errorf("chunk %d carries usage with include_usage", i)
+				}
+			}
+			if u := chunks[len(chunks)-1].Usage; u == nil || u.CompletionTokens != 8 {
+				t.Errorf("last chunk usage %+v, want 8 completion tokens", u)
+			}
+		})
 	}
 }
