@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -128,7 +130,9 @@ type Spent struct {
 //
 // A Result survives encoding/json unchanged, except that the errors in its Steps' tool
 // results come back as errors with the same text (see tools.Result.MarshalJSON); that is how
-// a run paused for approval is stored and given to Resume.
+// a run paused for approval is stored and given to Resume. (A Step's Response is kept as the
+// model gave it: one from an llm.Model other than llm.ChatModel whose tool-call arguments are
+// not compact JSON reads back with them compacted.)
 //
 // SessionAffinity is the key the run sent with every model call (llm.Request.SessionAffinity),
 // so that Workers AI could reuse the prefill of the prompt prefix the calls share. Continue
@@ -757,9 +761,14 @@ func (r *run) endStep(ctx context.Context, st Step) error {
 // as "functions.get_weather:0" in every turn, and Workers AI's legacy tool calls carry none;
 // a repeated id would pair a tool result with the wrong call. Results are built from
 // the returned calls, so they carry the new ids.
+//
+// The arguments are made compact JSON, "{}" when there are none, as llm.Client gives them:
+// that is how encoding/json writes them back, so a Result stored as JSON reads back the same
+// whatever llm.Model made the calls.
 func (r *run) uniqueIDs(calls []llm.ToolCall) []llm.ToolCall {
 	out := slices.Clone(calls)
 	for i := range out {
+		out[i].Arguments = compactArguments(out[i].Arguments)
 		if out[i].ID == "" || r.ids[out[i].ID] {
 			for {
 				r.nextID++
@@ -773,6 +782,20 @@ func (r *run) uniqueIDs(calls []llm.ToolCall) []llm.ToolCall {
 		r.ids[out[i].ID] = true
 	}
 	return out
+}
+
+// compactArguments returns args as compact JSON, or "{}" when empty. Arguments that are not
+// JSON are left for the tool to refuse.
+func compactArguments(args json.RawMessage) json.RawMessage {
+	trimmed := bytes.TrimSpace(args)
+	if len(trimmed) == 0 {
+		return json.RawMessage("{}")
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, trimmed) != nil || bytes.Equal(buf.Bytes(), args) {
+		return args
+	}
+	return buf.Bytes()
 }
 
 // fail wraps a model error; a stopped stream stays errStopped.
