@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -202,41 +203,73 @@ func speakOne(ctx context.Context, c *llm.Client, model, text string, cfg speakC
 			in["bit_rate"] = cfg.bitRate
 		}
 	}
-	reply, err := c.RunTask(ctx, model, in, nil)
+	// Without a cf-ai-neurons header the piece is priced from the catalog: per thousand
+	// characters of text (aura-1), or per minute of the audio spoken (melotts).
+	var data []byte
+	var audioErr error
+	estimate := llm.WithNeuronEstimate(func(r *llm.TaskReply) float64 {
+		if info.NeuronsPerKCharacters > 0 {
+			return float64(utf8.RuneCountInString(text)) / 1000 * info.NeuronsPerKCharacters
+		}
+		if info.NeuronsPerAudioMinute == 0 {
+			return 0
+		}
+		data, audioErr = replyAudio(r)
+		return audioLength(data).Minutes() * info.NeuronsPerAudioMinute
+	})
+	reply, err := c.RunTask(ctx, model, in, nil, estimate)
 	if err != nil {
 		return nil, "", llm.Usage{}, err
 	}
+	if data == nil && audioErr == nil {
+		data, audioErr = replyAudio(reply)
+	}
+	if audioErr != nil {
+		return nil, "", llm.Usage{}, audioErr
+	}
+	mime := AudioType(data)
+	if mime == "" {
+		mime = reply.ContentType
+	}
+	return data, mime, reply.Usage, nil
+}
+
+// replyAudio is the audio of a text-to-speech reply: the body itself, or the base64
+// "audio" of a JSON reply.
+func replyAudio(reply *llm.TaskReply) ([]byte, error) {
 	data := reply.Data
 	if reply.JSON() {
 		var r struct {
 			Audio string `json:"audio"`
 		}
 		if err := json.Unmarshal(data, &r); err != nil || r.Audio == "" {
-			return nil, "", llm.Usage{}, fmt.Errorf("reply has no audio: %.200s", data)
+			return nil, fmt.Errorf("reply has no audio: %.200s", data)
 		}
 		b, err := base64.StdEncoding.DecodeString(r.Audio)
 		if err != nil {
-			return nil, "", llm.Usage{}, fmt.Errorf("reply audio is not base64: %w", err)
+			return nil, fmt.Errorf("reply audio is not base64: %w", err)
 		}
 		data = b
 	}
 	if len(data) == 0 {
-		return nil, "", llm.Usage{}, errors.New("reply has no audio")
+		return nil, errors.New("reply has no audio")
 	}
-	mime := AudioType(data)
-	if mime == "" {
-		mime = reply.ContentType
-	}
-	u := reply.Usage
-	if u.Neurons == 0 && info.NeuronsPerKCharacters > 0 {
-		u.Neurons, u.NeuronsEstimated = float64(utf8.RuneCountInString(text))/1000*info.NeuronsPerKCharacters, true
-	}
-	if u.Neurons == 0 && info.NeuronsPerAudioMinute > 0 && mime == MIMEWAV {
+	return data, nil
+}
+
+// audioLength is how long PCM WAV or MP3 audio lasts; 0 for other formats.
+func audioLength(data []byte) time.Duration {
+	switch AudioType(data) {
+	case MIMEWAV:
 		if w, ok := parseWAV(data); ok {
-			u.Neurons, u.NeuronsEstimated = w.duration().Minutes()*info.NeuronsPerAudioMinute, true
+			return w.duration()
+		}
+	case MIMEMP3:
+		if frames, ok := mp3Frames(data); ok {
+			return mp3Duration(frames)
 		}
 	}
-	return data, mime, u, nil
+	return 0
 }
 
 // joinAudio makes one file of the pieces: MP3 frames concatenated (ID3v2 tags of later

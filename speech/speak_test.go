@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -219,5 +221,60 @@ func TestModelsAreCatalogued(t *testing.T) {
 		if info, _ := llm.LookupModel(id); info.NeuronsPerAudioMinute != want {
 			t.Errorf("%s: %v neurons per audio minute, want %v", id, info.NeuronsPerAudioMinute, want)
 		}
+	}
+}
+
+// TestSpeechToolsCountTowardAgentBudget checks that what the transcribe and speak tools
+// spend reaches the agent's usage and budget when the service sends no cf-ai-neurons
+// header: the catalog's prices per audio minute (whisper) and per thousand characters
+// (aura-1), marked estimated.
+func TestSpeechToolsCountTowardAgentBudget(t *testing.T) {
+	const chat = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+	one := llm.Usage{PromptTokens: 1, CompletionTokens: 1, TotalTokens: 2, Neurons: 1}
+	newAgent := func(b agent.Budget) (*agent.Agent, *llmtest.Server) {
+		script := llmtest.Script(
+			llmtest.Calls(
+				llm.ToolCall{ID: "a", Name: "transcribe", Arguments: json.RawMessage(`{"clip":"greeting"}`)},
+				llm.ToolCall{ID: "b", Name: "speak", Arguments: json.RawMessage(`{"text":"Hello back."}`)},
+			).WithUsage(one),
+			llmtest.Text("Done.").WithUsage(one),
+		)
+		srv, c := newServer(t, func(model string, body []byte) llmtest.Reply {
+			if model == chat {
+				return script(model, body)
+			}
+			return llmtest.Model().WithHeader("cf-ai-neurons", "") // the service sent none
+		})
+		clips := map[string][]byte{"greeting": speechWAV(3*time.Second, 8000, 0, 0)}
+		return agent.New(c.Model(chat), agent.WithBudget(b), agent.WithTools(
+			speech.TranscribeTool(c, speech.Whisper, clips), speech.SpeakTool(c, speech.Aura1, t.TempDir()))), srv
+	}
+	info, _ := llm.LookupModel(speech.Whisper)
+	aura, _ := llm.LookupModel(speech.Aura1)
+	tools := 3.0/60*info.NeuronsPerAudioMinute + float64(len("Hello back."))/1000*aura.NeuronsPerKCharacters
+
+	a, _ := newAgent(agent.Budget{})
+	res, err := a.Run(context.Background(), "Transcribe the greeting and answer it aloud.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := res.Spent.Neurons, 2+tools; math.Abs(got-want) > 1e-9 || !res.Spent.NeuronsEstimated {
+		t.Errorf("Spent = %+v, want %.4f neurons (2 of chat, %.4f of the tools), estimated", res.Spent, want, tools)
+	}
+
+	// A budget the tools' spending exceeds stops the run before the second model call.
+	a, srv := newAgent(agent.Budget{MaxNeurons: 1 + tools/2})
+	_, err = a.Run(context.Background(), "Transcribe the greeting and answer it aloud.")
+	if !errors.Is(err, agent.ErrBudgetExceeded) {
+		t.Fatalf("err = %v, want ErrBudgetExceeded", err)
+	}
+	chats := 0
+	for _, r := range srv.Requests() {
+		if strings.HasSuffix(r.Path, chat) {
+			chats++
+		}
+	}
+	if chats != 1 {
+		t.Errorf("%d chat requests, want 1: the budget should stop the run after the tools", chats)
 	}
 }

@@ -196,8 +196,10 @@ func TranscribeModels() []string {
 // reads as one.
 //
 // Usage.Neurons is what the service reported in the cf-ai-neurons header; for a piece
-// without it, the catalog's price per audio minute is applied to the piece's length when
-// both are known, and Usage.NeuronsEstimated is set.
+// without it, the catalog's price per audio minute is applied to the piece's length (or
+// the duration the reply gives) when both are known, and Usage.NeuronsEstimated is set.
+// Each request's usage is also reported to the function of llm.WithUsageFunc, so an agent
+// running TranscribeTool counts it toward its usage and budget.
 func Transcribe(ctx context.Context, c *llm.Client, model string, audio []byte, opts ...Option) (*Transcript, error) {
 	spec, ok := asrModels[model]
 	if !ok {
@@ -335,26 +337,34 @@ func transcribeOne(ctx context.Context, c *llm.Client, model string, spec asrMod
 		}
 		input = in
 	}
-	reply, err := c.RunTask(ctx, model, input, query)
+	// Without a cf-ai-neurons header the piece is priced per audio minute: its length as
+	// the WAV or MP3 frames say, else the duration the reply gives.
+	var t *Transcript
+	var decodeErr error
+	estimate := llm.WithNeuronEstimate(func(r *llm.TaskReply) float64 {
+		length := p.length
+		if length == 0 && r.JSON() {
+			t, decodeErr = decodeTranscript(r.Data)
+			if t != nil {
+				length = t.Duration
+			}
+		}
+		return length.Minutes() * info.NeuronsPerAudioMinute
+	})
+	reply, err := c.RunTask(ctx, model, input, query, estimate)
 	if err != nil {
 		return nil, err
 	}
 	if !reply.JSON() {
 		return nil, fmt.Errorf("reply is %s, not JSON", reply.ContentType)
 	}
-	t, err := decodeTranscript(reply.Data)
-	if err != nil {
-		return nil, err
+	if t == nil && decodeErr == nil {
+		t, decodeErr = decodeTranscript(reply.Data)
+	}
+	if decodeErr != nil {
+		return nil, decodeErr
 	}
 	t.Usage = reply.Usage
-	if t.Usage.Neurons == 0 && info.NeuronsPerAudioMinute > 0 {
-		length := p.length
-		if length == 0 {
-			length = t.Duration
-		}
-		t.Usage.Neurons = length.Minutes() * info.NeuronsPerAudioMinute
-		t.Usage.NeuronsEstimated = true
-	}
 	if cfg.language != "" && t.Language == "" {
 		t.Language = cfg.language
 	}
