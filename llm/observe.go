@@ -38,6 +38,17 @@ type Observer interface {
 	EndCall(ctx context.Context, info CallInfo, res CallResult)
 }
 
+// ContentObserver is an Observer that says whether it records what calls carry. The text
+// and reasoning of a stream are gathered into CallResult.Response only for an observer that
+// wants them: one that does not implement ContentObserver, or whose RecordsContent reports
+// true. Otherwise that Response has the stream's finish reason, tool calls and usage but no
+// Text or Reasoning, and a stream's memory stays flat however long the reply, as it does
+// without observers. RecordsContent is asked once per stream, when it starts.
+type ContentObserver interface {
+	Observer
+	RecordsContent() bool
+}
+
 // WithObserver has o follow every call of the client (see Observer). Given more than once,
 // every observer given follows, in order. A client without observer and logger spends
 // nothing on observation.
@@ -101,8 +112,9 @@ type AttemptInfo struct {
 
 // CallResult is how a call ended.
 type CallResult struct {
-	// Response is a chat call's reply (for a stream, gathered from its deltas); nil for
-	// other operations and for a chat call that failed.
+	// Response is a chat call's reply (for a stream, gathered from its deltas, its text only
+	// for observers that record content: see ContentObserver); nil for other operations and
+	// for a chat call that failed.
 	Response *Response
 	// Usage is what the call used: a chat reply's, or the usage and cf-ai-neurons header of
 	// another reply. Neurons are estimated from the catalog when the service reported none
@@ -131,7 +143,9 @@ type observation struct {
 	status   int
 	header   http.Header // of the successful attempt
 
-	// For streams: the reply gathered from the deltas.
+	// For streams: the reply gathered from the deltas, its text only when keepText is set
+	// (an observer records content).
+	keepText        bool
 	text, reasoning strings.Builder
 	stream          Response
 	streamErr       error
@@ -170,6 +184,9 @@ func (c *Client) begin(ctx context.Context, cl *call, req *Request) (*observatio
 	}
 	for _, ob := range c.observers {
 		ctx = ob.StartCall(ctx, o.info)
+		if co, ok := ob.(ContentObserver); !ok || co.RecordsContent() {
+			o.keepText = cl.stream
+		}
 	}
 	o.ctx = ctx
 	cl.obs = o
@@ -330,8 +347,10 @@ func (o *observation) delta(d Delta, err error) {
 		o.streamErr = err
 		return
 	}
-	o.text.WriteString(d.Text)
-	o.reasoning.WriteString(d.Reasoning)
+	if o.keepText {
+		o.text.WriteString(d.Text)
+		o.reasoning.WriteString(d.Reasoning)
+	}
 	o.stream.ToolCalls = append(o.stream.ToolCalls, d.ToolCalls...)
 	if d.FinishReason != "" {
 		o.stream.FinishReason = d.FinishReason

@@ -533,3 +533,45 @@ func TestLogOneRecordPerCall(t *testing.T) {
 	}
 	assertNoToken(t, obs, h)
 }
+
+// contentFreeObserver is a recordingObserver that records no content.
+type contentFreeObserver struct{ *recordingObserver }
+
+func (contentFreeObserver) RecordsContent() bool { return false }
+
+// TestStreamTextKeptOnlyForContent: a stream's text is gathered for observers only when one
+// records content; a logger or a content-free observer leaves Stream's memory flat.
+func TestStreamTextKeptOnlyForContent(t *testing.T) {
+	srv := llmtest.NewServer(nil)
+	defer srv.Close()
+	free, all := &recordingObserver{}, &recordingObserver{}
+	req := llm.Request{Messages: []llm.Message{llm.User("Say something long please")}}
+	for _, tc := range []struct {
+		name     string
+		opts     []llm.Option
+		obs      *recordingObserver
+		wantText bool
+	}{
+		{"content-free observer and logger", []llm.Option{llm.WithObserver(contentFreeObserver{free}), llm.WithLogger(slog.New(newRecordHandler()))}, free, false},
+		{"plain observer too", []llm.Option{llm.WithObserver(contentFreeObserver{free}), llm.WithObserver(all)}, all, true},
+	} {
+		c, err := srv.Client(tc.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text strings.Builder
+		for d, err := range c.Model("@cf/meta/llama-3.1-8b-instruct").Stream(t.Context(), req) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			text.WriteString(d.Text)
+		}
+		res := tc.obs.ends[len(tc.obs.ends)-1]
+		if res.Response == nil || res.Response.FinishReason == "" || res.Usage.CompletionTokens == 0 {
+			t.Fatalf("%s: CallResult = %+v, want the reply without its text", tc.name, res)
+		}
+		if got := res.Response.Text; (got == text.String()) != tc.wantText || (got == "") == tc.wantText {
+			t.Errorf("%s: observed text %q, streamed %q, want it kept: %v", tc.name, got, text.String(), tc.wantText)
+		}
+	}
+}

@@ -163,7 +163,13 @@ func (in *Instrumentation) StructuredOption() structured.Option {
 	return structured.WithAttemptHook(in.structuredAttempt)
 }
 
+// RecordsContent reports whether the Instrumentation records prompts and answers
+// (WithContent). It implements llm.ContentObserver: without content, a stream's text is not
+// gathered for it.
+func (in *Instrumentation) RecordsContent() bool { return in.content }
+
 var (
-	_ llm.Observer   = (*Instrumentation)(nil)
-	_ agent.Observer = (*Instrumentation)(nil)
+	_ llm.ContentObserver = (*Instrumentation)(nil)
+	_ llm.Observer        = (*Instrumentation)(nil)
+	_ agent.Observer      = (*Instrumentation)(nil)
 )

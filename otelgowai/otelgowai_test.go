@@ -2,6 +2,7 @@ package otelgowai_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -628,4 +629,38 @@ func TestStructuredContentWhenEnabled(t *testing.T) {
 		}
 	}
 	noToken(t, x.ended())
+}
+
+// TestStreamContent: a stream's answer is recorded with WithContent, and only then.
+func TestStreamContent(t *testing.T) {
+	for _, content := range []bool{false, true} {
+		x := newHarness(t, nil, otelgowai.WithContent(content))
+		var text strings.Builder
+		for d, err := range x.client.Model(chatModel).Stream(t.Context(), llm.Request{Messages: []llm.Message{llm.User("Tell me about Workers AI")}}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			text.WriteString(d.Text)
+		}
+		spans := x.ended()
+		a := attrs(spanNamed(t, spans, "chat "+chatModel))
+		if !content {
+			noContent(t, spans)
+			continue
+		}
+		var out []struct {
+			Role  string `json:"role"`
+			Parts []struct {
+				Type, Content string
+			} `json:"parts"`
+		}
+		if err := json.Unmarshal([]byte(a["gen_ai.output.messages"].AsString()), &out); err != nil || len(out) != 1 ||
+			len(out[0].Parts) == 0 || out[0].Parts[len(out[0].Parts)-1].Content != text.String() {
+			t.Errorf("output messages %s (%v), want the streamed text %q", a["gen_ai.output.messages"].AsString(), err, text.String())
+		}
+		if !strings.Contains(a["gen_ai.input.messages"].AsString(), "Tell me about Workers AI") {
+			t.Errorf("input messages %s", a["gen_ai.input.messages"].AsString())
+		}
+		noToken(t, spans)
+	}
 }
