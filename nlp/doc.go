@@ -4,8 +4,11 @@
 // a verdict naming the violated hazard categories).
 //
 // Inputs are checked before anything is sent: an empty text, a language the model does
-// not translate, a length limit below one. Every result carries the neurons the service
-// reported for it (llm.Usage.Neurons).
+// not translate, a negative length limit. Every result carries the neurons the service
+// reported for it (llm.Usage.Neurons) or, when it reported none, an estimate from the
+// catalog's per-token prices with its texts counted at llm.EstimateBytesPerToken bytes a
+// token (llm.Usage.NeuronsEstimated). The same usage is reported to the function of
+// llm.WithUsageFunc, so an agent's budget counts what these tasks spend as its tools.
 //
 // TranslateTool, SummarizeTool, ClassifyTool and ModerateTool give an agent the same tasks
 // as typed tools.

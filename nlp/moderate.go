@@ -91,10 +91,7 @@ func ModerateChat(ctx context.Context, c *llm.Client, model string, msgs []llm.M
 	if err != nil {
 		return nil, fmt.Errorf("nlp: moderate %s: %w", model, err)
 	}
-	v.Usage = usageOf(reply.Data, model)
-	if reply.Usage.Neurons > 0 {
-		v.Usage.Neurons, v.Usage.NeuronsEstimated = reply.Usage.Neurons, false
-	}
+	v.Usage = reply.Usage
 	return v, nil
 }
 
@@ -137,22 +134,4 @@ func decodeVerdict(data []byte) (*Verdict, error) {
 		v.Categories = append(v.Categories, Category(strings.TrimSpace(c)))
 	}
 	return v, nil
-}
-
-// usageOf is the token usage a reply reports, priced with the catalog's rates when it has
-// them; the neurons of the cf-ai-neurons header replace the estimate when sent.
-func usageOf(data []byte, model string) llm.Usage {
-	var r struct {
-		Usage struct {
-			PromptTokens     int `json:"prompt_tokens"`
-			CompletionTokens int `json:"completion_tokens"`
-			TotalTokens      int `json:"total_tokens"`
-		} `json:"usage"`
-	}
-	_ = json.Unmarshal(data, &r) // no usage is no usage
-	u := llm.Usage{PromptTokens: r.Usage.PromptTokens, CompletionTokens: r.Usage.CompletionTokens, TotalTokens: r.Usage.TotalTokens}
-	if n, ok := llm.EstimateNeurons(model, u); ok {
-		u.Neurons, u.NeuronsEstimated = n, true
-	}
-	return u
 }

@@ -3,6 +3,7 @@ package nlp_test
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -254,5 +255,37 @@ func TestToolsInAgentRun(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%s -> %s, want %s", k, got[k], v)
 		}
+	}
+}
+
+// TestToolsCountTowardAgentUsage checks that what the translate and classify tools spend
+// reaches the agent's usage when the service sends no cf-ai-neurons header: their texts
+// counted at llm.EstimateBytesPerToken bytes a token and priced from the catalog.
+func TestToolsCountTowardAgentUsage(t *testing.T) {
+	const chat = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+	one := llm.Usage{PromptTokens: 1, CompletionTokens: 1, TotalTokens: 2, Neurons: 1}
+	script := llmtest.Script(
+		llmtest.Calls(
+			llm.ToolCall{ID: "a", Name: "translate", Arguments: json.RawMessage(`{"text":"Good morning","target_language":"es"}`)},
+			llm.ToolCall{ID: "b", Name: "classify_sentiment", Arguments: json.RawMessage(`{"text":"great"}`)},
+		).WithUsage(one),
+		llmtest.Text("Buenos días.").WithUsage(one),
+	)
+	_, c := newServer(t, func(model string, b []byte) llmtest.Reply {
+		if model == chat {
+			return script(model, b)
+		}
+		return llmtest.Model().WithHeader("cf-ai-neurons", "") // the service sent none
+	})
+	a := agent.New(c.Model(chat), agent.WithTools(nlp.TranslateTool(c, nlp.M2M100), nlp.ClassifyTool(c, nlp.DistilBERTSST2)))
+	res, err := a.Run(context.Background(), "Translate 'Good morning' to Spanish and say if it is positive.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := func(s string) int { return (len(s) + llm.EstimateBytesPerToken - 1) / llm.EstimateBytesPerToken }
+	tr, _ := llm.EstimateNeurons(nlp.M2M100, llm.Usage{PromptTokens: tokens("Good morning"), CompletionTokens: tokens("[es] Good morning")})
+	cl, _ := llm.EstimateNeurons(nlp.DistilBERTSST2, llm.Usage{PromptTokens: tokens("great")})
+	if got, want := res.Spent.Neurons, 2+tr+cl; tr == 0 || cl == 0 || math.Abs(got-want) > 1e-9 || !res.Spent.NeuronsEstimated {
+		t.Errorf("Spent = %+v, want %.6f neurons (2 of chat, %.6f translating, %.6f classifying), estimated", res.Spent, want, tr, cl)
 	}
 }

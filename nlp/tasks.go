@@ -85,7 +85,7 @@ func Classify(ctx context.Context, c *llm.Client, model, text string) (*Classifi
 	if strings.TrimSpace(text) == "" {
 		return nil, errors.New("nlp: classify: empty text")
 	}
-	reply, err := c.RunTask(ctx, model, map[string]string{"text": text}, nil)
+	reply, err := c.RunTask(ctx, model, map[string]string{"text": text}, nil, tokenEstimate(model, text, nil))
 	if err != nil {
 		return nil, fmt.Errorf("nlp: classify: %w", err)
 	}
@@ -95,6 +95,25 @@ func Classify(ctx context.Context, c *llm.Client, model, text string) (*Classifi
 	}
 	slices.SortStableFunc(labels, func(a, b Label) int { return cmp.Compare(b.Score, a.Score) })
 	return &Classification{Labels: labels, Usage: reply.Usage}, nil
+}
+
+// tokenEstimate prices a reply of a model billed per token when the service reports no
+// neurons and no tokens: the input text, and the output text that output finds in the
+// reply (nil for none), counted at llm.EstimateBytesPerToken bytes a token and priced at
+// the catalog's rates. A model the catalog does not price gets no estimate.
+func tokenEstimate(model, input string, output func(data []byte) string) llm.TaskOption {
+	return llm.WithNeuronEstimate(func(r *llm.TaskReply) float64 {
+		u := llm.Usage{PromptTokens: estimateTokens(input)}
+		if output != nil {
+			u.CompletionTokens = estimateTokens(output(r.Data))
+		}
+		n, _ := llm.EstimateNeurons(model, u)
+		return n
+	})
+}
+
+func estimateTokens(s string) int {
+	return (len(s) + llm.EstimateBytesPerToken - 1) / llm.EstimateBytesPerToken
 }
 
 // checkTask refuses a model the catalog files under another task; a model it does not

@@ -137,7 +137,7 @@ func Translate(ctx context.Context, c *llm.Client, model, text, target string, o
 		return nil, errors.New("nlp: translate: empty text")
 	}
 	in["text"] = text
-	reply, err := c.RunTask(ctx, model, in, nil)
+	reply, err := c.RunTask(ctx, model, in, nil, tokenEstimate(model, text, translated(1)))
 	if err != nil {
 		return nil, fmt.Errorf("nlp: translate: %w", err)
 	}
@@ -171,7 +171,7 @@ func TranslateAll(ctx context.Context, c *llm.Client, model string, texts []stri
 	}
 	if model == IndicTrans2 {
 		in["text"] = texts
-		reply, err := c.RunTask(ctx, model, in, nil)
+		reply, err := c.RunTask(ctx, model, in, nil, tokenEstimate(model, strings.Join(texts, " "), translated(len(texts))))
 		if err != nil {
 			return nil, llm.Usage{}, fmt.Errorf("nlp: translate: %w", err)
 		}
@@ -209,6 +209,14 @@ func TranslateAll(ctx context.Context, c *llm.Client, model string, texts []stri
 		out[r.Index] = got[0]
 	}
 	return out, res.Usage, nil
+}
+
+// translated returns the text of a reply with n translations, for tokenEstimate.
+func translated(n int) func([]byte) string {
+	return func(data []byte) string {
+		texts, _ := decodeTranslations(data, n)
+		return strings.Join(texts, " ")
+	}
 }
 
 // decodeTranslations reads {translated_text} (m2m100) or {translations: [...]}
