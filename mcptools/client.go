@@ -189,15 +189,43 @@ func (s *Session) build(t *mcp.Tool) *remoteTool {
 		name = s.opts.prefix + name
 	}
 	rt := &remoteTool{s: s, remote: t.Name, def: llm.ToolDef{Name: fitName(name), Description: t.Description}}
-	params, err := json.Marshal(t.InputSchema)
-	if err != nil || t.InputSchema == nil || !bytes.HasPrefix(bytes.TrimSpace(params), []byte("{")) {
-		params = []byte(`{"type":"object","properties":{}}`)
-	}
-	rt.def.Parameters = params
+	rt.def.Parameters = canonicalSchema(t.InputSchema)
 	// A schema the validator cannot compile still goes to the model; the server checks the
 	// arguments itself.
-	rt.params, _ = schema.Compile(params)
+	rt.params, _ = schema.Compile(rt.def.Parameters)
 	return rt
+}
+
+// emptySchema stands for a server's input schema that is missing or not a JSON object.
+const emptySchema = `{"type":"object","properties":{}}`
+
+// canonicalSchema encodes a tool's input schema in one canonical form: object keys sorted
+// at every level, no HTML escaping, no spaces. The SDK decodes the schema into a
+// map[string]any, which loses the server's key order; sorting makes the bytes the model
+// reads the same in every session and after every refresh, so that prompts keep a stable
+// prefix. A schema that is missing or not a JSON object becomes one that takes an empty
+// object.
+func canonicalSchema(in any) json.RawMessage {
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return json.RawMessage(emptySchema)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // numbers keep the text the SDK gave them
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return json.RawMessage(emptySchema)
+	}
+	if _, ok := tree.(map[string]any); !ok {
+		return json.RawMessage(emptySchema)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(tree); err != nil {
+		return json.RawMessage(emptySchema)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 // Name returns the server's name, as it announced it when the session started.
@@ -423,6 +451,9 @@ func (e *ToolError) Error() string {
 // audio and resources as a line saying what they were ("[image image/png, 1234 bytes]"),
 // with an embedded text resource's text after its line. Parts are separated by newlines.
 func Output(res *mcp.CallToolResult) string {
+	if res == nil {
+		return ""
+	}
 	var parts []string
 	var texts []string
 	for _, c := range res.Content {

@@ -14,10 +14,12 @@
 //	defer sess.Close()
 //	a := agent.New(model, agent.WithTools(sess.Tools()...))
 //
-// Each tool's input schema goes to the model as the server wrote it, and the model's
-// arguments are validated against it before the call: invalid arguments never reach the
-// server, and the problems go back to the model as a *tools.ArgumentError, as for any gowai
-// tool. The result the model reads is the call's content: text as it is, structured content
+// Each tool's input schema goes to the model with the server's content, in a canonical
+// form: the SDK decodes it into a map, which loses the server's key order, so the keys are
+// sorted at every level, and the bytes the model reads are the same in every session
+// (prompt prefixes stay stable). The model's arguments are validated against the schema
+// before the call: invalid arguments never reach the server, and the problems go back to
+// the model as a *tools.ArgumentError, as for any gowai tool. The result the model reads is the call's content: text as it is, structured content
 // as JSON, and images, audio and resources as one line each saying what they were ("[image
 // image/png, 1234 bytes]"). A result with isError set is a *ToolError, and a protocol error
 // an error too; the agent shows either to the model, and the run goes on. A call honours

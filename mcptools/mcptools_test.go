@@ -541,9 +541,38 @@ func TestOutput(t *testing.T) {
 		}, `{ "n": 1 }`},
 		{"image without type", &mcp.CallToolResult{Content: []mcp.Content{&mcp.ImageContent{Data: []byte("abc")}}}, "[image of unknown type, 3 bytes]"},
 		{"nothing", &mcp.CallToolResult{}, ""},
+		{"no result", nil, ""},
 	} {
 		if got := mcptools.Output(tc.res); got != tc.want {
 			t.Errorf("%s: Output = %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// The schema the model reads is canonical: the same bytes over every transport, in every
+// session and after a refresh, with keys sorted and nothing HTML-escaped.
+func TestSchemaIsCanonical(t *testing.T) {
+	const want = `{"additionalProperties":false,"properties":{"alpha":{"maximum":1500,"type":"number"},` +
+		`"zeta":{"description":"at most 10 < 11 & \"quoted\"","type":"string"}},"required":["zeta","alpha"],"type":"object"}`
+	transports(t, func(t *testing.T, s *mcptools.Session) {
+		for i := range 2 {
+			if got := string(find(t, s.Tools(), "ordered").Def().Parameters); got != want {
+				t.Errorf("listing %d: parameters = %s\nwant %s", i+1, got, want)
+			}
+			if err := s.Refresh(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Still a schema that validates the arguments.
+		var argErr *tools.ArgumentError
+		if _, err := find(t, s.Tools(), "ordered").Call(context.Background(), json.RawMessage(`{"zeta":"z","alpha":2000}`)); !errors.As(err, &argErr) {
+			t.Errorf("alpha above the maximum: %v, want a *tools.ArgumentError", err)
+		}
+		if out, err := find(t, s.Tools(), "ordered").Call(context.Background(), json.RawMessage(`{"zeta":"z","alpha":2}`)); err != nil || out != "ordered" {
+			t.Errorf("ordered: %q, %v", out, err)
+		}
+	})
+	if testserver.OrderedSchema == want {
+		t.Fatal("the test server's schema is already canonical; the test proves nothing")
 	}
 }

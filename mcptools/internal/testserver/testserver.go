@@ -25,6 +25,11 @@ type Config struct {
 	Started func(tool string)
 }
 
+// OrderedSchema is the input schema of the tool "ordered": its keys are not in sorted
+// order, and it holds characters that HTML escaping would change, and a number with a
+// fraction and an exponent.
+const OrderedSchema = `{"type":"object","required":["zeta","alpha"],"properties":{"zeta":{"type":"string","description":"at most 10 < 11 & \"quoted\""},"alpha":{"type":"number","maximum":1.5e3}},"additionalProperties":false}`
+
 type echoIn struct {
 	Text string `json:"text" jsonschema:"the text to echo"`
 }
@@ -99,6 +104,13 @@ func New(c Config) *mcp.Server {
 		InputSchema: json.RawMessage(`{"type":"object"}`),
 	}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "notes"}}}, nil
+	})
+	srv.AddTool(&mcp.Tool{
+		Name:        "ordered",
+		Description: "A schema whose keys are not sorted, with characters HTML escaping would change.",
+		InputSchema: json.RawMessage(OrderedSchema),
+	}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "ordered"}}}, nil
 	})
 	mcp.AddTool(srv, &mcp.Tool{Name: "vanish", Description: "Removes itself."},
 		func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
