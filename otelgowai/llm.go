@@ -108,20 +108,7 @@ func spanName(op, model string) string {
 // attributes a sampler may look at (operation, provider, model, server) are given at the
 // start; the others only to a span that records.
 func (in *Instrumentation) StartCall(ctx context.Context, info llm.CallInfo) context.Context {
-	start := make([]attribute.KeyValue, 0, 5)
-	start = append(start,
-		attribute.String(keyOperation, info.Operation),
-		attribute.String(keyProvider, providerOf(info)),
-	)
-	if info.Model != "" {
-		start = append(start, attribute.String(keyRequestModel, info.Model))
-	}
-	if info.ServerAddress != "" {
-		start = append(start, attribute.String(keyServerAddress, info.ServerAddress))
-		if info.ServerPort != 0 {
-			start = append(start, attribute.Int(keyServerPort, info.ServerPort))
-		}
-	}
+	start := callAttrs(make([]attribute.KeyValue, 0, 5), info, "")
 	ctx, span := in.tracer.Start(ctx, spanName(info.Operation, info.Model),
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(start...))
 	if !span.IsRecording() {
@@ -157,6 +144,28 @@ func (in *Instrumentation) StartCall(ctx context.Context, info llm.CallInfo) con
 	}
 	span.SetAttributes(attrs...)
 	return ctx
+}
+
+// callAttrs appends the attributes that identify a call, on its span and its metrics:
+// operation, provider, model (the reply's too when known) and server.
+func callAttrs(attrs []attribute.KeyValue, info llm.CallInfo, responseModel string) []attribute.KeyValue {
+	attrs = append(attrs,
+		attribute.String(keyOperation, info.Operation),
+		attribute.String(keyProvider, providerOf(info)),
+	)
+	if info.Model != "" {
+		attrs = append(attrs, attribute.String(keyRequestModel, info.Model))
+	}
+	if responseModel != "" {
+		attrs = append(attrs, attribute.String(keyResponseModel, responseModel))
+	}
+	if info.ServerAddress != "" {
+		attrs = append(attrs, attribute.String(keyServerAddress, info.ServerAddress))
+		if info.ServerPort != 0 {
+			attrs = append(attrs, attribute.Int(keyServerPort, info.ServerPort))
+		}
+	}
+	return attrs
 }
 
 func appendFloat(attrs []attribute.KeyValue, key string, v *float64) []attribute.KeyValue {
@@ -260,23 +269,7 @@ func (in *Instrumentation) recordCall(ctx context.Context, info llm.CallInfo, re
 	if !durOn && !tokOn && !neuOn {
 		return
 	}
-	base := make([]attribute.KeyValue, 0, 8)
-	base = append(base,
-		attribute.String(keyOperation, info.Operation),
-		attribute.String(keyProvider, providerOf(info)),
-	)
-	if info.Model != "" {
-		base = append(base, attribute.String(keyRequestModel, info.Model))
-	}
-	if responseModel != "" {
-		base = append(base, attribute.String(keyResponseModel, responseModel))
-	}
-	if info.ServerAddress != "" {
-		base = append(base, attribute.String(keyServerAddress, info.ServerAddress))
-		if info.ServerPort != 0 {
-			base = append(base, attribute.Int(keyServerPort, info.ServerPort))
-		}
-	}
+	base := callAttrs(make([]attribute.KeyValue, 0, 8), info, responseModel)
 	n := len(base)
 	if durOn {
 		attrs := base
