@@ -152,8 +152,23 @@ func TestLangchainCloudflare(t *testing.T) {
 		}
 	})
 	t.Run("tools", func(t *testing.T) {
-		cell(t, client, "tools", "n/a: the provider sends no tools")
-		t.Skip("langchaingo's cloudflare provider ignores llms.WithTools: it sends messages only")
+		// The provider sends the messages only: llms.WithTools is dropped, so the model
+		// answers in text and the user gets no tool calls.
+		cell(t, client, "tools", "tools dropped: the provider sends none, the user gets text")
+		srv := newServer(t, nil)
+		resp, err := langchainCloudflare(t, srv, chatModel).GenerateContent(t.Context(), human("What is the weather in Paris?"),
+			llms.WithTools([]llms.Tool{{Type: "function", Function: &llms.FunctionDefinition{
+				Name: "get_weather", Description: "Weather of a city", Parameters: weatherSchema,
+			}}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := resp.Choices[0]; len(c.ToolCalls) != 0 || c.FuncCall != nil || !strings.HasPrefix(c.Content, "test model:") {
+			t.Fatalf("%+v", c)
+		}
+		if body := srv.Requests()[0].Body; strings.Contains(string(body), "get_weather") {
+			t.Fatalf("the provider sent the tools: %s", body)
+		}
 	})
 	t.Run("json schema", func(t *testing.T) {
 		cell(t, client, "json schema", "n/a: the provider sends no response_format")

@@ -49,6 +49,33 @@ func TestOpenAIGo(t *testing.T) {
 			t.Fatalf("accumulated %+v", acc.ChatCompletion)
 		}
 	})
+	t.Run("stream without stream_options", func(t *testing.T) {
+		// Without stream_options the chat-style streams carry the running usage in every
+		// chunk (the recorded /ai/run stream of qwen3-30b does; the emulator answers /ai/v1
+		// streams the same way). ChatCompletionAccumulator adds every chunk's usage up, so
+		// the user gets a multiple of the real count; the last chunk's usage is the real one.
+		cell(t, client, "stream without stream_options", "accumulator adds up the running usage: counts inflated; the last chunk's usage is right")
+		c := openAIGo(t)
+		st := c.Chat.Completions.NewStreaming(t.Context(), openai.ChatCompletionNewParams{Model: chatModel, Messages: msgs})
+		var acc openai.ChatCompletionAccumulator
+		var last openai.CompletionUsage
+		chunks := 0
+		for st.Next() {
+			acc.AddChunk(st.Current())
+			last = st.Current().Usage
+			chunks++
+		}
+		if err := st.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(acc.Choices[0].Message.Content, "test model:") || last.PromptTokens == 0 {
+			t.Fatalf("text %q, last usage %+v", acc.Choices[0].Message.Content, last)
+		}
+		if acc.Usage.PromptTokens != int64(chunks)*last.PromptTokens {
+			t.Fatalf("accumulated %d prompt tokens over %d chunks of %d", acc.Usage.PromptTokens, chunks, last.PromptTokens)
+		}
+		t.Logf("openai-go hands its user %d prompt tokens for %d", acc.Usage.PromptTokens, last.PromptTokens)
+	})
 	t.Run("tools", func(t *testing.T) {
 		cell(t, client, "tools", "ok")
 		c := openAIGo(t)
