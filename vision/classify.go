@@ -29,7 +29,7 @@ type Label struct {
 // Classification is an image's labels, the most likely first.
 type Classification struct {
 	Labels []Label
-	Usage  llm.Usage // the neurons the service reported
+	Usage  llm.Usage // the neurons the service reported, else the catalog's price per image (estimated)
 }
 
 // Classify labels img with an image classification model (ResNet50), returning the
@@ -54,7 +54,8 @@ func analyze(ctx context.Context, c *llm.Client, model string, img llm.Image, ta
 	if model == "" {
 		return nil, errors.New("empty model id")
 	}
-	if info, ok := llm.LookupModel(model); ok && info.Task != task {
+	info, ok := llm.LookupModel(model)
+	if ok && info.Task != task {
 		return nil, fmt.Errorf("%s is a %s model, not an %s one", model, info.Task, name)
 	}
 	if int64(len(img.Data)) > DefaultMaxImageBytes {
@@ -64,7 +65,10 @@ func analyze(ctx context.Context, c *llm.Client, model string, img llm.Image, ta
 	if err != nil {
 		return nil, err
 	}
-	reply, err := c.RunTask(ctx, model, map[string]any{"image": llm.ByteArray(checked.Data)}, nil)
+	// The catalog prices image analysis per image (NeuronsPerMInput counts millions of
+	// images): the estimate for a reply without a cf-ai-neurons header.
+	perImage := llm.WithNeuronEstimate(func(*llm.TaskReply) float64 { return info.NeuronsPerMInput / 1e6 })
+	reply, err := c.RunTask(ctx, model, map[string]any{"image": llm.ByteArray(checked.Data)}, nil, perImage)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"image"
+	"math"
 	"strings"
 	"testing"
 
@@ -136,5 +137,31 @@ func TestImageToolsInAgentRun(t *testing.T) {
 	}
 	if !strings.Contains(results[2].Output, "image_index 3: the run has 1 attached images") {
 		t.Errorf("classify_image of a missing image -> %s", results[2].Output)
+	}
+}
+
+// TestClassifyToolCountsTowardAgentUsage checks that the classify tool's call reaches the
+// agent's usage when the service sends no cf-ai-neurons header: the catalog's price of one
+// image, marked estimated.
+func TestClassifyToolCountsTowardAgentUsage(t *testing.T) {
+	one := llm.Usage{PromptTokens: 1, CompletionTokens: 1, TotalTokens: 2, Neurons: 1}
+	script := llmtest.Script(
+		llmtest.Calls(llm.ToolCall{ID: "a", Name: "classify_image", Arguments: json.RawMessage(`{}`)}).WithUsage(one),
+		llmtest.Text("A cat.").WithUsage(one),
+	)
+	_, c := newServer(t, func(model string, b []byte) llmtest.Reply {
+		if model == scout {
+			return script(model, b)
+		}
+		return llmtest.Model().WithHeader("cf-ai-neurons", "") // the service sent none
+	})
+	a := agent.New(c.Model(scout), agent.WithTools(ClassifyTool(c, ResNet50)))
+	res, err := a.RunMessages(context.Background(), []llm.Message{llm.User("What is in this picture?", testPNG(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := llm.LookupModel(ResNet50)
+	if got, want := res.Spent.Neurons, 2+info.NeuronsPerMInput/1e6; info.NeuronsPerMInput == 0 || math.Abs(got-want) > 1e-9 || !res.Spent.NeuronsEstimated {
+		t.Errorf("Spent = %+v, want %v neurons (2 of chat and one image's price), estimated", res.Spent, want)
 	}
 }

@@ -29,7 +29,7 @@ type Object struct {
 // Detection is what an object detection model found in an image, the most certain first.
 type Detection struct {
 	Objects []Object
-	Usage   llm.Usage // the neurons the service reported
+	Usage   llm.Usage // the neurons the service reported, else the catalog's price per image (estimated)
 }
 
 // Detect finds objects in img with an object detection model (DETRResNet50): label, score
