@@ -1,6 +1,7 @@
 package mcptools_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -76,6 +77,9 @@ func stdio(t *testing.T, name string, opts ...mcptools.Option) (*mcptools.Sessio
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
 			t.Errorf("Close: %v", err)
+		}
+		if cmd.ProcessState == nil {
+			t.Error("Close returned before the server process ended")
 		}
 	})
 	return s, log
@@ -291,22 +295,66 @@ func TestProtocolErrorIsAResult(t *testing.T) {
 	})
 }
 
+// httpChild starts the test server as a child process named name that serves streamable
+// HTTP on loopback, and connects to it.
+func httpChild(t *testing.T, name string) *mcptools.Session {
+	t.Helper()
+	cmd := exec.Command(testServerBin, "-name", name, "-http")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill() // a server that did not crash
+		_ = cmd.Wait()
+	})
+	url, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("the server's URL: %v", err)
+	}
+	s, err := mcptools.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: strings.TrimSpace(url)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// A server process that exits during a call: the call is an error result the model reads,
+// the run goes on, and every later use fails at once with ErrGone naming the server.
 func TestServerCrashMidCall(t *testing.T) {
-	s, _ := stdio(t, "crashy")
-	res := runAgent(t, s.Tools(), nil,
-		llmtest.Calls(call("crash", `{}`)),
-		llmtest.Calls(call("echo", `{"text":"still there?"}`)),
-		llmtest.Text("done"))
-	crash, next := res.Steps[0].Results[0], res.Steps[1].Results[0]
-	t.Logf("crash: %s; next: %s", crash.Output, next.Output)
-	if crash.Err == nil || !strings.HasPrefix(crash.Output, "error: ") {
-		t.Errorf("crash: %q, %v; want an error result", crash.Output, crash.Err)
-	}
-	if !errors.Is(next.Err, mcptools.ErrGone) || !strings.HasPrefix(next.Output, "error: mcptools: server crashy is gone: ") {
-		t.Errorf("next call: %q, %v; want ErrGone naming the server", next.Output, next.Err)
-	}
-	if err := s.Refresh(context.Background()); !errors.Is(err, mcptools.ErrGone) {
-		t.Errorf("Refresh after the crash: %v", err)
+	for _, tc := range []struct {
+		name    string
+		connect func(t *testing.T) *mcptools.Session
+	}{
+		{"stdio", func(t *testing.T) *mcptools.Session { s, _ := stdio(t, "crashy"); return s }},
+		{"http", func(t *testing.T) *mcptools.Session { return httpChild(t, "crashy") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.connect(t)
+			res := runAgent(t, s.Tools(), nil,
+				llmtest.Calls(call("crash", `{}`)),
+				llmtest.Calls(call("echo", `{"text":"still there?"}`)),
+				llmtest.Text("done"))
+			crash, next := res.Steps[0].Results[0], res.Steps[1].Results[0]
+			t.Logf("crash: %s; next: %s", crash.Output, next.Output)
+			if crash.Err == nil || !strings.HasPrefix(crash.Output, "error: ") {
+				t.Errorf("crash: %q, %v; want an error result", crash.Output, crash.Err)
+			}
+			if !errors.Is(next.Err, mcptools.ErrGone) || !strings.HasPrefix(next.Output, "error: mcptools: server crashy is gone: ") {
+				t.Errorf("next call: %q, %v; want ErrGone naming the server", next.Output, next.Err)
+			}
+			if err := s.Refresh(context.Background()); !errors.Is(err, mcptools.ErrGone) {
+				t.Errorf("Refresh after the crash: %v", err)
+			}
+		})
 	}
 }
 
