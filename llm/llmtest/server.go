@@ -923,7 +923,9 @@ func (s *Server) embeddings(ex *exchange, info llm.ModelInfo) output {
 		// {data, shape, usage}, no pooling (llm/testdata/recorded/marmarko__brainz__ai-run-qwen3-embedding-usage.json).
 		out = envelope(http.StatusOK, object("data", vecs, "shape", []int{len(texts), dims}, "usage", toWireUsage(usage, familyChat)))
 	case native:
-		out = envelope(http.StatusOK, map[string]any{"shape": []int{len(texts), dims}, "data": vecs, "pooling": pooling})
+		// {shape, data, pooling}, in the order of Cloudflare's documented output
+		// (llm/testdata/workers-ai/embeddings-bge-small.response.json).
+		out = envelope(http.StatusOK, object("shape", []int{len(texts), dims}, "data", vecs, "pooling", pooling))
 	default:
 		if in.Format != "" && in.Format != "float" && in.Format != "base64" {
 			return aiError(ex, http.StatusBadRequest, 5006, fmt.Sprintf("Bad input: encoding_format %q is not float or base64", in.Format))

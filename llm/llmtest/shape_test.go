@@ -484,3 +484,37 @@ func TestStreamRunningUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestFixtureShapes compares the emulator's bodies key by key with the hand-assembled
+// fixtures in ../testdata/workers-ai that follow Cloudflare's documentation where no live
+// recording exists: the bge embeddings and the legacy family's text and tool calls. (Its
+// JSON-mode example leaves usage out, which the live legacy family sends, so it is not
+// compared; TestHybridResponse covers an object "response".)
+func TestFixtureShapes(t *testing.T) {
+	for _, c := range []struct {
+		fixture, path, body string
+		reply               llmtest.Reply
+	}{
+		{"embeddings-bge-small.response.json", "/accounts/a/ai/run/@cf/baai/bge-small-en-v1.5", `{"text":["a","b"]}`, llmtest.Model()},
+		{"native-text-usage.response.json", "/accounts/a/ai/run/@cf/meta/llama-3.1-8b-instruct", `{"prompt":"hi"}`,
+			llmtest.Text("Hello").WithUsage(llm.Usage{PromptTokens: 10, CompletionTokens: 2, CachedTokens: 4})},
+		{"native-tool-calls-legacy.response.json", "/accounts/a/ai/run/@cf/meta/llama-3.1-8b-instruct", `{"prompt":"hi"}`,
+			llmtest.Calls(llm.ToolCall{Name: "get", Arguments: json.RawMessage(`{"id":"x"}`)}).WithUsage(llm.Usage{PromptTokens: 10, CompletionTokens: 2, CachedTokens: 4})},
+	} {
+		t.Run(c.fixture, func(t *testing.T) {
+			want, err := os.ReadFile("../testdata/workers-ai/" + c.fixture)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := llmtest.NewServer(llmtest.Script(c.reply))
+			defer srv.Close()
+			resp, body := post(t, srv, c.path, c.body)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			if w, g := layout(t, want), layout(t, body); w != g {
+				t.Errorf("layout differs\nfixture:  %s\nemulator: %s", w, g)
+			}
+		})
+	}
+}
