@@ -575,3 +575,28 @@ func TestStreamTextKeptOnlyForContent(t *testing.T) {
 		}
 	}
 }
+
+// TestLogGateway: a call through AI Gateway logs the gateway's log id and cache status.
+func TestLogGateway(t *testing.T) {
+	srv := llmtest.NewServer(nil, llmtest.WithToken(secretToken))
+	defer srv.Close()
+	h := newRecordHandler()
+	c, err := srv.Client(llm.WithLogger(slog.New(h)), llm.WithGateway("my-gateway"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Model("@cf/meta/llama-3.1-8b-instruct").Generate(t.Context(), llm.Request{Messages: []llm.Message{llm.User("hi")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := h.all()
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1", len(recs))
+	}
+	a := attrsOf(recs[0])
+	if r.Gateway.LogID == "" || a["gateway_log_id"].String() != r.Gateway.LogID || a["gateway_cache_status"].String() != r.Gateway.CacheStatus ||
+		a["endpoint"].String() != llm.EndpointGateway || a["request_id"].String() != r.RequestID {
+		t.Errorf("log attributes %v, want gateway %+v", a, r.Gateway)
+	}
+	assertNoToken(t, &recordingObserver{}, h)
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gowai/gowai/agent"
 	"github.com/gowai/gowai/embed"
@@ -662,5 +663,42 @@ func TestStreamContent(t *testing.T) {
 			t.Errorf("input messages %s", a["gen_ai.input.messages"].AsString())
 		}
 		noToken(t, spans)
+	}
+}
+
+// TestGatewaySpan: a call through AI Gateway records the gateway's log id and cache status,
+// and neither the API token nor the gateway's token.
+func TestGatewaySpan(t *testing.T) {
+	const gwToken = "gw7DistinctiveGatewaySecret0123456789xyz"
+	x := newHarness(t, nil)
+	c, err := x.srv.Client(x.tel.ClientOption(), llm.WithGateway("my-gateway", llm.WithCacheTTL(time.Minute), llm.WithGatewayToken(gwToken)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := llm.Request{Messages: []llm.Message{llm.User("Capital of France?")}}
+	var replies []*llm.Response
+	for range 2 {
+		r, err := c.Model(chatModel).Generate(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		replies = append(replies, r)
+	}
+	spans := x.ended()
+	if len(spans) != 2 {
+		t.Fatalf("%d spans, want 2", len(spans))
+	}
+	for i, want := range []string{"MISS", "HIT"} {
+		a := attrs(spans[i])
+		if a["cloudflare.workers_ai.gateway.log_id"].AsString() != replies[i].Gateway.LogID || replies[i].Gateway.LogID == "" ||
+			a["cloudflare.workers_ai.gateway.cache_status"].AsString() != want || a["cloudflare.workers_ai.endpoint"].AsString() != "gateway" {
+			t.Errorf("call %d: attributes %v, want log id %q and cache status %s", i, a, replies[i].Gateway.LogID, want)
+		}
+	}
+	noToken(t, spans)
+	for _, s := range spans {
+		if strings.Contains(fmt.Sprint(s.Attributes(), s.Events(), s.Status()), gwToken) {
+			t.Errorf("span %q records the gateway token", s.Name())
+		}
 	}
 }
