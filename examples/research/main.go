@@ -14,10 +14,17 @@
 // process, approving the call (or refusing it with -deny). Each step is printed with its
 // tool calls, then the answer, the tokens served from Workers AI's prompt cache and the cost.
 //
-// Offline by default (the llmtest emulator, whose test model calls every tool once and then
-// summarises what it received, and whose vectors are hash-based); real Workers AI with
+// Offline by default, on the llmtest emulator, with the models' replies scripted for the
+// bundled question (offline.go): the chat model plays the three agents from what each
+// request holds, the vision model reads the receipt, and the embeddings are bag-of-words
+// vectors, while the search, the tool calls, the sub-agents, the approval, the prompt cache
+// and the usage run as they would against Workers AI. Real Workers AI with
 // CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN set. With OPENAI_BASE_URL the agents use
-// that server and the embeddings and vision calls the emulator.
+// that server, and the embeddings and vision calls the scripted emulator.
+//
+// Each sub-agent's steps are printed as they complete, indented with its name, then the
+// top agent's step that called them, with a line saying whether the two sub-agents ran at
+// the same time.
 package main
 
 import (
@@ -31,6 +38,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gowai/gowai/agent"
@@ -78,17 +86,24 @@ func run(ctx context.Context, q string, approve bool, resume, deny, state string
 		return fmt.Errorf("choose backend: %w", err)
 	}
 	defer b.Close()
-	client := b.Client
-	if client == nil {
-		srv := llmtest.NewServer(nil)
+	client, model := b.Client, b.Model
+	if b.Offline || client == nil {
+		srv := llmtest.NewServer(scripted)
 		defer srv.Close()
 		if client, err = srv.Client(); err != nil {
-			return fmt.Errorf("start the emulator for embeddings and vision: %w", err)
+			return fmt.Errorf("start the emulator: %w", err)
 		}
-		fmt.Fprintln(os.Stderr, "embeddings and vision: an OpenAI-compatible server has none; using the offline emulator for them")
+		if b.Offline {
+			model = client.Model(chatModel)
+			fmt.Fprintln(os.Stderr, "offline: the models' replies are scripted for the bundled question (see offline.go); "+
+				"the search, the vision call, the sub-agents, the approval, the prompt cache and the cost run for real on the emulator")
+		} else {
+			fmt.Fprintln(os.Stderr, "embeddings and vision: an OpenAI-compatible server has none; using the offline emulator for them")
+		}
 	}
 
-	a, err := build(ctx, b.Model, client)
+	sub := &spans{}
+	a, err := build(ctx, model, client, sub)
 	if err != nil {
 		return err
 	}
@@ -99,6 +114,9 @@ func run(ctx context.Context, q string, approve bool, resume, deny, state string
 			return err
 		}
 		fmt.Printf("resuming the run saved in %s (%d steps so far)\n", resume, len(res.Steps))
+		if b.Offline {
+			fmt.Println("(the emulator of this process starts with an empty prompt cache; Workers AI's would still hold the prefix)")
+		}
 		res, err = a.Resume(ctx, res, decide(res.Pending, deny))
 	} else {
 		receipt, lerr := vision.FromBytes(must(bundle.ReadFile("receipt.png")))
@@ -126,15 +144,17 @@ func run(ctx context.Context, q string, approve bool, resume, deny, state string
 	}
 	fmt.Printf("\nanswer: %s\n", res.Text)
 	u := res.Usage
-	fmt.Printf("usage: %d prompt tokens (%d served from the prompt cache), %d completion tokens over %d steps\n",
+	fmt.Printf("usage: %d prompt tokens (%d served from the prompt cache), %d completion tokens over %d steps, sub-agents included\n",
 		u.PromptTokens, u.CachedTokens, u.CompletionTokens, len(res.Steps))
+	fmt.Printf("every model call of the run sent the session-affinity key %s, so Workers AI could reuse its prompt prefix\n", res.SessionAffinity)
 	fmt.Println(backend.Cost(u, b.Offline))
 	return nil
 }
 
 // build indexes the documents and assembles the agent: a search tool, a vision tool, two
-// sub-agents (each with one of them) and the claim tool that needs approval.
-func build(ctx context.Context, m llm.Model, client *llm.Client) (*agent.Agent, error) {
+// sub-agents (each with one of them, their calls timed in sub) and the claim tool that
+// needs approval.
+func build(ctx context.Context, m llm.Model, client *llm.Client, sub *spans) (*agent.Agent, error) {
 	ix := gowaiembed.NewIndex(gowaiembed.New(client, embedModel))
 	docs, err := fs.Glob(bundle, "docs/*.md")
 	if err != nil {
@@ -166,13 +186,16 @@ func build(ctx context.Context, m llm.Model, client *llm.Client) (*agent.Agent, 
 			"receipt (they work at the same time), check with search_policies or look_at_image if needed, and file "+
 			"the claim with file_expense_claim only if the policies allow it. Answer briefly, citing sources."),
 		agent.WithTools(search, look,
-			policy.AsTool("policy_analyst", "A colleague who finds the policy rules that apply to an expense."),
-			reader.AsTool("receipt_reader", "A colleague who reads the attached receipt and reports what is on it."),
+			sub.timed(policy.AsTool("policy_analyst", "A colleague who finds the policy rules that apply to an expense.")),
+			sub.timed(reader.AsTool("receipt_reader", "A colleague who reads the attached receipt and reports what is on it.")),
 			claimTool()),
 		agent.WithMaxSteps(4),
 		agent.WithHooks(agent.Hooks{
 			NeedsApproval: func(c llm.ToolCall) bool { return c.Name == "file_expense_claim" },
-			AfterStep:     printStep(""),
+			AfterStep: func(ctx context.Context, s agent.Step) {
+				printStep("")(ctx, s)
+				sub.report()
+			},
 		}),
 	), nil
 }
@@ -262,4 +285,64 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// spans records when the calls of the sub-agents' tools started and ended, to show that
+// they ran at the same time.
+type spans struct {
+	mu    sync.Mutex
+	calls []span
+}
+
+type span struct {
+	name       string
+	start, end time.Time
+}
+
+// timed returns t with its calls recorded.
+func (s *spans) timed(t tools.Tool) tools.Tool { return timedTool{Tool: t, s: s} }
+
+type timedTool struct {
+	tools.Tool
+	s *spans
+}
+
+func (t timedTool) Call(ctx context.Context, args json.RawMessage) (string, error) {
+	start := time.Now()
+	out, err := t.Tool.Call(ctx, args)
+	t.s.mu.Lock()
+	t.s.calls = append(t.s.calls, span{t.Def().Name, start, time.Now()})
+	t.s.mu.Unlock()
+	return out, err
+}
+
+// report prints the sub-agent calls recorded since the last report, from the first one's
+// start, and whether they overlapped.
+func (s *spans) report() {
+	s.mu.Lock()
+	calls := s.calls
+	s.calls = nil
+	s.mu.Unlock()
+	if len(calls) < 2 {
+		return
+	}
+	first := calls[0].start
+	var parts []string
+	overlap := false
+	for i, c := range calls {
+		if c.start.Before(first) {
+			first = c.start
+		}
+		for _, d := range calls[i+1:] {
+			overlap = overlap || c.start.Before(d.end) && d.start.Before(c.end)
+		}
+	}
+	for _, c := range calls {
+		parts = append(parts, fmt.Sprintf("%s from +%s to +%s", c.name, c.start.Sub(first).Round(time.Microsecond), c.end.Sub(first).Round(time.Microsecond)))
+	}
+	how := "one after the other"
+	if overlap {
+		how = "at the same time"
+	}
+	fmt.Printf("  sub-agents ran %s: %s\n", how, strings.Join(parts, ", "))
 }
