@@ -45,3 +45,12 @@ func TestAttemptHook(t *testing.T) {
 		}
 	}
 }
+
+// TestNilOptionFuncs: a nil hook or request edit is ignored, not called.
+func TestNilOptionFuncs(t *testing.T) {
+	_, c := newServer(t, llmtest.Script(llmtest.Text(validOrder)))
+	if _, err := structured.Generate[Order](t.Context(), c.Model(promptModel), "x",
+		structured.WithRequest(nil), structured.WithAttemptHook(nil)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -92,9 +92,14 @@ func WithMaxAttempts(n int) Option { return func(o *options) { o.maxAttempts = n
 // WithMode forces a mode instead of ModeAuto.
 func WithMode(m Mode) Option { return func(o *options) { o.mode = m } }
 
-// WithRequest edits every request before it is sent (temperature, max tokens, ...).
+// WithRequest edits every request before it is sent (temperature, max tokens, ...). A nil
+// f is ignored.
 func WithRequest(f func(*llm.Request)) Option {
-	return func(o *options) { o.edits = append(o.edits, f) }
+	return func(o *options) {
+		if f != nil {
+			o.edits = append(o.edits, f)
+		}
+	}
 }
 
 func buildOptions(opts []Option) (options, error) {
