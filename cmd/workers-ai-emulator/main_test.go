@@ -117,27 +117,50 @@ func exercise(t *testing.T, root, token string) {
 	}
 }
 
+// emulator is the command run in-process by start.
+type emulator struct {
+	root   string // the URL the banner names
+	stop   func() // cancels the command and waits until run has returned and stdout is read
+	stdout *lockedBuffer
+	stderr *lockedBuffer
+}
+
+// start runs the command with args in-process and returns once it listens. stop cancels it
+// and fails the test unless run returns nil; stdout then holds the banner after its first
+// line, and stderr the request log.
+func start(t *testing.T, args ...string) emulator {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	pr, pw := io.Pipe()
+	e := emulator{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, args, pw, e.stderr)
+		pw.Close()
+	}()
+	root, copied := readRoot(t, pr, e.stdout)
+	e.root = root
+	e.stop = func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		<-copied
+	}
+	return e
+}
+
 // TestRun serves with the default flags but a free port: chat, stream and embeddings work
 // with any token, every request is logged, and cancelling the context stops the server.
 func TestRun(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	pr, pw := io.Pipe()
-	var stderr, rest lockedBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, pw, &stderr)
-		pw.Close()
-	}()
-	root, copied := readRoot(t, pr, &rest)
+	e := start(t, "-addr", "127.0.0.1:0")
+	root := e.root
 	exercise(t, root, "")
 	exercise(t, root, "any-token")
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	<-copied
-	banner := rest.String()
+	e.stop()
+	banner := e.stdout.String()
 	for _, want := range []string{
 		"account:  local (any account id is accepted)",
 		"token:    any token, or none",
@@ -152,7 +175,7 @@ func TestRun(t *testing.T) {
 			t.Errorf("the output lacks %q:\n%s", want, banner)
 		}
 	}
-	log := stderr.String()
+	log := e.stderr.String()
 	if n := strings.Count(log, "\n"); n != 6 {
 		t.Errorf("%d log lines for 6 requests:\n%s", n, log)
 	}
@@ -169,6 +192,69 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// TestRunBatchAndVectorize checks that the command serves the async batch API and Vectorize
+// at the base URLs it prints, keeping their state between requests.
+func TestRunBatchAndVectorize(t *testing.T) {
+	e := start(t, "-addr", "127.0.0.1:0")
+	base := e.root + "/client/v4/accounts/local"
+	type envelope struct {
+		Success bool            `json:"success"`
+		Result  json.RawMessage `json:"result"`
+	}
+	call := func(method, path, body string) json.RawMessage {
+		t.Helper()
+		status, _, b := do(t, method, base+path, "", body)
+		var env envelope
+		if err := json.Unmarshal([]byte(b), &env); err != nil || status != 200 || !env.Success {
+			t.Fatalf("%s %s: %d %.300s", method, path, status, b)
+		}
+		return env.Result
+	}
+
+	const queue = "/ai/run/@cf/baai/bge-small-en-v1.5?queueRequest=true"
+	var queued struct {
+		Status    string `json:"status"`
+		RequestID string `json:"request_id"`
+	}
+	if err := json.Unmarshal(call("POST", queue, `{"requests":[{"text":["a"]},{"text":["b"]}]}`), &queued); err != nil || queued.Status != "queued" || queued.RequestID == "" {
+		t.Fatalf("batch submit: %+v %v", queued, err)
+	}
+	var result struct {
+		Status    string `json:"status"`
+		Responses []struct {
+			Success bool `json:"success"`
+		} `json:"responses"`
+	}
+	for poll := 0; result.Responses == nil; poll++ { // "running" until polled enough
+		if err := json.Unmarshal(call("POST", queue, `{"request_id":"`+queued.RequestID+`"}`), &result); err != nil || poll == 5 ||
+			(result.Responses == nil && result.Status != "running") {
+			t.Fatalf("batch poll %d: %+v %v", poll, result, err)
+		}
+	}
+	if len(result.Responses) != 2 || !result.Responses[1].Success {
+		t.Fatalf("batch result: %+v", result)
+	}
+
+	call("POST", "/vectorize/v2/indexes", `{"name":"docs","config":{"dimensions":3,"metric":"cosine"}}`)
+	var listed []struct {
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(call("GET", "/vectorize/v2/indexes", ""), &listed); err != nil || len(listed) != 1 || listed[0].Name != "docs" {
+		t.Fatalf("indexes: %+v %v", listed, err)
+	}
+
+	e.stop()
+	for _, want := range []string{
+		"POST /client/v4/accounts/local/ai/run/@cf/baai/bge-small-en-v1.5 model=@cf/baai/bge-small-en-v1.5 status=200",
+		"POST /client/v4/accounts/local/vectorize/v2/indexes model=- status=200",
+		"GET /client/v4/accounts/local/vectorize/v2/indexes model=- status=200",
+	} {
+		if !strings.Contains(e.stderr.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, e.stderr.String())
+		}
+	}
+}
+
 // TestRunFlags checks -token, -account and -script, and that bad flags or a bad script
 // stop the command before it listens.
 func TestRunFlags(t *testing.T) {
@@ -177,16 +263,8 @@ func TestRunFlags(t *testing.T) {
 	if err := os.WriteFile(script, []byte(`{"text":"scripted"}`+"\n"+`{"error":{"status":429,"code":3040,"message":"Capacity temporarily exceeded"},"retry_after":"3"}`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	pr, pw := io.Pipe()
-	var stderr, rest lockedBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-token", "s3cret", "-account", "acc1", "-script", script}, pw, &stderr)
-		pw.Close()
-	}()
-	root, copied := readRoot(t, pr, &rest)
+	e := start(t, "-addr", "127.0.0.1:0", "-token", "s3cret", "-account", "acc1", "-script", script)
+	root := e.root
 	chat := `{"model":"@cf/meta/llama-3.1-8b-instruct","messages":[{"role":"user","content":"hi"}]}`
 	if status, _, body := do(t, "POST", root+"/client/v4/accounts/acc1/ai/v1/chat/completions", "wrong", chat); status != 401 {
 		t.Errorf("wrong token: %d %s", status, body)
@@ -203,16 +281,12 @@ func TestRunFlags(t *testing.T) {
 	if status, _, body := do(t, "POST", root+"/client/v4/accounts/acc1/ai/v1/chat/completions", "s3cret", chat); status != 400 || !strings.Contains(body, "script ran out") {
 		t.Errorf("after the script: %d %s", status, body)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	e.stop()
+	if !strings.Contains(e.stdout.String(), "account:  acc1 (only this account id is answered)") ||
+		!strings.Contains(e.stdout.String(), "answers:  the replies in "+script+", in order") {
+		t.Errorf("the banner does not name the account and the script:\n%s", e.stdout.String())
 	}
-	<-copied
-	if !strings.Contains(rest.String(), "account:  acc1 (only this account id is answered)") ||
-		!strings.Contains(rest.String(), "answers:  the replies in "+script+", in order") {
-		t.Errorf("the banner does not name the account and the script:\n%s", rest.String())
-	}
-	if strings.Contains(stderr.String()+rest.String(), "s3cret") {
+	if strings.Contains(e.stderr.String()+e.stdout.String(), "s3cret") {
 		t.Error("the output shows the token")
 	}
 
