@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -20,8 +21,8 @@ import (
 )
 
 // ErrGone is matched by the error of every call made through a Session whose server has
-// gone away (its process exited, its connection dropped) and by the call that was running
-// when it did.
+// gone away (its process exited, its connection dropped, an HTTP server reset or refused
+// the connection) and by the call that was running when it did.
 var ErrGone = errors.New("mcptools: server is gone")
 
 // ErrClosed is matched by the error of every call made through a Session after Close, or
@@ -386,11 +387,24 @@ func (s *Session) callErr(ctx context.Context, what string, err error) error {
 	if gone := s.err(); gone != nil {
 		return gone
 	}
-	if errors.Is(err, mcp.ErrConnectionClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if lostConnection(err) {
 		s.markGone(err)
 		return s.err()
 	}
 	return fmt.Errorf("mcptools: server %s: %s: %w", s.name, what, err)
+}
+
+// lostConnection reports whether err says the server can no longer be reached: the
+// connection closed or ended (a process that exited), or, over HTTP, the server reset or
+// refused it (a server that died or stopped; a new one would not know the session).
+func lostConnection(err error) bool {
+	for _, lost := range []error{mcp.ErrConnectionClosed, io.EOF, io.ErrUnexpectedEOF,
+		syscall.ECONNRESET, syscall.ECONNREFUSED, syscall.EPIPE} {
+		if errors.Is(err, lost) {
+			return true
+		}
+	}
+	return false
 }
 
 // remoteTool is one of the server's tools as a tools.Tool.

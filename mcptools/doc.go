@@ -40,8 +40,9 @@
 //
 // A session ends with Close or when the context given to Connect ends; a command's process
 // is stopped and no goroutine is left behind. If the server goes away (its process exits,
-// its connection drops), the call that was running fails, and every later call fails at
-// once with an error matching ErrGone that names the server.
+// its connection drops, an HTTP server resets or refuses the connection), the call that
+// was running fails, and every later call fails at once with an error matching ErrGone
+// that names the server; Connect again for a new session.
 //
 // # gowai tools over MCP
 //

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -622,5 +623,70 @@ func TestSchemaIsCanonical(t *testing.T) {
 	})
 	if testserver.OrderedSchema == want {
 		t.Fatal("the test server's schema is already canonical; the test proves nothing")
+	}
+}
+
+// resetting is an http.Handler in front of h that, once dead is set, resets every
+// connection it is given, as a host whose server process died does.
+type resetting struct {
+	h    http.Handler
+	mu   sync.Mutex
+	dead bool
+}
+
+func (r *resetting) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	dead := r.dead
+	r.mu.Unlock()
+	if !dead {
+		r.h.ServeHTTP(w, req)
+		return
+	}
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(err)
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0) // close with a RST: the client reads "connection reset by peer"
+	}
+	conn.Close()
+}
+
+// A streamable HTTP server that stops answering, with its connections reset or refused, is
+// gone: the call fails with ErrGone, and so does the next use, at once.
+func TestHTTPServerGone(t *testing.T) {
+	for _, how := range []string{"reset", "refused"} {
+		t.Run(how, func(t *testing.T) {
+			srv := testserver.New(testserver.Config{Name: "flaky"})
+			h := &resetting{h: mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)}
+			hs := httptest.NewServer(h)
+			defer hs.Close()
+			defer func() {
+				// The client never said goodbye; end the server's side of the session.
+				for ss := range srv.Sessions() {
+					ss.Close()
+				}
+			}()
+			s, err := mcptools.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: hs.URL, HTTPClient: hs.Client()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			echo := find(t, s.Tools(), "echo")
+			if how == "reset" {
+				h.mu.Lock()
+				h.dead = true
+				h.mu.Unlock()
+			} else {
+				hs.CloseClientConnections()
+				hs.Close()
+			}
+			for i := range 2 {
+				_, err := echo.Call(context.Background(), json.RawMessage(`{"text":"x"}`))
+				if !errors.Is(err, mcptools.ErrGone) || !strings.Contains(err.Error(), "server flaky is gone") {
+					t.Errorf("call %d: %v, want ErrGone naming the server", i+1, err)
+				}
+			}
+		})
 	}
 }
