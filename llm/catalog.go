@@ -70,8 +70,9 @@ type ModelInfo struct {
 	RequestsPerMinute int // per account, by task with per-model overrides (https://developers.cloudflare.com/workers-ai/platform/limits/)
 
 	// Neurons (Workers AI's billing unit, $0.011 per 1000) per million input and output
-	// tokens (https://developers.cloudflare.com/workers-ai/platform/pricing/); images for image classification. 0 where pricing is per
-	// image, step or audio minute.
+	// tokens (https://developers.cloudflare.com/workers-ai/platform/pricing/); for image
+	// classification NeuronsPerMInput prices a million images. 0 where pricing is per
+	// image tile, step, audio minute or character.
 	NeuronsPerMInput, NeuronsPerMOutput float64
 	// NeuronsPerMCachedInput prices input tokens served from the prompt cache (see
 	// Request.SessionAffinity); 0 where no cached rate is published, and they are then
@@ -148,7 +149,8 @@ const (
 // limits (https://developers.cloudflare.com/workers-ai/models/) and the exchanges in
 // testdata/recorded; a model seen only there carries only what they show.
 var catalog = []ModelInfo{
-	{ID: "@cf/ai4bharat/indictrans2-en-indic-1B", Task: TaskTranslation, RequestsPerMinute: rpmTranslation},
+	{ID: "@cf/ai4bharat/indictrans2-en-indic-1B", Task: TaskTranslation, RequestsPerMinute: rpmTranslation,
+		NeuronsPerMInput: 31050, NeuronsPerMOutput: 31050},
 	{ID: "@cf/baai/bge-base-en-v1.5", Task: TaskTextEmbeddings, RequestsPerMinute: rpmEmbeddings,
 		NeuronsPerMInput: 6058, Dimensions: 768, MaxInputTokens: 512, MaxBatchItems: 100, Batch: true},
 	// bge-large's schema was not read; its input and batch limits follow the rest of the
@@ -171,11 +173,10 @@ var catalog = []ModelInfo{
 		ImageOutput: ImageOutputMultipartJSON},
 	{ID: "@cf/bytedance/stable-diffusion-xl-lightning", Task: TaskTextToImage, RequestsPerMinute: rpmTextToImage,
 		ImageOutput: ImageOutputBinary},
-	// Text-to-speech has no per-task rate limit in the limits table. aura-2's price is not
-	// in the pricing table read for this catalog, so it is left unpriced.
+	// Text-to-speech has no per-task rate limit in the limits table.
 	{ID: "@cf/deepgram/aura-1", Task: TaskTextToSpeech, NeuronsPerKCharacters: 1363.64},
-	{ID: "@cf/deepgram/aura-2-en", Task: TaskTextToSpeech},
-	{ID: "@cf/deepgram/aura-2-es", Task: TaskTextToSpeech},
+	{ID: "@cf/deepgram/aura-2-en", Task: TaskTextToSpeech, NeuronsPerKCharacters: 2727.27},
+	{ID: "@cf/deepgram/aura-2-es", Task: TaskTextToSpeech, NeuronsPerKCharacters: 2727.27},
 	{ID: "@cf/deepgram/nova-3", Task: TaskSpeechRecognition, RequestsPerMinute: rpmSpeech,
 		NeuronsPerAudioMinute: 472.73},
 	{ID: "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b", Task: TaskTextGeneration, ContextWindow: 80000,

@@ -7,9 +7,10 @@ import (
 	"testing"
 )
 
-// section12 lists every model id the library documents as current (glm-5.x as the glm-5.2
-// of testdata/recorded).
-var section12 = []string{
+// documentedModels lists every model id the library documents as current (glm-5.x as the
+// glm-5.2 of testdata/recorded), the task models of the speech, nlp and vision packages
+// among them.
+var documentedModels = []string{
 	"@cf/meta/llama-3.3-70b-instruct-fp8-fast",
 	"@cf/meta/llama-4-scout-17b-16e-instruct",
 	"@cf/meta/llama-3.1-8b-instruct",
@@ -55,10 +56,17 @@ var section12 = []string{
 	"@cf/huggingface/distilbert-sst-2-int8",
 	"@cf/llava-hf/llava-1.5-7b-hf",
 	"@cf/unum/uform-gen2-qwen-500m",
+	"@cf/deepgram/aura-1",
+	"@cf/deepgram/aura-2-en",
+	"@cf/deepgram/aura-2-es",
+	"@cf/myshell-ai/melotts",
+	"@cf/ai4bharat/indictrans2-en-indic-1B",
+	"@cf/microsoft/resnet-50",
+	"@cf/facebook/detr-resnet-50",
 }
 
-func TestEverySection12ModelIsCatalogued(t *testing.T) {
-	for _, id := range section12 {
+func TestEveryDocumentedModelIsCatalogued(t *testing.T) {
+	for _, id := range documentedModels {
 		info, ok := LookupModel(id)
 		if !ok {
 			t.Errorf("LookupModel(%q) not found", id)
@@ -130,6 +138,33 @@ func TestCatalogFacts(t *testing.T) {
 			func(m ModelInfo) bool { return m.Batch && m.NeuronsPerMInput == 31050 && m.Task == TaskTranslation }},
 		{"whisper is speech recognition at 720 rpm", "@cf/openai/whisper",
 			func(m ModelInfo) bool { return m.Task == TaskSpeechRecognition && m.RequestsPerMinute == 720 }},
+		// The task models' prices (https://developers.cloudflare.com/workers-ai/platform/pricing/).
+		{"whisper costs 41.14 neurons per audio minute", "@cf/openai/whisper",
+			func(m ModelInfo) bool { return m.NeuronsPerAudioMinute == 41.14 && m.NeuronsPerMInput == 0 }},
+		{"whisper-large-v3-turbo costs 46.63 neurons per audio minute", "@cf/openai/whisper-large-v3-turbo",
+			func(m ModelInfo) bool { return m.NeuronsPerAudioMinute == 46.63 }},
+		{"nova-3 costs 472.73 neurons per audio minute", "@cf/deepgram/nova-3",
+			func(m ModelInfo) bool { return m.NeuronsPerAudioMinute == 472.73 && m.RequestsPerMinute == 720 }},
+		{"melotts costs 18.63 neurons per audio minute spoken", "@cf/myshell-ai/melotts",
+			func(m ModelInfo) bool { return m.NeuronsPerAudioMinute == 18.63 && m.Task == TaskTextToSpeech }},
+		{"aura-1 costs 1363.64 neurons per 1000 characters", "@cf/deepgram/aura-1",
+			func(m ModelInfo) bool { return m.NeuronsPerKCharacters == 1363.64 }},
+		{"aura-2-en costs 2727.27 neurons per 1000 characters", "@cf/deepgram/aura-2-en",
+			func(m ModelInfo) bool { return m.NeuronsPerKCharacters == 2727.27 }},
+		{"aura-2-es costs 2727.27 neurons per 1000 characters", "@cf/deepgram/aura-2-es",
+			func(m ModelInfo) bool { return m.NeuronsPerKCharacters == 2727.27 }},
+		{"indictrans2 costs 31050 neurons per M tokens each way", "@cf/ai4bharat/indictrans2-en-indic-1B",
+			func(m ModelInfo) bool {
+				return m.NeuronsPerMInput == 31050 && m.NeuronsPerMOutput == 31050 && m.RequestsPerMinute == 720
+			}},
+		{"distilbert costs 2394 neurons per M input tokens", "@cf/huggingface/distilbert-sst-2-int8",
+			func(m ModelInfo) bool { return m.NeuronsPerMInput == 2394 && m.RequestsPerMinute == 2000 }},
+		{"resnet-50 costs 228055 neurons per M images", "@cf/microsoft/resnet-50",
+			func(m ModelInfo) bool { return m.NeuronsPerMInput == 228055 && m.RequestsPerMinute == 3000 }},
+		{"detr-resnet-50 is object detection at 3000 rpm", "@cf/facebook/detr-resnet-50",
+			func(m ModelInfo) bool { return m.Task == TaskObjectDetection && m.RequestsPerMinute == 3000 }},
+		{"bart-large-cnn is summarisation at 1500 rpm", "@cf/facebook/bart-large-cnn",
+			func(m ModelInfo) bool { return m.Task == TaskSummarization && m.RequestsPerMinute == 1500 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -377,10 +377,13 @@ func (s *Server) translate(ex *exchange, info llm.ModelInfo) output {
 			return badInput(ex, "target_language must be one of "+strings.Join(indicLanguages, ", "))
 		}
 		out := make([]string, len(texts))
+		tokens := 0
 		for i, t := range texts {
 			out[i] = "[" + in.Target + "] " + t
+			tokens += estimateTokens(len(t))
 		}
-		return withNeurons(envelope(http.StatusOK, map[string][]string{"translations": out}), 0)
+		return withNeurons(envelope(http.StatusOK, map[string][]string{"translations": out}),
+			float64(2*tokens)*info.NeuronsPerMInput/1e6)
 	}
 	var in struct {
 		Text   *string `json:"text"`

@@ -205,10 +205,14 @@ func TestTaskTextTasks(t *testing.T) {
 	var ind struct {
 		Translations []string `json:"translations"`
 	}
-	_, _, _, body = post(t, srv, "@cf/ai4bharat/indictrans2-en-indic-1B", "application/json", []byte(`{"text":["a","b"],"target_language":"hin_Deva"}`), "")
+	// indictrans2 is priced per token like m2m100: its neurons follow the texts' length.
+	_, _, neurons, body := post(t, srv, "@cf/ai4bharat/indictrans2-en-indic-1B", "application/json", []byte(`{"text":["a long enough sentence to cost something","b"],"target_language":"hin_Deva"}`), "")
 	result(t, body, &ind)
 	if len(ind.Translations) != 2 || ind.Translations[1] != "[hin_Deva] b" {
 		t.Errorf("indictrans2: %v", ind.Translations)
+	}
+	if neurons == "" || neurons == "0.00" {
+		t.Errorf("indictrans2: cf-ai-neurons %q, want the price of its tokens", neurons)
 	}
 	var sum struct {
 		Summary string `json:"summary"`
