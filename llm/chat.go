@@ -153,7 +153,8 @@ func (m *ChatModel) Stream(ctx context.Context, req Request) iter.Seq2[Delta, er
 			yield(Delta{}, err)
 			return
 		}
-		if o, octx := m.c.begin(ctx, &cl, sent); o != nil {
+		o, octx := m.c.begin(ctx, &cl, sent)
+		if o != nil {
 			ctx, yield = octx, o.wrapYield(yield)
 			defer o.endStream()
 		}
@@ -178,7 +179,7 @@ func (m *ChatModel) Stream(ctx context.Context, req Request) iter.Seq2[Delta, er
 			case errors.Is(err, ErrEmptyResponse):
 				// The model cannot stream here; the same request without stream:true
 				// gets its answer.
-				r, err = m.Generate(ctx, req)
+				r, err = m.askAgain(ctx, req, o)
 			case err != nil:
 				err = m.c.redactErr(m.cutToolCall(err, h, req.MaxTokens, true))
 			default:
@@ -213,6 +214,18 @@ func (m *ChatModel) Stream(ctx context.Context, req Request) iter.Seq2[Delta, er
 			}
 		}
 	}
+}
+
+// askAgain sends req without stream:true for a stream the model could not serve. The request
+// belongs to the stream's call: o (nil when unobserved) counts its attempts and keeps its
+// headers, so that observers, logs and WithUsageFunc see one call and its usage once.
+func (m *ChatModel) askAgain(ctx context.Context, req Request, o *observation) (*Response, error) {
+	cl, _, err := m.request(&req, false)
+	if err != nil {
+		return nil, err
+	}
+	cl.obs = o
+	return m.generate(ctx, cl, req)
 }
 
 // cutToolCall returns a *TruncatedToolCallError for a reply with an unfinished tool call that

@@ -28,7 +28,9 @@ import (
 //     read and decoded, a stream when it ends, whether it ran to its end, failed part way, or
 //     its consumer stopped reading (CallResult.Abandoned).
 //
-// A request refused before anything is sent (an empty model id, a request that cannot fit
+// A stream that the model cannot serve (it answers with an empty result) and that is asked
+// again without streaming is one call; its attempts count both requests. A request refused
+// before anything is sent (an empty model id, a request that cannot fit
 // the model's context window) is not a call: no method runs. Methods may be called from
 // several goroutines at once and must not block for long; they must not keep
 // CallInfo.Request or CallResult.Response past their return, nor modify them.
@@ -250,7 +252,7 @@ func (o *observation) attempt(n int, err error, wait time.Duration) {
 	if o == nil {
 		return
 	}
-	a := AttemptInfo{Attempt: n, Status: statusOf(err), Err: o.c.redactErr(err), Wait: wait}
+	a := AttemptInfo{Attempt: o.attempts + n, Status: statusOf(err), Err: o.c.redactErr(err), Wait: wait}
 	for _, ob := range o.c.observers {
 		ob.Attempt(o.ctx, o.info, a)
 	}
@@ -265,12 +267,13 @@ func statusOf(err error) int {
 	return 0
 }
 
-// sent records how send ended: the attempts made, and the response or the error.
+// sent records how send ended: the attempts made, and the response or the error. A call
+// that sends twice (a stream asked again without streaming) counts the attempts of both.
 func (o *observation) sent(attempts int, resp *http.Response, err error) {
 	if o == nil {
 		return
 	}
-	o.attempts = attempts
+	o.attempts += attempts
 	if resp != nil {
 		o.status, o.header = resp.StatusCode, resp.Header
 		return

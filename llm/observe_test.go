@@ -600,3 +600,47 @@ func TestLogGateway(t *testing.T) {
 	}
 	assertNoToken(t, &recordingObserver{}, h)
 }
+
+// TestStreamAskedAgainIsOneCall: a stream the model cannot serve, asked again without
+// streaming, is one observed call with both requests among its attempts, one log record,
+// and its usage reported once.
+func TestStreamAskedAgainIsOneCall(t *testing.T) {
+	usage := llm.Usage{PromptTokens: 12, CompletionTokens: 5, TotalTokens: 17, Neurons: 1.5}
+	srv := llmtest.NewServer(llmtest.Script(
+		llmtest.Raw("application/json", []byte(`{"result":{},"success":true,"errors":[],"messages":[]}`)),
+		llmtest.Text("Hello from a whole reply.").WithUsage(usage),
+	))
+	defer srv.Close()
+	obs := &recordingObserver{}
+	h := newRecordHandler()
+	c, err := srv.Client(llm.WithObserver(obs), llm.WithLogger(slog.New(h)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reported []llm.Usage
+	ctx := llm.WithUsageFunc(t.Context(), func(u llm.Usage) { reported = append(reported, u) })
+	for _, err := range c.Model("@cf/openai/gpt-oss-120b").Stream(ctx, llm.Request{Messages: []llm.Message{llm.User("hi")}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(obs.starts) != 1 || len(obs.ends) != 1 {
+		t.Fatalf("%d starts and %d ends, want one call", len(obs.starts), len(obs.ends))
+	}
+	res := obs.ends[0]
+	if res.Attempts != 2 || res.Err != nil || res.Response == nil || res.Response.Text != "Hello from a whole reply." || res.Usage.Neurons != usage.Neurons {
+		t.Errorf("CallResult = %+v, want 2 attempts and the whole reply", res)
+	}
+	if len(reported) != 1 || reported[0].Neurons != usage.Neurons {
+		t.Errorf("usage reported %+v, want it once", reported)
+	}
+	var calls int
+	for _, r := range h.all() {
+		if r.Message == llm.LogMessageCall {
+			calls++
+		}
+	}
+	if calls != 1 {
+		t.Errorf("%d call records, want 1", calls)
+	}
+}
