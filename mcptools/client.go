@@ -164,8 +164,12 @@ func (s *Session) watch(stopAfter func() bool) {
 	}
 }
 
-// list fetches every page of the server's tools and builds them.
+// list fetches every page of the server's tools and builds them. A server that did not
+// declare the tools capability has none, and is not asked (servers may refuse tools/list).
 func (s *Session) list(ctx context.Context) ([]*remoteTool, error) {
+	if info := s.cs.InitializeResult(); info != nil && info.Capabilities != nil && info.Capabilities.Tools == nil {
+		return nil, nil
+	}
 	var ts []*remoteTool
 	seen := map[string]bool{}
 	for t, err := range s.cs.Tools(ctx, nil) {

@@ -690,3 +690,37 @@ func TestHTTPServerGone(t *testing.T) {
 		})
 	}
 }
+
+// A server without the tools capability (one offering only prompts, say) has no tools; it
+// is not asked for them, since servers may refuse tools/list.
+func TestServerWithoutTools(t *testing.T) {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "prompts-only", Version: "v1"}, nil)
+	srv.AddPrompt(&mcp.Prompt{Name: "greet"}, func(context.Context, *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		return &mcp.GetPromptResult{}, nil
+	})
+	srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			if method == "tools/list" {
+				return nil, errors.New("method not found")
+			}
+			return next(ctx, method, req)
+		}
+	})
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := srv.Connect(context.Background(), st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ss.Close()
+	s, err := mcptools.Connect(context.Background(), ct)
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	defer s.Close()
+	if ts := s.Tools(); len(ts) != 0 {
+		t.Errorf("tools = %v, want none", names(ts))
+	}
+	if err := s.Refresh(context.Background()); err != nil {
+		t.Errorf("Refresh: %v", err)
+	}
+}
