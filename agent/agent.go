@@ -97,8 +97,9 @@ type Hooks struct {
 //
 // Neurons are what the service reports for each reply. When a reply reports none (an
 // OpenAI-compatible server, say), the budget counts an estimate from the catalog's prices
-// for the model (llm.LookupModel: NeuronsPerMInput and NeuronsPerMOutput, per million prompt
-// and completion tokens); Result.Usage keeps what was reported. The model's id is known when
+// for the model (llm.EstimateNeurons: NeuronsPerMInput and NeuronsPerMOutput per million
+// prompt and completion tokens, and NeuronsPerMCachedInput for the prompt tokens served from
+// the prompt cache where the catalog has that rate); Result.Usage keeps what was reported. The model's id is known when
 // the model has an ID() string method, as *llm.ChatModel does. A run with MaxNeurons whose
 // model reports no neurons and has no catalog prices stops at its first reply with an error
 // that says so, rather than run with a cap that can never trigger.

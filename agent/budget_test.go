@@ -161,3 +161,40 @@ func TestZeroAgentReturnsAnError(t *testing.T) {
 		})
 	}
 }
+
+// dropNeurons is a model whose replies report no neurons, whatever the server said, and
+// that keeps its id, so the agent estimates them from the catalog.
+type dropNeurons struct{ *llm.ChatModel }
+
+func (m dropNeurons) Generate(ctx context.Context, req llm.Request) (*llm.Response, error) {
+	r, err := m.ChatModel.Generate(ctx, req)
+	if r != nil {
+		r.Usage.Neurons, r.Usage.NeuronsEstimated = 0, false
+	}
+	return r, err
+}
+
+// Prompt tokens served from the prompt cache are priced at the catalog's cached rate when
+// the agent estimates neurons: kimi's 0.16 $/M instead of 0.95 $/M. At the full rate the
+// first reply alone would be over the MaxDollars cap and stop the run before its tool call.
+func TestEstimatedNeuronsPriceCachedTokensAtTheCachedRate(t *testing.T) {
+	u := llm.Usage{PromptTokens: 1000, CachedTokens: 800, CompletionTokens: 100, TotalTokens: 1100}
+	_, m := emulator(t, kimi, llmtest.Calls(add("c1", 1, 2)).WithUsage(u), llmtest.Text("3").WithUsage(u))
+	var ran atomic.Int32
+	a := agent.New(dropNeurons{m.(*llm.ChatModel)}, agent.WithTools(addTool(&ran)), agent.WithBudget(agent.Budget{MaxDollars: 0.001}))
+	res, err := a.Run(t.Context(), "add")
+	if err != nil || res.Text != "3" || ran.Load() != 1 {
+		t.Fatalf("Run = %q, %v; add ran %d times", res.Text, err, ran.Load())
+	}
+	want, ok := llm.EstimateNeurons(kimi, u)
+	full, _ := llm.EstimateNeurons(kimi, llm.Usage{PromptTokens: 1000, CompletionTokens: 100, TotalTokens: 1100})
+	if !ok || want >= full || full*llm.USDPerNeuron <= 0.001 {
+		t.Fatalf("the catalog's estimate with cached tokens is %.2f neurons, without %.2f", want, full)
+	}
+	if got := res.Spent.Neurons; !res.Spent.NeuronsEstimated || got < 2*want-0.01 || got > 2*want+0.01 {
+		t.Fatalf("Spent %+v; want 2 × %.2f estimated neurons", res.Spent, want)
+	}
+	if res.Usage.CachedTokens != 1600 {
+		t.Fatalf("Usage %+v; want the cached tokens of both replies", res.Usage)
+	}
+}
