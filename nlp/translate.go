@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -37,14 +38,7 @@ var indicLanguages = []string{
 
 // Languages returns the languages m2m100-1.2b translates between, by name, sorted. Translate
 // also takes their ISO 639-1 codes ("fr" for "french").
-func Languages() []string {
-	var out []string
-	for name := range m2m100Languages {
-		out = append(out, name)
-	}
-	slices.Sort(out)
-	return out
-}
+func Languages() []string { return slices.Sorted(maps.Keys(m2m100Languages)) }
 
 // IndicLanguages returns the target languages of indictrans2-en-indic-1B ("hin_Deva" for
 // Hindi in Devanagari, ...), sorted.

@@ -47,13 +47,7 @@ type speakConfig struct {
 	bitRate    int
 	lang       string
 	maxChars   int
-	used       []string
-}
-
-func (c *speakConfig) use(name string) {
-	if !slices.Contains(c.used, name) {
-		c.used = append(c.used, name)
-	}
+	modelOptions
 }
 
 const (
@@ -130,10 +124,8 @@ func Speak(ctx context.Context, c *llm.Client, model, text string, opts ...Speak
 	for _, o := range opts {
 		o(&cfg)
 	}
-	for _, name := range cfg.used {
-		if !slices.Contains(takes, name) {
-			return nil, fmt.Errorf("speech: speak: %s does not take %s (it takes %s)", model, name, strings.Join(takes, ", "))
-		}
+	if err := cfg.refuse("speak", model, takes); err != nil {
+		return nil, err
 	}
 	if cfg.encoding != "" && !slices.Contains(auraEncodings, cfg.encoding) {
 		return nil, fmt.Errorf("speech: speak: encoding %q is not one of %s", cfg.encoding, strings.Join(auraEncodings, ", "))

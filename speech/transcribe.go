@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"slices"
@@ -76,13 +77,7 @@ type config struct {
 	pieceLen      time.Duration
 	concurrency   int
 	rpm           int
-	used          []string // options set that only some models take, by name
-}
-
-func (c *config) use(name string) {
-	if !slices.Contains(c.used, name) {
-		c.used = append(c.used, name)
-	}
+	modelOptions
 }
 
 // The names of the options some models refuse.
@@ -171,14 +166,7 @@ var asrModels = map[string]asrModel{
 }
 
 // TranscribeModels returns the speech recognition models Transcribe takes, sorted.
-func TranscribeModels() []string {
-	var ids []string
-	for id := range asrModels {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
-}
+func TranscribeModels() []string { return slices.Sorted(maps.Keys(asrModels)) }
 
 // Transcribe turns audio into text with a Workers AI speech recognition model (Whisper,
 // WhisperTinyEN, WhisperLargeV3Turbo, Nova3), sending it in the form the model takes: a
@@ -209,10 +197,8 @@ func Transcribe(ctx context.Context, c *llm.Client, model string, audio []byte, 
 	for _, o := range opts {
 		o(&cfg)
 	}
-	for _, name := range cfg.used {
-		if !slices.Contains(spec.options, name) {
-			return nil, fmt.Errorf("speech: transcribe: %s does not take %s (it takes %s)", model, name, strings.Join(spec.options, ", "))
-		}
+	if err := cfg.refuse("transcribe", model, spec.options); err != nil {
+		return nil, err
 	}
 	if cfg.maxPieceBytes <= 0 {
 		return nil, fmt.Errorf("speech: transcribe: byte limit %d is not positive", cfg.maxPieceBytes)

@@ -41,12 +41,22 @@ func Classify(ctx context.Context, c *llm.Client, model string, img llm.Image) (
 	if err != nil {
 		return nil, fmt.Errorf("vision: classify: %w", err)
 	}
-	var labels []Label
-	if err := json.Unmarshal(data.Data, &labels); err != nil || len(labels) == 0 {
+	labels, err := byScore(data.Data, func(l Label) float64 { return l.Score })
+	if err != nil || len(labels) == 0 {
 		return nil, fmt.Errorf("vision: classify %s: reply has no labels: %.200s", model, data.Data)
 	}
-	slices.SortStableFunc(labels, func(a, b Label) int { return cmp.Compare(b.Score, a.Score) })
 	return &Classification{Labels: labels, Usage: data.Usage}, nil
+}
+
+// byScore decodes the bare list an image analysis model answers and sorts it by score,
+// highest first; a list of equal scores keeps the service's order.
+func byScore[T any](data []byte, score func(T) float64) ([]T, error) {
+	var items []T
+	if err := json.Unmarshal(data, &items); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(items, func(a, b T) int { return cmp.Compare(score(b), score(a)) })
+	return items, nil
 }
 
 // analyze checks the model and the image, sends {"image": [bytes]} and returns the reply.

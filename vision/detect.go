@@ -1,11 +1,8 @@
 package vision
 
 import (
-	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/gowai/gowai/llm"
 	"github.com/gowai/gowai/tools"
@@ -40,11 +37,10 @@ func Detect(ctx context.Context, c *llm.Client, model string, img llm.Image) (*D
 	if err != nil {
 		return nil, fmt.Errorf("vision: detect: %w", err)
 	}
-	var objs []Object
-	if err := json.Unmarshal(reply.Data, &objs); err != nil {
+	objs, err := byScore(reply.Data, func(o Object) float64 { return o.Score })
+	if err != nil {
 		return nil, fmt.Errorf("vision: detect %s: reply is not a list of objects: %.200s", model, reply.Data)
 	}
-	slices.SortStableFunc(objs, func(a, b Object) int { return cmp.Compare(b.Score, a.Score) })
 	if objs == nil {
 		objs = []Object{}
 	}
