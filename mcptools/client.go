@@ -224,13 +224,11 @@ func canonicalSchema(in any) json.RawMessage {
 	if _, ok := tree.(map[string]any); !ok {
 		return json.RawMessage(emptySchema)
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(tree); err != nil {
+	out, err := plainJSON(tree)
+	if err != nil {
 		return json.RawMessage(emptySchema)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return out
 }
 
 // Name returns the server's name, as it announced it when the session started.
@@ -498,7 +496,7 @@ func Output(res *mcp.CallToolResult) string {
 		case *mcp.EmbeddedResource:
 			parts = append(parts, resource(c.Resource))
 		default:
-			b, err := json.Marshal(c)
+			b, err := plainJSON(c)
 			if err != nil {
 				b = []byte(fmt.Sprintf("%T", c))
 			}
@@ -506,7 +504,7 @@ func Output(res *mcp.CallToolResult) string {
 		}
 	}
 	if res.StructuredContent != nil {
-		if b, err := json.Marshal(res.StructuredContent); err == nil && !slices.ContainsFunc(texts, func(t string) bool { return sameJSON(t, b) }) {
+		if b, err := plainJSON(res.StructuredContent); err == nil && !slices.ContainsFunc(texts, func(t string) bool { return sameJSON(t, b) }) {
 			parts = append(parts, string(b))
 		}
 	}
@@ -532,6 +530,17 @@ func orUnknown(mime string) string {
 		return "of unknown type"
 	}
 	return mime
+}
+
+// plainJSON encodes v as JSON without escaping <, > and & (the model reads the text).
+func plainJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // sameJSON reports whether text is a JSON document equal to b.

@@ -580,6 +580,7 @@ func TestOutput(t *testing.T) {
 		want string
 	}{
 		{"structured only", &mcp.CallToolResult{StructuredContent: map[string]any{"b": 1, "a": []int{2}}}, `{"a":[2],"b":1}`},
+		{"structured, not HTML-escaped", &mcp.CallToolResult{StructuredContent: map[string]string{"rule": "a < b && b > c"}}, `{"rule":"a < b && b > c"}`},
 		{"structured next to other text", &mcp.CallToolResult{
 			Content:           []mcp.Content{&mcp.TextContent{Text: "two results"}},
 			StructuredContent: []int{1, 2},
