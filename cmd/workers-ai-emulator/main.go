@@ -10,7 +10,8 @@
 //
 // Flags:
 //
-//	-addr 127.0.0.1:8787  address to listen on (port 0 picks a free port)
+//	-addr 127.0.0.1:8787  address to listen on (port 0 picks a free port; :8787 listens on
+//	                      every interface, as a container needs, and prints localhost)
 //	-account ""           the only account id answered; other ids get 404/7003. Empty: any id
 //	-token ""             the API token required as "Authorization: Bearer <token>"; others
 //	                      get 401/10000. Empty: no check, any token or none is accepted
@@ -109,7 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{Handler: llmtest.NewHandler(handler, opts...), ReadHeaderTimeout: 10 * time.Second}
-	printBanner(stdout, "http://"+ln.Addr().String(), *account, *token, *script)
+	printBanner(stdout, rootURL(ln.Addr()), *account, *token, *script)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -126,6 +127,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	<-served // http.ErrServerClosed
 	fmt.Fprintln(stdout, "workers-ai-emulator: stopped")
 	return nil
+}
+
+// rootURL is the URL a local client reaches addr at: an address on every interface (as
+// with -addr :8787) is named localhost.
+func rootURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // printBanner prints where the emulator listens and the base URLs to configure.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -251,6 +252,24 @@ func TestRunBatchAndVectorize(t *testing.T) {
 	} {
 		if !strings.Contains(e.stderr.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, e.stderr.String())
+		}
+	}
+}
+
+// TestRootURL checks the URL printed for each kind of listening address: an address on
+// every interface is named localhost, so the printed URLs work as they are.
+func TestRootURL(t *testing.T) {
+	for _, c := range []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8787}, "http://127.0.0.1:8787"},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 8787}, "http://localhost:8787"},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 9000}, "http://localhost:9000"},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 8787}, "http://[::1]:8787"},
+	} {
+		if got := rootURL(c.addr); got != c.want {
+			t.Errorf("rootURL(%v) = %s, want %s", c.addr, got, c.want)
 		}
 	}
 }
