@@ -339,7 +339,26 @@ func (o *observation) endChat(r *Response, err error) {
 	if r != nil {
 		res.Usage, res.RequestID, res.Gateway = r.Usage, r.RequestID, r.Gateway
 	}
-	o.end(res)
+	o.end(o.billedFailure(res))
+}
+
+// billedFailure adds to res, a failed chat call without usage, what the service counted for
+// a reply it cut off in the middle of a tool call: the call failed, but it is billed.
+func (o *observation) billedFailure(res CallResult) CallResult {
+	cut, ok := errors.AsType[*TruncatedToolCallError](res.Err)
+	if !ok || cut.Response == nil || res.Usage != (Usage{}) {
+		return res
+	}
+	r := cut.Response
+	res.Usage = r.Usage
+	estimateNeurons(o.info.Model, &res.Usage)
+	if res.RequestID == "" {
+		res.RequestID = r.RequestID
+	}
+	if res.Gateway == (GatewayInfo{}) {
+		res.Gateway = r.Gateway
+	}
+	return res
 }
 
 // delta records one item a stream yields.
@@ -380,7 +399,7 @@ func (o *observation) endStream() {
 			res.Response = &r
 		}
 	}
-	o.end(res)
+	o.end(o.billedFailure(res))
 }
 
 // wrapYield has o see every item a stream yields, and whether its consumer stopped early.

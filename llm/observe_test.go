@@ -644,3 +644,51 @@ func TestStreamAskedAgainIsOneCall(t *testing.T) {
 		t.Errorf("%d call records, want 1", calls)
 	}
 }
+
+// TestCutToolCallIsBilled: a reply cut off in a tool call's arguments fails, but what the
+// service counted for it reaches observers, the log record and WithUsageFunc.
+func TestCutToolCallIsBilled(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		stream bool
+		reply  llmtest.Reply
+	}{
+		{"generate", false, truncationCases[0].reply},
+		{"stream", true, truncationCases[len(truncationCases)-1].reply},
+	} {
+		srv := llmtest.NewServer(llmtest.Script(tc.reply))
+		obs := &recordingObserver{}
+		h := newRecordHandler()
+		c, err := srv.Client(llm.WithObserver(obs), llm.WithLogger(slog.New(h)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var reported []llm.Usage
+		ctx := llm.WithUsageFunc(t.Context(), func(u llm.Usage) { reported = append(reported, u) })
+		m := c.Model("@cf/qwen/qwen3-30b-a3b-fp8")
+		req := llm.Request{Messages: []llm.Message{llm.User("write it")}}
+		if tc.stream {
+			for _, e := range m.Stream(ctx, req) {
+				if e != nil {
+					err = e
+				}
+			}
+		} else {
+			_, err = m.Generate(ctx, req)
+		}
+		srv.Close()
+		if _, ok := errors.AsType[*llm.TruncatedToolCallError](err); !ok {
+			t.Fatalf("%s: err = %v, want a *TruncatedToolCallError", tc.name, err)
+		}
+		want := llm.Usage{PromptTokens: 40, CompletionTokens: 64, TotalTokens: 104, Neurons: 2.5}
+		if len(obs.ends) != 1 || obs.ends[0].Usage != want || obs.ends[0].Err == nil {
+			t.Errorf("%s: ends = %+v, want the failure with usage %+v", tc.name, obs.ends, want)
+		}
+		if len(reported) != 1 || reported[0] != want {
+			t.Errorf("%s: reported %+v, want %+v once", tc.name, reported, want)
+		}
+		if recs := h.all(); len(recs) == 0 || attrsOf(recs[len(recs)-1])["neurons"].Float64() != 2.5 {
+			t.Errorf("%s: log records %v, want the call's with its neurons", tc.name, recs)
+		}
+	}
+}
