@@ -22,6 +22,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -37,16 +38,22 @@ import (
 	"github.com/gowai/gowai/tools"
 )
 
+// defaultQuestion needs both of the server's tools and the local one.
+const defaultQuestion = "A marathon is 42.195 km. How many mi is that? At 5.5 minutes per km, how many hours does " +
+	"it take ((42.195 * 5.5) / 60)? Say the time in hours and minutes."
+
 func main() {
-	q := flag.String("q", "A marathon is 42.195 km: how many miles is that, and at 5.5 minutes per km how many hours does it take ((42.195 * 5.5) / 60)? Say the time in hours and minutes.", "the question")
+	q := flag.String("q", defaultQuestion, "the question")
 	server := flag.String("server", "", "the path of an MCP server `program` to run over stdio instead of building examples/mcpserver")
 	backend.Main("mcp", "Mcp runs an agent whose tools come from an MCP server (examples/mcpserver, started as a\n"+
 		"child process over stdio; package mcptools) next to one local Go tool. It prints each\n"+
 		"step, the answer and the cost.",
-		func(ctx context.Context) error { return run(ctx, *q, *server) })
+		func(ctx context.Context) error { return run(ctx, os.Stdout, *q, *server) })
 }
 
-func run(ctx context.Context, q, server string) error {
+// run answers q with the tools of the MCP server program server (examples/mcpserver, built
+// here, when it is "") and the local tool, and writes what happens to w.
+func run(ctx context.Context, w io.Writer, q, server string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	if server == "" {
@@ -74,10 +81,10 @@ func run(ctx context.Context, q, server string) error {
 	defer sess.Close()
 	remote := sess.Tools()
 	for _, t := range remote {
-		fmt.Printf("tool %s: from MCP server %s\n", t.Def().Name, sess.Name())
+		fmt.Fprintf(w, "tool %s: from MCP server %s\n", t.Def().Name, sess.Name())
 	}
 	local := hoursMinutesTool()
-	fmt.Printf("tool %s: local Go function\n", local.Def().Name)
+	fmt.Fprintf(w, "tool %s: local Go function\n", local.Def().Name)
 
 	b, err := backend.Open("@cf/meta/llama-3.3-70b-instruct-fp8-fast", os.Stderr)
 	if err != nil {
@@ -89,15 +96,15 @@ func run(ctx context.Context, q, server string) error {
 			"every unit conversion and hours_minutes to write a duration; never guess a number. Answer briefly."),
 		agent.WithTools(append(remote, local)...),
 		agent.WithToolTimeout(20*time.Second),
-		agent.WithHooks(agent.Hooks{AfterStep: printStep}),
+		agent.WithHooks(agent.Hooks{AfterStep: func(_ context.Context, s agent.Step) { printStep(w, s) }}),
 	)
 	res, err := a.Run(ctx, q)
 	if err != nil {
 		return fmt.Errorf("answer the question (after %d steps): %w", len(res.Steps), err)
 	}
-	fmt.Printf("\nanswer: %s\n", res.Text)
-	fmt.Printf("usage: %d tokens over %d steps\n", res.Usage.TotalTokens, len(res.Steps))
-	fmt.Println(backend.Cost(res.Usage, b.Offline))
+	fmt.Fprintf(w, "\nanswer: %s\n", res.Text)
+	fmt.Fprintf(w, "usage: %d tokens over %d steps\n", res.Usage.TotalTokens, len(res.Steps))
+	fmt.Fprintln(w, backend.Cost(res.Usage, b.Offline))
 	return nil
 }
 
@@ -114,14 +121,14 @@ func hoursMinutesTool() tools.Tool {
 		})
 }
 
-// printStep prints one step as it completes.
-func printStep(_ context.Context, s agent.Step) {
-	fmt.Printf("step: model %s, %d tokens\n", s.ModelTime.Round(time.Millisecond), s.Usage.TotalTokens)
+// printStep writes one step to w as it completes.
+func printStep(w io.Writer, s agent.Step) {
+	fmt.Fprintf(w, "step: model %s, %d tokens\n", s.ModelTime.Round(time.Millisecond), s.Usage.TotalTokens)
 	for _, r := range s.Results {
 		out := strings.TrimRight(r.Output, "\n")
 		if len(out) > 300 {
 			out = out[:300] + fmt.Sprintf("... (%d bytes in all)", len(r.Output))
 		}
-		fmt.Printf("  %s(%s)\n    -> %s\n", r.Call.Name, r.Call.Arguments, strings.ReplaceAll(out, "\n", "\n       "))
+		fmt.Fprintf(w, "  %s(%s)\n    -> %s\n", r.Call.Name, r.Call.Arguments, strings.ReplaceAll(out, "\n", "\n       "))
 	}
 }
