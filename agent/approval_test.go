@@ -35,6 +35,21 @@ func approvalAgent(m llm.Model, added, deleted *atomic.Int32) *agent.Agent {
 		agent.WithHooks(agent.Hooks{NeedsApproval: func(c llm.ToolCall) bool { return c.Name == "delete_file" }}))
 }
 
+// stored returns res as a server would read it back after storing it: through
+// json.Marshal and json.Unmarshal.
+func stored(t *testing.T, res *agent.Result) *agent.Result {
+	t.Helper()
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back agent.Result
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	return &back
+}
+
 // byText compares errors by their text, as a stored Result keeps them.
 var byText = cmp.Comparer(func(a, b error) bool {
 	if a == nil || b == nil {
@@ -60,25 +75,18 @@ func TestApprovalPausesAndResumesFromJSON(t *testing.T) {
 	}
 
 	// Stored and read back, the Result is the same.
-	b, err := json.Marshal(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stored agent.Result
-	if err := json.Unmarshal(b, &stored); err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(res, &stored, byText); d != "" {
+	back := stored(t, res)
+	if d := cmp.Diff(res, back, byText); d != "" {
 		t.Fatalf("the Result changed through JSON (-before +after):\n%s", d)
 	}
 
 	// A decision missing: nothing runs.
 	fresh := approvalAgent(m, &added, &deleted)
-	if _, err := fresh.Resume(t.Context(), &stored, map[string]agent.Decision{"c2": agent.Approve()}); err == nil ||
+	if _, err := fresh.Resume(t.Context(), back, map[string]agent.Decision{"c2": agent.Approve()}); err == nil ||
 		!strings.Contains(err.Error(), "c3") || !strings.Contains(err.Error(), "no decision") {
 		t.Fatalf("Resume without a decision for c3: %v", err)
 	}
-	if _, err := fresh.Resume(t.Context(), &stored, map[string]agent.Decision{"c2": agent.Approve(), "c3": agent.Approve(), "c1": agent.Approve()}); err == nil ||
+	if _, err := fresh.Resume(t.Context(), back, map[string]agent.Decision{"c2": agent.Approve(), "c3": agent.Approve(), "c1": agent.Approve()}); err == nil ||
 		!strings.Contains(err.Error(), `"c1"`) {
 		t.Fatalf("Resume with a decision for c1, which was not pending: %v", err)
 	}
@@ -88,7 +96,7 @@ func TestApprovalPausesAndResumesFromJSON(t *testing.T) {
 
 	// Resumed in a fresh Agent: the approved call and the call that needed no approval run,
 	// the denied one is explained to the model, and the run completes.
-	done, err := fresh.Resume(t.Context(), &stored, map[string]agent.Decision{"c2": agent.Approve(), "c3": agent.Deny("b.txt is still needed")})
+	done, err := fresh.Resume(t.Context(), back, map[string]agent.Decision{"c2": agent.Approve(), "c3": agent.Deny("b.txt is still needed")})
 	if err != nil || done.Text != "Deleted a.txt; b.txt was kept." {
 		t.Fatalf("Resume = %q, %v", done.Text, err)
 	}
@@ -113,7 +121,7 @@ func TestApprovalPausesAndResumesFromJSON(t *testing.T) {
 		srv.Requests()[1].Header.Get("X-Session-Affinity") != res.SessionAffinity {
 		t.Fatalf("Spent %+v, key %q (was %q)", done.Spent, done.SessionAffinity, res.SessionAffinity)
 	}
-	if len(stored.Pending) != 2 || stored.Steps[0].Results != nil {
+	if len(back.Pending) != 2 || back.Steps[0].Results != nil {
 		t.Fatal("Resume changed the stored Result")
 	}
 }
@@ -130,12 +138,7 @@ func TestBudgetContinuesAcrossApproval(t *testing.T) {
 	if !errors.Is(err, agent.ErrApprovalRequired) || res.Spent.ToolCalls != 1 {
 		t.Fatalf("Run: %v, spent %+v", err, res.Spent)
 	}
-	b, _ := json.Marshal(res)
-	var stored agent.Result
-	if err := json.Unmarshal(b, &stored); err != nil {
-		t.Fatal(err)
-	}
-	_, err = build().Resume(t.Context(), &stored, map[string]agent.Decision{"c2": agent.Approve()})
+	_, err = build().Resume(t.Context(), stored(t, res), map[string]agent.Decision{"c2": agent.Approve()})
 	if !errors.Is(err, agent.ErrBudgetExceeded) || deleted.Load() != 1 || added.Load() != 1 || len(srv.Requests()) != 3 {
 		t.Fatalf("Resume: %v; delete ran %d, add %d times, %d requests; want the third call refused by the budget",
 			err, deleted.Load(), added.Load(), len(srv.Requests()))

@@ -94,20 +94,14 @@ func TestPausedResultSurvivesJSONWithEveryField(t *testing.T) {
 		t.Fatalf("durations %s %s %s", st.ModelTime, st.Duration, res.Steps[0].Results[0].Duration)
 	}
 
-	b, err := json.Marshal(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stored agent.Result
-	if err := json.Unmarshal(b, &stored); err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(res, &stored, byText); d != "" {
+	back := stored(t, res)
+	if d := cmp.Diff(res, back, byText); d != "" {
 		t.Fatalf("the Result changed through JSON (-before +after):\n%s", d)
 	}
-	again, err := json.Marshal(&stored)
-	if err != nil || string(again) != string(b) {
-		t.Fatalf("marshalled again, the Result is not the same JSON (%v)", err)
+	b, err1 := json.Marshal(res)
+	again, err2 := json.Marshal(back)
+	if err1 != nil || err2 != nil || string(again) != string(b) {
+		t.Fatalf("marshalled again, the Result is not the same JSON (%v, %v)", err1, err2)
 	}
 }
 
@@ -237,20 +231,13 @@ func TestPausedCallsOfAnyModelSurviveJSON(t *testing.T) {
 	if got := string(res.Pending[0].Arguments); got != "{}" {
 		t.Errorf("the call without arguments is pending with %q; want {}", got)
 	}
-	b, err := json.Marshal(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stored agent.Result
-	if err := json.Unmarshal(b, &stored); err != nil {
-		t.Fatal(err)
-	}
+	back := stored(t, res)
 	// The Response is the model's, as it gave it; everything else reads back the same.
-	res.Steps[0].Response, stored.Steps[0].Response = nil, nil
-	if d := cmp.Diff(res, &stored, byText); d != "" {
+	res.Steps[0].Response, back.Steps[0].Response = nil, nil
+	if d := cmp.Diff(res, back, byText); d != "" {
 		t.Fatalf("the Result changed through JSON (-before +after):\n%s", d)
 	}
-	done, err := a.Resume(t.Context(), &stored, map[string]agent.Decision{"c2": agent.Deny("no")})
+	done, err := a.Resume(t.Context(), back, map[string]agent.Decision{"c2": agent.Deny("no")})
 	if err != nil || done.Text != "done" || added.Load() != 1 || deleted.Load() != 0 {
 		t.Fatalf("Resume: %q, %v; add ran %d, delete %d times", done.Text, err, added.Load(), deleted.Load())
 	}
