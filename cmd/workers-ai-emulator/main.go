@@ -46,14 +46,24 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
-		}
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	var usage usageError
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp): // the usage was asked for and printed
+	case errors.As(err, &usage): // already printed with the usage
+		os.Exit(2)
+	default:
 		fmt.Fprintln(os.Stderr, "workers-ai-emulator:", err)
 		os.Exit(1)
 	}
 }
+
+// usageError is a bad command line, already reported on stderr with the usage.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
 
 // run serves until ctx is done, then shuts the server down and returns nil.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -65,10 +75,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	script := fs.String("script", "", "a file of scripted replies (JSON array or JSON Lines; see llmtest.ParseScript)")
 	quiet := fs.Bool("quiet", false, "do not log requests")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err} // the flag set printed it with the usage
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+		err := fmt.Errorf("unexpected arguments %q", fs.Args())
+		fmt.Fprintln(stderr, "workers-ai-emulator:", err)
+		fs.Usage()
+		return usageError{err}
 	}
 
 	var handler llmtest.Handler // nil: the built-in test model

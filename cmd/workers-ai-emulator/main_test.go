@@ -344,6 +344,26 @@ func TestCommand(t *testing.T) {
 	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	t.Run("usage", func(t *testing.T) {
+		for _, c := range []struct {
+			args   []string
+			code   int
+			stderr string
+		}{
+			{[]string{"-h"}, 0, "-addr string"},
+			{[]string{"-nope"}, 2, "flag provided but not defined: -nope"},
+			{[]string{"extra"}, 2, `unexpected arguments ["extra"]`},
+			{[]string{"-addr", "127.0.0.1:0", "-script", filepath.Join(t.TempDir(), "missing.jsonl")}, 1, "workers-ai-emulator: script: open "},
+		} {
+			var stderr strings.Builder
+			cmd := exec.Command(bin, c.args...)
+			cmd.Stderr = &stderr
+			_ = cmd.Run()
+			if code := cmd.ProcessState.ExitCode(); code != c.code || strings.Count(stderr.String(), c.stderr) != 1 {
+				t.Errorf("%q: exit code %d, stderr:\n%s\nwant code %d and %q once", c.args, code, stderr.String(), c.code, c.stderr)
+			}
+		}
+	})
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
