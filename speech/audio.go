@@ -32,7 +32,8 @@ const (
 )
 
 // AudioType returns the MIME type of b from its magic number: WAV, MP3 (with or without an
-// ID3 tag), OGG (Opus or Vorbis), FLAC, WebM or M4A; "" for anything else.
+// ID3 tag), OGG (Opus or Vorbis), FLAC, WebM or M4A (an MPEG-4 file that is not a HEIF or
+// AVIF image); "" for anything else.
 func AudioType(b []byte) string {
 	switch {
 	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WAVE":
@@ -48,11 +49,16 @@ func AudioType(b []byte) string {
 		return MIMEFLAC
 	case bytes.HasPrefix(b, []byte{0x1A, 0x45, 0xDF, 0xA3}):
 		return MIMEWebM
-	case len(b) >= 12 && string(b[4:8]) == "ftyp":
+	case len(b) >= 12 && string(b[4:8]) == "ftyp" && !imageBrands[string(b[8:12])]:
 		return MIMEM4A
 	}
 	return ""
 }
+
+// imageBrands are the ISO base media brands of still images (HEIF, AVIF), which share
+// M4A's "ftyp" box but hold no audio.
+var imageBrands = map[string]bool{"heic": true, "heix": true, "hevc": true, "heim": true, "heis": true,
+	"hevm": true, "hevs": true, "mif1": true, "msf1": true, "avif": true, "avis": true}
 
 // sniff returns the MIME type of audio or an error naming what the bytes look like.
 func sniff(audio []byte) (string, error) {

@@ -66,8 +66,8 @@ func WithSpeaker(name string) SpeakOption {
 
 // WithEncoding picks the audio encoding ("mp3", the default, "linear16", "flac",
 // "mulaw", "alaw", "opus", "aac") and container ("wav", "ogg", "none"; "" for the
-// encoding's own). Aura models take it. Only MP3 and linear16 in a WAV container can be
-// joined when the text is split.
+// encoding's own: WAV for linear16). Aura models take it. Only MP3 and linear16 in a WAV
+// container can be joined when the text is split.
 func WithEncoding(encoding, container string) SpeakOption {
 	return func(c *speakConfig) { c.use(optEncoding); c.encoding, c.container = encoding, container }
 }
@@ -137,7 +137,8 @@ func Speak(ctx context.Context, c *llm.Client, model, text string, opts ...Speak
 		return nil, fmt.Errorf("speech: speak: character limit %d is not positive", cfg.maxChars)
 	}
 	parts := splitSentences(text, cfg.maxChars)
-	joinable := cfg.encoding == "" || cfg.encoding == "mp3" || cfg.encoding == "linear16" && cfg.container == "wav"
+	// linear16 comes in a WAV container unless "none" is asked for.
+	joinable := cfg.encoding == "" || cfg.encoding == "mp3" || cfg.encoding == "linear16" && (cfg.container == "wav" || cfg.container == "")
 	if len(parts) > 1 && !joinable {
 		return nil, fmt.Errorf("speech: speak: the text needs %d requests of at most %d characters, and %s audio cannot be joined; use mp3 or linear16 in a wav container, or shorter text",
 			len(parts), cfg.maxChars, strings.TrimSpace(cfg.encoding+" "+cfg.container))

@@ -114,6 +114,45 @@ func TestSpeakSplitsLongText(t *testing.T) {
 	if got := binary.LittleEndian.Uint32(a.Data[40:]); int(got) != 2*total || len(a.Data) != 44+2*total {
 		t.Errorf("data chunk %d bytes (file %d), want %d: the header must state the joined length", got, len(a.Data), 2*total)
 	}
+
+	// linear16 without a container comes as WAV, so split text is joined too.
+	a, err = speech.Speak(ctx, c, speech.Aura2EN, text, speech.WithMaxChars(40), speech.WithEncoding("linear16", ""))
+	if err != nil {
+		t.Fatalf("linear16 in its default container: %v", err)
+	}
+	if a.MIME != speech.MIMEWAV || a.Pieces != 3 || strings.Count(string(a.Data), "RIFF") != 1 {
+		t.Errorf("linear16 in its default container: %s, %d pieces, %d RIFF headers", a.MIME, a.Pieces, strings.Count(string(a.Data), "RIFF"))
+	}
+}
+
+// TestSpeakToolKeepsExistingFiles checks that the speak tool never overwrites a file: a
+// speech-1.mp3 left in the directory by an earlier run stays as it was.
+func TestSpeakToolKeepsExistingFiles(t *testing.T) {
+	_, c := newServer(t, nil)
+	dir := t.TempDir()
+	old := filepath.Join(dir, "speech-1.mp3")
+	if err := os.WriteFile(old, []byte("an earlier run's audio"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tool := speech.SpeakTool(c, speech.Aura1, dir)
+	out, err := tool.Call(context.Background(), json.RawMessage(`{"text":"Hello."}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != filepath.Join(dir, "speech-2.mp3") {
+		t.Errorf("speak -> %s, want speech-2.mp3", out)
+	}
+	if b, err := os.ReadFile(old); err != nil || string(b) != "an earlier run's audio" {
+		t.Errorf("speech-1.mp3 now holds %q (%v): overwritten", b, err)
+	}
+	if b, err := os.ReadFile(out); err != nil || speech.AudioType(b) != speech.MIMEMP3 {
+		t.Errorf("%s: %d bytes of %q (%v)", out, len(b), speech.AudioType(b), err)
+	}
+	// A directory that cannot be written is the tool's error, not a panic.
+	bad := speech.SpeakTool(c, speech.Aura1, filepath.Join(dir, "missing"))
+	if _, err := bad.Call(context.Background(), json.RawMessage(`{"text":"Hello."}`)); err == nil || !strings.HasPrefix(err.Error(), "speech: speak: ") {
+		t.Errorf("missing directory: err = %v", err)
+	}
 }
 
 func TestSpeakRefusesBeforeSending(t *testing.T) {
@@ -192,6 +231,12 @@ func TestAudioType(t *testing.T) {
 		speech.MIMEWebM: {0x1A, 0x45, 0xDF, 0xA3, 0x01},
 		speech.MIMEM4A:  []byte("\x00\x00\x00\x20ftypM4A \x00\x00"),
 		"":              []byte("RIFF\x00\x00\x00\x00AVI "),
+	}
+	// HEIF and AVIF images share M4A's ftyp box; they are not audio.
+	for _, img := range [][]byte{[]byte("\x00\x00\x00\x18ftypheic\x00\x00"), []byte("\x00\x00\x00\x1cftypavif\x00\x00")} {
+		if got := speech.AudioType(img); got != "" {
+			t.Errorf("AudioType(%.12q) = %q, want none: an image", img, got)
+		}
 	}
 	for want, b := range cases {
 		if got := speech.AudioType(b); got != want {

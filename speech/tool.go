@@ -2,7 +2,9 @@ package speech
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -44,7 +46,9 @@ type SpeakInput struct {
 }
 
 // SpeakTool is Speak with model as a tool named "speak". The audio is written to a new
-// file in dir (speech-N.mp3 or .wav), and the tool answers with its path.
+// file in dir, speech-N with the audio's extension (speech-1.mp3, speech-2.mp3, ...), and
+// the tool answers with its path. A file already in dir is never overwritten: N skips
+// the names taken, also by an earlier run.
 func SpeakTool(c *llm.Client, model, dir string, opts ...SpeakOption) tools.Tool {
 	var n atomic.Int64
 	return tools.New("speak", "Read a text aloud, saving the audio to a file; answers with the file's path.",
@@ -53,12 +57,36 @@ func SpeakTool(c *llm.Client, model, dir string, opts ...SpeakOption) tools.Tool
 			if err != nil {
 				return "", err
 			}
-			path := filepath.Join(dir, fmt.Sprintf("speech-%d%s", n.Add(1), Extension(a.MIME)))
-			if err := os.WriteFile(path, a.Data, 0o644); err != nil {
+			path, err := writeNew(dir, Extension(a.MIME), &n, a.Data)
+			if err != nil {
 				return "", fmt.Errorf("speech: speak: %w", err)
 			}
 			return path, nil
 		})
+}
+
+// writeNew writes data to the first speech-N file of dir, N counted by n, that does not
+// exist yet, and returns its path.
+func writeNew(dir, ext string, n *atomic.Int64, data []byte) (string, error) {
+	for {
+		path := filepath.Join(dir, fmt.Sprintf("speech-%d%s", n.Add(1), ext))
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		_, err = f.Write(data)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+			return "", err
+		}
+		return path, nil
+	}
 }
 
 // Extension is the usual file extension of an audio MIME type, ".bin" for one it does not
