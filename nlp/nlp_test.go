@@ -64,6 +64,12 @@ func TestTranslate(t *testing.T) {
 	if got := body(t, srv.Requests()[1]); got["target_language"] != "hin_Deva" || got["text"] != "Hello" {
 		t.Errorf("indictrans2 request = %v", got)
 	}
+	// English named as indictrans2's own code is English.
+	for _, src := range []string{"eng_Latn", "English", "en"} {
+		if _, err := nlp.Translate(ctx, c, nlp.IndicTrans2, "Hello", "hin_Deva", nlp.WithSource(src)); err != nil {
+			t.Errorf("source %q: %v", src, err)
+		}
+	}
 }
 
 func TestTranslateAll(t *testing.T) {

@@ -59,7 +59,9 @@ type translateConfig struct {
 	queue  []llm.QueueOption
 }
 
-// WithSource names the language of the text (m2m100-1.2b; default English).
+// WithSource names the language of the text, as for the target (m2m100-1.2b; default
+// English). indictrans2-en-indic-1B translates only from English ("english", "en" or
+// "eng_Latn").
 func WithSource(lang string) TranslateOption { return func(c *translateConfig) { c.source = lang } }
 
 // WithQueueOptions passes options to the batch API that TranslateAll uses for m2m100-1.2b.
@@ -106,7 +108,7 @@ func translateRequest(model, target string, cfg translateConfig) (map[string]any
 			return nil, fmt.Errorf("nlp: translate: %s does not translate into %q; it takes %s", model, target, strings.Join(indicLanguages, ", "))
 		}
 		if cfg.source != "" {
-			if s, _ := m2m100Code(cfg.source); s != "en" {
+			if s, _ := m2m100Code(cfg.source); s != "en" && cfg.source != "eng_Latn" {
 				return nil, fmt.Errorf("nlp: translate: %s translates only from English, not %q", model, cfg.source)
 			}
 		}
@@ -144,8 +146,8 @@ func Translate(ctx context.Context, c *llm.Client, model, text, target string, o
 
 // TranslateAll translates many texts into one target language, returning them in order.
 // IndicTrans2 takes them all in one request; M2M100 gets them through the async batch API
-// (llm.Client.Queue), one submission polled until done, which costs the same and stays out
-// of the per-minute rate limit. Usage is the batch's.
+// (llm.Client.Queue, https://developers.cloudflare.com/workers-ai/features/batch-api/):
+// one submission, polled until done, instead of a request per text. Usage is the batch's.
 func TranslateAll(ctx context.Context, c *llm.Client, model string, texts []string, target string, opts ...TranslateOption) ([]string, llm.Usage, error) {
 	var cfg translateConfig
 	for _, o := range opts {
