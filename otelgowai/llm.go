@@ -264,7 +264,8 @@ func (in *Instrumentation) EndCall(ctx context.Context, info llm.CallInfo, res l
 func (in *Instrumentation) recordCall(ctx context.Context, info llm.CallInfo, responseModel, errType string, res llm.CallResult) {
 	u := res.Usage
 	durOn := in.duration.Enabled(ctx)
-	tokOn := res.Err == nil && (u.PromptTokens != 0 || u.CompletionTokens != 0) && in.tokens.Enabled(ctx)
+	// A failed call that reports usage was billed for it (a reply cut off in a tool call).
+	tokOn := (u.PromptTokens != 0 || u.CompletionTokens != 0) && in.tokens.Enabled(ctx)
 	neuOn := u.Neurons > 0 && in.neurons.Enabled(ctx)
 	if !durOn && !tokOn && !neuOn {
 		return
@@ -323,8 +324,16 @@ func errorType(err error) string {
 		return "unreachable"
 	case errors.Is(err, llm.ErrTruncatedStream):
 		return "truncated_stream"
+	case isCutToolCall(err):
+		return "truncated_tool_call"
 	case errors.Is(err, llm.ErrContextWindow):
 		return "context_window"
 	}
 	return "_OTHER"
+}
+
+// isCutToolCall reports whether err is a reply cut off in a tool call's arguments.
+func isCutToolCall(err error) bool {
+	_, ok := errors.AsType[*llm.TruncatedToolCallError](err)
+	return ok
 }

@@ -36,7 +36,9 @@
 //     a 2xx reply whose envelope says it failed;
 //   - "canceled" or "deadline_exceeded" when the caller's context ended the call;
 //   - "timeout" (llm.ErrTimeout), "unreachable" (llm.ErrUnreachable), "truncated_stream"
-//     (llm.ErrTruncatedStream) or "context_window" (llm.ErrContextWindow);
+//     (llm.ErrTruncatedStream), "truncated_tool_call" (*llm.TruncatedToolCallError: the
+//     reply was cut off at max_tokens in a tool call; its tokens are recorded, as they were
+//     billed) or "context_window" (llm.ErrContextWindow);
 //   - "_OTHER" for anything else, such as an error a tool returned.
 //
 // Prompts, answers, tool arguments and tool results are sensitive: they are recorded only

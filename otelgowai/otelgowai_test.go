@@ -702,3 +702,27 @@ func TestGatewaySpan(t *testing.T) {
 		}
 	}
 }
+
+// TestCutToolCallMetrics: a reply cut off in a tool call's arguments fails, yet its tokens
+// and neurons were billed and are measured.
+func TestCutToolCallMetrics(t *testing.T) {
+	cut := llmtest.Raw("application/json", []byte(`{"result":{"object":"chat.completion","choices":[{"message":{"content":"",`+
+		`"tool_calls":[{"id":"call_w","type":"function","function":{"name":"write","arguments":"{\"a\": 1, \"b"}}]},`+
+		`"finish_reason":"length"}],"usage":{"prompt_tokens":40,"completion_tokens":64,"total_tokens":104}},"success":true,"errors":[],"messages":[]}`)).
+		WithHeader("cf-ai-neurons", "2.5")
+	x := newHarness(t, llmtest.Script(cut))
+	_, err := x.client.Model("@cf/qwen/qwen3-30b-a3b-fp8").Generate(t.Context(), llm.Request{Messages: []llm.Message{llm.User("write it")}})
+	if _, ok := errors.AsType[*llm.TruncatedToolCallError](err); !ok {
+		t.Fatalf("err = %v", err)
+	}
+	a := attrs(x.ended()[0])
+	if a["gen_ai.usage.output_tokens"].AsInt64() != 64 || a["cloudflare.workers_ai.neurons"].AsFloat64() != 2.5 || a["error.type"].AsString() != "truncated_tool_call" {
+		t.Errorf("span attributes %v", a)
+	}
+	ms := x.metrics(t)
+	tok, _ := ms[otelgowai.MetricTokenUsage].Data.(metricdata.Histogram[int64])
+	neu, _ := ms[otelgowai.MetricNeurons].Data.(metricdata.Sum[float64])
+	if len(tok.DataPoints) != 2 || len(neu.DataPoints) != 1 || neu.DataPoints[0].Value != 2.5 {
+		t.Errorf("token usage %+v, neurons %+v", tok.DataPoints, neu.DataPoints)
+	}
+}
