@@ -160,7 +160,11 @@ func (in *Instrumentation) ClientOption() llm.Option { return llm.WithObserver(i
 func (in *Instrumentation) AgentOption() agent.Option { return agent.WithObserver(in) }
 
 // StructuredOption records each answer of a structured call as an event on the span of the
-// context the call runs under.
+// context the call runs under (an agent's step, a server's request span, or one the caller
+// starts): its attempt number, mode, whether it was valid, and the JSON pointers of the
+// problems that caused a retry (their texts too with WithContent). The model calls of the
+// attempts are spans of their own beneath that span. Without a recording span in the
+// context, the events are not recorded.
 func (in *Instrumentation) StructuredOption() structured.Option {
 	return structured.WithAttemptHook(in.structuredAttempt)
 }
