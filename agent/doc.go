@@ -38,6 +38,14 @@
 // result the caller's model reads; and in Stream their events arrive too, each with the
 // Path of sub-agents it came from.
 //
+// # Images
+//
+// Images in a run's input (RunMessages with llm.User(text, images...)) are sent to the
+// model as its family takes them when the model has vision. For a model the catalog lists
+// without vision, each image is replaced in what is sent by a line naming its index
+// ("[attached image 0: image/png, ...]"), and the tools find the images under that index
+// with tools.Attachments: vision.Tool lets the model ask a vision model about them.
+//
 // # Approvals
 //
 // A call that needs a human's decision (Hooks.NeedsApproval) stops the run before any call
