@@ -79,6 +79,26 @@ func checkCity(t *testing.T, args string) {
 	}
 }
 
+// checkVectors checks that got holds the emulator's vectors of "a" and "b", the texts every
+// client embeds, at float32 precision: the values the user gets are the values sent.
+func checkVectors[F float32 | float64](t *testing.T, got [][]F) {
+	t.Helper()
+	want := llmtest.Embed([]string{"a", "b"}, 384)
+	if len(got) != len(want) {
+		t.Fatalf("%d vectors, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if len(got[i]) != len(want[i]) {
+			t.Fatalf("vector %d has %d values, want %d", i, len(got[i]), len(want[i]))
+		}
+		for j, w := range want[i] {
+			if float32(got[i][j]) != w {
+				t.Fatalf("vector %d [%d] = %v, want %v", i, j, got[i][j], w)
+			}
+		}
+	}
+}
+
 // table collects what each client does with each operation, for the summary TestMain
 // prints with -v.
 var table = struct {

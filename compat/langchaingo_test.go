@@ -90,9 +90,7 @@ func TestLangchainOpenAI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(vecs) != 2 || len(vecs[0]) != 384 {
-			t.Fatalf("%d vectors", len(vecs))
-		}
+		checkVectors(t, vecs)
 	})
 	t.Run("unknown model", func(t *testing.T) {
 		cell(t, client, "unknown model", "error naming status 400")
@@ -181,9 +179,7 @@ func TestLangchainCloudflare(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(vecs) != 2 || len(vecs[0]) != 384 {
-			t.Fatalf("%d vectors", len(vecs))
-		}
+		checkVectors(t, vecs)
 		// The provider posts embeddings to the chat model's route (WithEmbeddingModel is
 		// not used for the URL), which a text-generation model refuses with 400.
 		if _, err := langchainCloudflare(t, srv, chatModel).CreateEmbedding(t.Context(), []string{"a"}); err == nil || !strings.Contains(err.Error(), "5006") {
