@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -326,6 +327,22 @@ func TestEmbeddingBatch(t *testing.T) {
 			a["gen_ai.request.model"].AsString() != embedModel || a["cloudflare.workers_ai.neurons"].AsFloat64() == 0 {
 			t.Errorf("span %q attributes %v", s.Name(), a)
 		}
+	}
+	ms := x.metrics(t)
+	dur, _ := ms[otelgowai.MetricDuration].Data.(metricdata.Histogram[float64])
+	if len(dur.DataPoints) != 1 || dur.DataPoints[0].Count != 3 {
+		t.Fatalf("duration points %+v, want one attribute set with 3 calls", dur.DataPoints)
+	}
+	if op, _ := dur.DataPoints[0].Attributes.Value("gen_ai.operation.name"); op.AsString() != "embeddings" {
+		t.Errorf("duration point attributes %v", dur.DataPoints[0].Attributes)
+	}
+	var spent float64
+	for _, s := range spans {
+		spent += attrs(s)["cloudflare.workers_ai.neurons"].AsFloat64()
+	}
+	neu, _ := ms[otelgowai.MetricNeurons].Data.(metricdata.Sum[float64])
+	if len(neu.DataPoints) != 1 || math.Abs(neu.DataPoints[0].Value-spent) > 1e-9 {
+		t.Errorf("neurons points %+v, want %v in all", neu.DataPoints, spent)
 	}
 }
 
