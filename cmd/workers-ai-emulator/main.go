@@ -23,7 +23,8 @@
 // Every route is served both under /client/v4 (Cloudflare's documented base URL,
 // https://api.cloudflare.com/client/v4, with only the host swapped) and without it. The
 // command prints the base URLs to configure, logs one line per request on stderr (method,
-// path, model, status, duration) and exits cleanly on SIGINT or SIGTERM.
+// path, model, status, duration, and a note when the script has no reply left) and exits
+// cleanly on SIGINT or SIGTERM.
 package main
 
 import (
@@ -117,7 +118,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if r.Status == 0 {
 				status = "client-gone"
 			}
-			logger.Printf("%s %s model=%s status=%s in %v", r.Method, r.Path, model, status, r.Duration.Round(time.Microsecond))
+			note := ""
+			if r.OutOfScript {
+				note = " (the script has no reply left)"
+			}
+			logger.Printf("%s %s model=%s status=%s in %v%s", r.Method, r.Path, model, status, r.Duration.Round(time.Microsecond), note)
 		}))
 	}
 

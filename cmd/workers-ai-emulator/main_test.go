@@ -301,6 +301,10 @@ func TestRunFlags(t *testing.T) {
 		t.Errorf("after the script: %d %s", status, body)
 	}
 	e.stop()
+	if log := e.stderr.String(); strings.Count(log, "(the script has no reply left)") != 1 ||
+		!strings.Contains(log, "status=400 in ") {
+		t.Errorf("the log does not mark the one request past the script:\n%s", log)
+	}
 	if !strings.Contains(e.stdout.String(), "account:  acc1 (only this account id is answered)") ||
 		!strings.Contains(e.stdout.String(), "answers:  the replies in "+script+", in order") {
 		t.Errorf("the banner does not name the account and the script:\n%s", e.stdout.String())
