@@ -94,11 +94,42 @@ func Serve(ctx context.Context, set *tools.Set, t mcp.Transport, opts ...ServeOp
 // Handler returns an http.Handler serving the tools of set (see Server) over MCP's
 // streamable HTTP transport, one session per client:
 //
-//	http.Handle("/mcp", mcptools.Handler(set))
+//	h := mcptools.Handler(set)
+//	defer h.Close()
+//	http.Handle("/mcp", h)
 //
 // As the SDK's handler does by default, it refuses requests that reach a loopback address
 // with a Host header naming another host (DNS rebinding protection).
-func Handler(set *tools.Set, opts ...ServeOption) http.Handler {
+func Handler(set *tools.Set, opts ...ServeOption) *HTTPHandler {
 	srv := Server(set, opts...)
-	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+	return &HTTPHandler{srv: srv, h: mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)}
+}
+
+// HTTPHandler serves a tools.Set over streamable HTTP; Handler makes one.
+//
+// A session lasts until its client ends it (with an HTTP DELETE, as the SDK's client does
+// on Close). One whose client went away without a word stays open, with its goroutines,
+// until Close.
+type HTTPHandler struct {
+	srv *mcp.Server
+	h   http.Handler
+}
+
+// ServeHTTP serves one request of the streamable HTTP transport.
+func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.h.ServeHTTP(w, r) }
+
+// Close ends every session open now, and waits for their calls in flight to return; a
+// client that calls again is told its session is unknown and must connect again. Call it
+// after the http.Server that serves h has shut down.
+func (h *HTTPHandler) Close() error {
+	var errs []error
+	for ss := range h.srv.Sessions() {
+		if err := ss.Close(); err != nil && !errors.Is(err, mcp.ErrConnectionClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("mcptools: close sessions: %w", err)
+	}
+	return nil
 }

@@ -222,7 +222,8 @@ func TestHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(mcptools.Handler(set, mcptools.WithServerName("web", "v3")))
+	h := mcptools.Handler(set, mcptools.WithServerName("web", "v3"))
+	hs := httptest.NewServer(h)
 	defer hs.Close()
 	cs := sdkClient(t, &mcp.StreamableClientTransport{Endpoint: hs.URL, HTTPClient: hs.Client()})
 	defer cs.Close()
@@ -236,5 +237,17 @@ func TestHandler(t *testing.T) {
 	res = callSDK(t, cs, "double", `{"n":-1}`)
 	if out := text(t, res); !res.IsError || !strings.Contains(out, "/n: must be >= 0") {
 		t.Errorf("double -1: %q, isError %v", out, res.IsError)
+	}
+
+	// Close ends the sessions a client left open (goleak in TestMain checks their
+	// goroutines are gone); the client's next call finds its session unknown.
+	if err := h.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if _, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "double", Arguments: map[string]any{"n": 1}}); err == nil {
+		t.Error("a call after Close succeeded")
+	}
+	if err := h.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
 	}
 }
