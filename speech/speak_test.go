@@ -323,3 +323,25 @@ func TestSpeechToolsCountTowardAgentBudget(t *testing.T) {
 		t.Errorf("%d chat requests, want 1: the budget should stop the run after the tools", chats)
 	}
 }
+
+// TestSpeakEveryEncoding asks Aura for each encoding it documents and gets audio whose
+// MIME type is sniffed, or taken from the reply where the bytes do not tell.
+func TestSpeakEveryEncoding(t *testing.T) {
+	_, c := newServer(t, nil)
+	for _, tc := range []struct{ encoding, container, mime string }{
+		{"mp3", "", speech.MIMEMP3},
+		{"linear16", "", speech.MIMEWAV},
+		{"mulaw", "wav", speech.MIMEWAV},
+		{"alaw", "none", "audio/x-alaw-basic"},
+		{"flac", "", speech.MIMEFLAC},
+		{"opus", "ogg", speech.MIMEOGG},
+		{"aac", "", "audio/aac"},
+	} {
+		a, err := speech.Speak(context.Background(), c, speech.Aura2EN, "Hello.", speech.WithEncoding(tc.encoding, tc.container))
+		if err != nil {
+			t.Errorf("%s in %q: %v", tc.encoding, tc.container, err)
+		} else if a.MIME != tc.mime || len(a.Data) == 0 {
+			t.Errorf("%s in %q: %s, %d bytes; want %s", tc.encoding, tc.container, a.MIME, len(a.Data), tc.mime)
+		}
+	}
+}

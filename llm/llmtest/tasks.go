@@ -234,8 +234,10 @@ func audioSeconds(b []byte) (float64, bool) {
 }
 
 // speak answers text-to-speech. aura models take {text, speaker?, encoding?, container?,
-// sample_rate?, bit_rate?} and answer raw audio: MP3 frames by default, a WAV file for
-// encoding "linear16" with container "wav". melotts takes {prompt, lang?} and answers
+// sample_rate?, bit_rate?} and answer raw audio in the encoding asked for: MP3 frames by
+// default; for linear16, mulaw and alaw a WAV file, or the bare samples with container
+// "none"; for flac, opus (in OGG) and aac, bytes that start as those formats do but hold
+// silence no player decodes. melotts takes {prompt, lang?} and answers
 // {"audio": "<base64 MP3>"}. The audio lasts 60 ms per character of text, so a longer
 // text gives longer audio.
 func (s *Server) speak(ex *exchange, info llm.ModelInfo) output {
@@ -270,10 +272,11 @@ func (s *Server) speak(ex *exchange, info llm.ModelInfo) output {
 	}
 	var body []byte
 	ct := "audio/mpeg"
+	rate := in.SampleRate
 	switch in.Encoding {
 	case "", "mp3":
+		body = mp3Silence(secs)
 	case "linear16":
-		rate := in.SampleRate
 		if rate <= 0 {
 			rate = 24000
 		}
@@ -282,11 +285,29 @@ func (s *Server) speak(ex *exchange, info llm.ModelInfo) output {
 		if in.Container == "none" {
 			body, ct = body[44:], "audio/l16"
 		}
+	case "mulaw", "alaw":
+		if rate <= 0 {
+			rate = 8000
+		}
+		// WAVE_FORMAT_MULAW is 7, WAVE_FORMAT_ALAW 6; one byte a sample. 0xFF and 0xD5 are
+		// their silence.
+		format, quiet, mt := uint16(7), byte(0xFF), "audio/basic"
+		if in.Encoding == "alaw" {
+			format, quiet, mt = 6, 0xD5, "audio/x-alaw-basic"
+		}
+		samples := bytes.Repeat([]byte{quiet}, int(secs*float64(rate)))
+		body, ct = append(wavHeader(format, rate, 8, len(samples)), samples...), "audio/wav"
+		if in.Container == "none" {
+			body, ct = samples, mt
+		}
+	case "flac":
+		body, ct = append([]byte("fLaC"), make([]byte, int(secs*1000))...), "audio/flac"
+	case "opus":
+		body, ct = append([]byte("OggS\x00\x02"), make([]byte, int(secs*1000))...), "audio/ogg"
+	case "aac":
+		body, ct = append([]byte{0xFF, 0xF1, 0x50, 0x80}, make([]byte, int(secs*1000))...), "audio/aac"
 	default:
-		return badInput(ex, "encoding must be one of mp3, linear16")
-	}
-	if body == nil {
-		body = mp3Silence(secs)
+		return badInput(ex, "encoding must be one of mp3, linear16, mulaw, alaw, flac, opus, aac")
 	}
 	out := output{status: http.StatusOK, header: http.Header{"Content-Type": {ct}, "cf-ai-req-id": {ex.reqID}}, body: body}
 	return withNeurons(out, neurons)
@@ -317,20 +338,27 @@ func wavTone(secs float64, rate int, seed string) []byte {
 		v := int16(8000 * math.Sin(2*math.Pi*freq*float64(i)/float64(rate)))
 		binary.LittleEndian.PutUint16(data[2*i:], uint16(v))
 	}
+	return append(wavHeader(1, rate, 16, len(data)), data...)
+}
+
+// wavHeader is the 44-byte header of a mono WAV file of n bytes of samples in format (1
+// PCM, 6 A-law, 7 µ-law).
+func wavHeader(format uint16, rate, bits, n int) []byte {
+	frame := bits / 8
 	hdr := make([]byte, 44)
 	copy(hdr, "RIFF")
-	binary.LittleEndian.PutUint32(hdr[4:], uint32(36+len(data)))
+	binary.LittleEndian.PutUint32(hdr[4:], uint32(36+n))
 	copy(hdr[8:], "WAVEfmt ")
 	binary.LittleEndian.PutUint32(hdr[16:], 16)
-	binary.LittleEndian.PutUint16(hdr[20:], 1)
+	binary.LittleEndian.PutUint16(hdr[20:], format)
 	binary.LittleEndian.PutUint16(hdr[22:], 1)
 	binary.LittleEndian.PutUint32(hdr[24:], uint32(rate))
-	binary.LittleEndian.PutUint32(hdr[28:], uint32(2*rate))
-	binary.LittleEndian.PutUint16(hdr[32:], 2)
-	binary.LittleEndian.PutUint16(hdr[34:], 16)
+	binary.LittleEndian.PutUint32(hdr[28:], uint32(frame*rate))
+	binary.LittleEndian.PutUint16(hdr[32:], uint16(frame))
+	binary.LittleEndian.PutUint16(hdr[34:], uint16(bits))
 	copy(hdr[36:], "data")
-	binary.LittleEndian.PutUint32(hdr[40:], uint32(len(data)))
-	return append(hdr, data...)
+	binary.LittleEndian.PutUint32(hdr[40:], uint32(n))
+	return hdr
 }
 
 // m2m100Languages are the languages m2m100-1.2b's model page lists, by name, with their
@@ -505,8 +533,8 @@ func (s *Server) analyzeImage(ex *exchange, info llm.ModelInfo) output {
 	if err != nil {
 		return badInput(ex, "image "+err.Error())
 	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(img))
-	if err != nil {
+	w, ht, ok := imageSize(img)
+	if !ok {
 		return aiError(ex, http.StatusBadRequest, 5006, "Bad input: the image could not be decoded")
 	}
 	h := fnv.New32a()
@@ -537,12 +565,45 @@ func (s *Server) analyzeImage(ex *exchange, info llm.ModelInfo) output {
 		Score float64 `json:"score"`
 		Box   box     `json:"box"`
 	}
-	w, ht := cfg.Width, cfg.Height
 	out := []object{
 		{imageLabels[seed], 0.98, box{0, 0, max(w/2, 1), max(ht/2, 1)}},
 		{imageLabels[(seed+1)%len(imageLabels)], 0.87, box{w / 4, ht / 4, w, ht}},
 	}
 	return withNeurons(envelope(http.StatusOK, out), 0)
+}
+
+// imageSize is the width and height of a PNG, JPEG, GIF or WebP image. ok is false for
+// other bytes.
+func imageSize(b []byte) (w, h int, ok bool) {
+	if cfg, _, err := image.DecodeConfig(bytes.NewReader(b)); err == nil {
+		return cfg.Width, cfg.Height, true
+	}
+	return webpSize(b)
+}
+
+// webpSize reads the size of a WebP image from its first chunk: VP8X (extended), VP8
+// (lossy) or VP8L (lossless).
+func webpSize(b []byte) (w, h int, ok bool) {
+	if len(b) < 30 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WEBP" {
+		return 0, 0, false
+	}
+	le24 := func(p []byte) int { return int(p[0]) | int(p[1])<<8 | int(p[2])<<16 }
+	switch string(b[12:16]) {
+	case "VP8X":
+		return le24(b[24:]) + 1, le24(b[27:]) + 1, true
+	case "VP8 ":
+		if b[23] != 0x9D || b[24] != 0x01 || b[25] != 0x2A {
+			return 0, 0, false
+		}
+		return int(binary.LittleEndian.Uint16(b[26:])) & 0x3FFF, int(binary.LittleEndian.Uint16(b[28:])) & 0x3FFF, true
+	case "VP8L":
+		if b[20] != 0x2F {
+			return 0, 0, false
+		}
+		bits := binary.LittleEndian.Uint32(b[21:])
+		return int(bits&0x3FFF) + 1, int(bits>>14&0x3FFF) + 1, true
+	}
+	return 0, 0, false
 }
 
 // guardCategories map trigger words to Llama Guard 3's hazard categories.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -183,6 +184,28 @@ func TestTaskSpeak(t *testing.T) {
 	if status, _, _, _ := post(t, srv, "@cf/deepgram/aura-1", "application/json", []byte(`{"text":"x","encoding":"ogg-theora"}`), ""); status != 400 {
 		t.Errorf("aura with a bad encoding: %d", status)
 	}
+	// Every encoding Aura documents is answered, in its own format.
+	for _, tc := range []struct{ encoding, container, contentType, prefix string }{
+		{"mulaw", "", "audio/wav", "RIFF"},
+		{"alaw", "wav", "audio/wav", "RIFF"},
+		{"mulaw", "none", "audio/basic", "\xff\xff"},
+		{"linear16", "none", "audio/l16", ""},
+		{"flac", "", "audio/flac", "fLaC"},
+		{"opus", "ogg", "audio/ogg", "OggS"},
+		{"aac", "", "audio/aac", "\xff\xf1"},
+	} {
+		in := fmt.Sprintf(`{"text":"Hello there.","encoding":%q,"container":%q}`, tc.encoding, tc.container)
+		status, ct, _, body := post(t, srv, "@cf/deepgram/aura-2-es", "application/json", []byte(in), "")
+		if status != 200 || ct != tc.contentType || !strings.HasPrefix(string(body), tc.prefix) || len(body) < 100 {
+			t.Errorf("%s in %q: %d %s %.8q (%d bytes)", tc.encoding, tc.container, status, ct, body, len(body))
+		}
+		if tc.prefix == "RIFF" {
+			format := map[string]uint16{"mulaw": 7, "alaw": 6}[tc.encoding]
+			if got := binary.LittleEndian.Uint16(body[20:]); got != format || binary.LittleEndian.Uint32(body[40:]) != uint32(len(body)-44) {
+				t.Errorf("%s WAV: format %d, want %d; data size %d of %d bytes", tc.encoding, got, format, binary.LittleEndian.Uint32(body[40:]), len(body))
+			}
+		}
+	}
 }
 
 func TestTaskTextTasks(t *testing.T) {
@@ -299,5 +322,28 @@ func TestTaskImageAnalysis(t *testing.T) {
 	}
 	if status, _, _, _ := post(t, srv, "@cf/facebook/detr-resnet-50", "application/json", []byte(`{"image":[1,2,3]}`), ""); status != 400 {
 		t.Errorf("not an image: %d", status)
+	}
+
+	// WebP, which the vision package sends too, in its lossless, extended and lossy forms:
+	// the boxes fit its size.
+	riff := func(chunk string, payload []byte) []byte {
+		b := []byte("RIFF\x00\x00\x00\x00WEBP" + chunk)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(payload)))
+		return append(b, payload...)
+	}
+	vp8l := binary.LittleEndian.AppendUint32([]byte{0x2F}, 39|29<<14)
+	vp8x := []byte{0, 0, 0, 0, 39, 0, 0, 29, 0, 0}
+	vp8 := []byte{0, 0, 0, 0x9D, 0x01, 0x2A, 40, 0, 30, 0}
+	for name, webp := range map[string][]byte{"VP8L": riff("VP8L", vp8l), "VP8X": riff("VP8X", vp8x), "VP8": riff("VP8 ", vp8)} {
+		webp = append(webp, make([]byte, 16)...)
+		status, _, _, body := post(t, srv, "@cf/facebook/detr-resnet-50", "application/json", []byte(`{"image":`+byteValues(webp)+`}`), "")
+		if status != 200 {
+			t.Errorf("WebP %s: %d %s", name, status, body)
+			continue
+		}
+		result(t, body, &objs)
+		if len(objs) == 0 || objs[1].Box.XMax != 40 || objs[1].Box.YMax != 30 {
+			t.Errorf("WebP %s: %+v, want the last box to end at 40×30", name, objs)
+		}
 	}
 }
