@@ -15,9 +15,9 @@ type part struct {
 	ID        string          `json:"id,omitempty"`
 	Name      string          `json:"name,omitempty"`
 	Arguments json.RawMessage `json:"arguments,omitempty"`
-	Response  string          `json:"response,omitempty"`
-	Modality  string          `json:"modality,omitempty"`
+	Response  any             `json:"response,omitempty"` // a string, set (even "") on every tool_call_response: the conventions require it
 	MIMEType  string          `json:"mime_type,omitempty"`
+	Size      int             `json:"size,omitempty"`
 }
 
 type message struct {
@@ -26,8 +26,9 @@ type message struct {
 	FinishReason string `json:"finish_reason,omitempty"`
 }
 
-// parts turns a message into parts. Images are named by their media type; their bytes are
-// not recorded.
+// parts turns a message into parts. An image is an "image" part with its media type and
+// size: its bytes are not recorded (a "blob" part would have to carry them, and megabytes in
+// a span attribute can make an exporter drop the whole batch).
 func parts(m llm.Message) []part {
 	var ps []part
 	if m.Role == llm.RoleTool {
@@ -37,7 +38,7 @@ func parts(m llm.Message) []part {
 		ps = append(ps, part{Type: "text", Content: m.Content})
 	}
 	for _, img := range m.Images {
-		ps = append(ps, part{Type: "blob", Modality: "image", MIMEType: img.MIME})
+		ps = append(ps, part{Type: "image", MIMEType: img.MIME, Size: len(img.Data)})
 	}
 	for _, c := range m.ToolCalls {
 		ps = append(ps, toolCallPart(c))

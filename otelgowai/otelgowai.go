@@ -117,8 +117,8 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 
 // WithContent records prompts, answers, tool arguments and tool results, and the text of
 // structured-output problems, as span attributes (gen_ai.input.messages,
-// gen_ai.output.messages, gen_ai.tool.call.arguments, ...). Off by default: they are
-// sensitive.
+// gen_ai.output.messages, gen_ai.tool.call.arguments, ...). Images are recorded as their
+// media type and size, never their bytes. Off by default: they are sensitive.
 func WithContent(on bool) Option { return func(c *config) { c.content = on } }
 
 // Instrumentation records gowai's work as OpenTelemetry spans and metrics. It implements

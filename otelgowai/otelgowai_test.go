@@ -743,3 +743,39 @@ func TestCutToolCallMetrics(t *testing.T) {
 		t.Errorf("token usage %+v, neurons %+v", tok.DataPoints, neu.DataPoints)
 	}
 }
+
+// TestInputMessagesForm: recorded messages follow the conventions' JSON form: a tool result
+// always has its response, even an empty one, and an image is named, not copied.
+func TestInputMessagesForm(t *testing.T) {
+	x := newHarness(t, nil, otelgowai.WithContent(true))
+	img := llm.Image{Data: []byte("\x89PNG\r\n\x1a\nnot-really-an-image-but-bytes"), MIME: "image/png"}
+	call := llm.ToolCall{ID: "call_1", Name: "weather", Arguments: json.RawMessage(`{"city":"Paris"}`)}
+	msgs := []llm.Message{
+		llm.User("What is in this picture?", img),
+		{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{call}},
+		llm.ToolResult("call_1", ""),
+	}
+	_, _ = x.client.Model("@cf/meta/llama-3.2-11b-vision-instruct").Generate(t.Context(), llm.Request{Messages: msgs})
+	a := attrs(x.ended()[0])
+	var got []struct {
+		Role  string           `json:"role"`
+		Parts []map[string]any `json:"parts"`
+	}
+	if err := json.Unmarshal([]byte(a["gen_ai.input.messages"].AsString()), &got); err != nil || len(got) != 3 {
+		t.Fatalf("input messages %s: %v", a["gen_ai.input.messages"].AsString(), err)
+	}
+	image := got[0].Parts[1]
+	if image["type"] != "image" || image["mime_type"] != "image/png" || image["size"] != float64(len(img.Data)) || image["content"] != nil {
+		t.Errorf("image part %v", image)
+	}
+	if tc := got[1].Parts[0]; tc["type"] != "tool_call" || tc["name"] != "weather" || tc["id"] != "call_1" {
+		t.Errorf("tool call part %v", tc)
+	}
+	resp, ok := got[2].Parts[0]["response"]
+	if got[2].Role != "tool" || got[2].Parts[0]["type"] != "tool_call_response" || !ok || resp != "" {
+		t.Errorf("tool result part %v, want an empty response present", got[2].Parts[0])
+	}
+	if strings.Contains(a["gen_ai.input.messages"].AsString(), "not-really-an-image") {
+		t.Error("the image's bytes are recorded")
+	}
+}
