@@ -373,7 +373,10 @@ func waitFor(t *testing.T, line string, lines func() []string) {
 
 func TestToolTimeoutCancelsTheServerCall(t *testing.T) {
 	check := func(t *testing.T, s *mcptools.Session, lines func() []string) {
-		res := runAgent(t, s.Tools(), []agent.Option{agent.WithToolTimeout(200 * time.Millisecond)},
+		// The timeout must leave the call time to reach the server: a cancellation that
+		// overtakes its call (over HTTP they travel in separate requests) finds nothing to
+		// cancel. One second is long enough on a loaded machine; nothing here measures it.
+		res := runAgent(t, s.Tools(), []agent.Option{agent.WithToolTimeout(time.Second)},
 			llmtest.Calls(call("slow", `{}`)),
 			llmtest.Text("done"))
 		r := res.Steps[0].Results[0]
