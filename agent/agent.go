@@ -334,10 +334,16 @@ func (a *Agent) RunMessages(ctx context.Context, msgs []llm.Message) (*Result, e
 // Continue runs the conversation of a previous run with input as the next user message: it is
 // RunMessages on res.Messages with llm.User(input) appended, under res.SessionAffinity (unless
 // WithSessionAffinity sets a key), so that the model calls reuse the prompt cache of the
-// earlier ones. The new Result has its own steps and usage; res is not changed.
+// earlier ones. The new Result has its own steps and usage; res is not changed. A run
+// paused for approval (res.Pending) cannot be continued, since its last calls have no
+// results: Resume it.
 func (a *Agent) Continue(ctx context.Context, res *Result, input string) (*Result, error) {
 	if res == nil {
 		return a.RunMessages(ctx, []llm.Message{llm.User(input)})
+	}
+	if len(res.Pending) > 0 {
+		return &Result{Messages: append(slices.Clone(res.Messages), llm.User(input)), SessionAffinity: res.SessionAffinity},
+			fmt.Errorf("agent: Continue: the run waits for decisions on %d call(s) and cannot take a new message; Resume it first", len(res.Pending))
 	}
 	msgs := append(slices.Clone(res.Messages), llm.User(input))
 	r, err := a.start(msgs, nil, res.SessionAffinity)

@@ -144,3 +144,22 @@ func TestBudgetContinuesAcrossApproval(t *testing.T) {
 			err, deleted.Load(), added.Load(), len(srv.Requests()))
 	}
 }
+
+// A paused run's last calls have no results, so a new user message cannot follow them:
+// Continue refuses, sends nothing, and points to Resume.
+func TestContinueRefusesAPausedRun(t *testing.T) {
+	srv, m := emulator(t, kimi, llmtest.Calls(del("c1", "a.txt")), llmtest.Text("never asked"))
+	var added, deleted atomic.Int32
+	a := approvalAgent(m, &added, &deleted)
+	res, err := a.Run(t.Context(), "tidy up")
+	if !errors.Is(err, agent.ErrApprovalRequired) {
+		t.Fatalf("Run: %v", err)
+	}
+	got, err := a.Continue(t.Context(), res, "and the rest?")
+	if err == nil || !strings.Contains(err.Error(), "Resume") || len(srv.Requests()) != 1 || deleted.Load() != 0 {
+		t.Fatalf("Continue: %v after %d requests, delete ran %d times", err, len(srv.Requests()), deleted.Load())
+	}
+	if n := len(got.Messages); n != len(res.Messages)+1 || got.Messages[n-1].Content != "and the rest?" {
+		t.Fatalf("the Result of the refused Continue lost the input: %+v", got.Messages)
+	}
+}
