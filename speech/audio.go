@@ -102,11 +102,10 @@ func parseWAV(b []byte) (w wavPCM, ok bool) {
 	for p := 12; p+8 <= len(b); {
 		id, size := string(b[p:p+4]), int(binary.LittleEndian.Uint32(b[p+4:p+8]))
 		body := b[p+8:]
-		if size < 0 || size > len(body) {
-			size = len(body) // a streamed WAV may announce 0 or more than it has
-			if id == "data" && size == 0 {
-				size = len(body)
-			}
+		// A WAV written as a stream announces a data chunk of 0 or 0xFFFFFFFF bytes: the
+		// samples run to the end of the file.
+		if size > len(body) || id == "data" && size == 0 {
+			size = len(body)
 		}
 		switch id {
 		case "fmt ":

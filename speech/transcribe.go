@@ -267,6 +267,9 @@ func (cfg *config) split(audio []byte, mime string) (ps []piece, total time.Dura
 			if int64(len(audio)) <= cfg.maxPieceBytes && total <= limit {
 				return []piece{{audio: audio, mime: mime, length: total}}, total, nil
 			}
+			if len(w.data) == 0 {
+				return nil, 0, fmt.Errorf("%w: %d bytes of WAV with no samples to split", ErrTooLarge, len(audio))
+			}
 			return splitWAV(w, limit), total, nil
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -426,5 +427,27 @@ func TestTranscribeSplitsWAVByBytes(t *testing.T) {
 	}
 	if total != 48000 || tr.Pieces != 5 || tr.Duration != 3*time.Second {
 		t.Errorf("%d pieces carrying %d bytes of samples, duration %v; want 5 pieces, 48000 bytes, 3s", tr.Pieces, total, tr.Duration)
+	}
+}
+
+// TestTranscribeSplitsStreamedWAV splits a WAV written as a stream, whose header announces
+// a data chunk of 0 bytes: the samples run to the end of the file, and none are dropped.
+func TestTranscribeSplitsStreamedWAV(t *testing.T) {
+	for _, announced := range []uint32{0, 0xFFFFFFFF} {
+		srv, c := newServer(t, nil)
+		audio := speechWAV(3*time.Second, 8000, 0, 0)
+		binary.LittleEndian.PutUint32(audio[40:], announced)
+		tr, err := speech.Transcribe(context.Background(), c, speech.Whisper, audio, speech.WithMaxPieceBytes(10001))
+		if err != nil {
+			t.Fatalf("data size %#x: %v", announced, err)
+		}
+		total := 0
+		for _, r := range srv.Requests() {
+			total += len(r.Body) - 44
+		}
+		if tr.Pieces != 5 || total != 48000 || tr.Duration != 3*time.Second || tr.Text == "" {
+			t.Errorf("data size %#x: %d pieces carrying %d bytes, duration %v, text %q; want 5 pieces, 48000 bytes, 3s",
+				announced, tr.Pieces, total, tr.Duration, tr.Text)
+		}
 	}
 }
