@@ -63,7 +63,11 @@ func (in *Instrumentation) EndRun(ctx context.Context, res *agent.Result, err er
 		span.SetAttributes(usageAttrs(res.Usage)...)
 		span.SetAttributes(attribute.Int(keySteps, len(res.Steps)))
 		if in.content && res.Text != "" {
-			span.SetAttributes(outputContent(&llm.Response{Text: res.Text}))
+			final := &llm.Response{Text: res.Text, FinishReason: "stop"}
+			if n := len(res.Steps); n > 0 && res.Steps[n-1].Response != nil && res.Steps[n-1].Response.FinishReason != "" {
+				final.FinishReason = res.Steps[n-1].Response.FinishReason
+			}
+			span.SetAttributes(outputContent(final))
 		}
 	}
 	endWithError(span, err)

@@ -489,6 +489,11 @@ func TestContentWhenEnabled(t *testing.T) {
 		ca["gen_ai.output.messages"].AsString() == "" {
 		t.Errorf("chat content %v", ca)
 	}
+	var out []map[string]any
+	runOut := attrs(spanNamed(t, spans, "invoke_agent agent"))["gen_ai.output.messages"].AsString()
+	if err := json.Unmarshal([]byte(runOut), &out); err != nil || len(out) != 1 || out[0]["finish_reason"] != "stop" || out[0]["role"] != "assistant" {
+		t.Errorf("run output messages %s, want the answer with its finish reason", runOut)
+	}
 	ta := attrs(spanNamed(t, spans, "execute_tool weather"))
 	if !strings.Contains(ta["gen_ai.tool.call.arguments"].AsString(), "city") || !strings.Contains(ta["gen_ai.tool.call.result"].AsString(), "sunny") {
 		t.Errorf("tool content %v", ta)
