@@ -88,6 +88,9 @@
 //     the audio's length, a translation marked with its target language, boxes inside the
 //     image.
 //   - Vectorize v2 indexes live in memory, per server.
+//   - GET /ai/models/search lists llm's compiled-in catalog (llm.Models) in the live
+//     layout, with search, task, page and per_page; its ids, descriptions and dates are
+//     made up, its properties (context window, price, function calling, ...) are llm's.
 //   - Embeddings are deterministic unit vectors (see Embed), rerank scores are lexical word
 //     overlap, and images are an 8×8 PNG: none of them mean anything.
 //

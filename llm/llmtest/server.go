@@ -166,6 +166,7 @@ func newServer(h Handler, opts []ServerOption) (*Server, *http.ServeMux) {
 		handle("POST", "/accounts/{account}/ai/run/{model...}", routeRun)
 		handle("POST", "/accounts/{account}/ai/v1/chat/completions", routeV1Chat)
 		handle("POST", "/accounts/{account}/ai/v1/embeddings", routeV1Embeddings)
+		handle("GET", "/accounts/{account}/ai/models/search", routeModels)
 		handle("POST", "/v1/{account}/{gateway}/workers-ai/{model...}", routeRun)
 		handle("POST", "/v1/{account}/{gateway}/workers-ai/v1/chat/completions", routeV1Chat)
 		handle("POST", "/v1/{account}/{gateway}/workers-ai/v1/embeddings", routeV1Embeddings)
@@ -248,6 +249,7 @@ const (
 	routeCompatEmbeddings       // generic OpenAI-compatible embeddings
 	routeFeedback               // AI Gateway log feedback
 	routeVectorize              // Vectorize v2 (vectorize.go)
+	routeModels                 // the model catalog, /ai/models/search (catalog.go)
 )
 
 func (rt route) compat() bool { return rt == routeCompatChat || rt == routeCompatEmbeddings }
@@ -344,6 +346,9 @@ func (s *Server) answer(w http.ResponseWriter, ex *exchange) {
 		return
 	case routeVectorize:
 		s.write(w, ex, s.vectorize(ex))
+		return
+	case routeModels:
+		s.write(w, ex, searchModels(ex))
 		return
 	}
 	if ex.route == routeRun && r.URL.Query().Get("queueRequest") == "true" {

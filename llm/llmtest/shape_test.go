@@ -79,6 +79,7 @@ func replayCases() map[string]replayCase {
 		husnain + "ai-run-flux-2-klein-4b-3030-width.json":           {},
 		husnain + "ai-run-flux-2-klein-4b-3030-too-many-images.json": {images: 5},
 		husnain + "ai-run-unknown-model-400-7000.json":               {},
+		husnain + "models-search-gpt-oss.json":                       {},
 		husnain + "ai-run-flux-2-dev-408-3046.json":                  {handler: script(llmtest.Fail(http.StatusRequestTimeout, 3046, "Request timeout"))},
 		husnain + "ai-run-flux-2-dev-429-4006-daily-allocation.json": {handler: script(llmtest.Fail(http.StatusTooManyRequests, 4006, "you have used up your daily free allocation of 10,000 neurons"))},
 		husnain + "ai-v1-chat-401-10000-bad-token.json":              {opts: []llmtest.ServerOption{llmtest.WithToken("the-right-token")}},
@@ -127,7 +128,6 @@ func replayCases() map[string]replayCase {
 
 // skippedRecordings are the recordings the emulator does not reproduce, and why.
 var skippedRecordings = map[string]string{
-	husnain + "models-search-gpt-oss.json":                 "the emulator does not serve the model catalog (/ai/models/search)",
 	"marmarko__brainz__ai-run-moondream-empty-result.json": "moondream3.1 is not in llm's model catalog, so the emulator answers it as an unknown model (400/7000)",
 	"marmarko__brainz__ai-run-moondream-stream-sse.json":   "moondream3.1 is not in llm's model catalog, so the emulator answers it as an unknown model (400/7000)",
 	"vianch__vistack__ai-run-clef-flash-answers.json":      "clef-flash is not in llm's model catalog, so the emulator answers it as an unknown model (400/7000)",
@@ -216,6 +216,7 @@ func replay(t *testing.T, rec recording, c replayCase) (int, []byte) {
 		}
 		body = &b
 		header.Set("Content-Type", w.FormDataContentType())
+	case rec.Request.Method == http.MethodGet:
 	default:
 		t.Fatalf("the recording has no request body and the case gives none")
 	}
