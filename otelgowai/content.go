@@ -2,6 +2,7 @@ package otelgowai
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/gowai/gowai/llm"
 	"go.opentelemetry.io/otel/attribute"
@@ -103,11 +104,14 @@ func outputContent(r *llm.Response) attribute.KeyValue {
 	return attribute.String(keyOutputMessages, marshal([]message{m}))
 }
 
-// marshal is json.Marshal for values that always encode.
+// marshal encodes values that always encode, leaving <, > and & as they are: the text is
+// read in a trace viewer, not embedded in HTML.
 func marshal(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return ""
 	}
-	return string(b)
+	return strings.TrimSuffix(b.String(), "\n")
 }

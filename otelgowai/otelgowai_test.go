@@ -756,7 +756,7 @@ func TestInputMessagesForm(t *testing.T) {
 	img := llm.Image{Data: []byte("\x89PNG\r\n\x1a\nnot-really-an-image-but-bytes"), MIME: "image/png"}
 	call := llm.ToolCall{ID: "call_1", Name: "weather", Arguments: json.RawMessage(`{"city":"Paris"}`)}
 	msgs := []llm.Message{
-		llm.User("What is in this picture?", img),
+		llm.User("What is in this picture? (x > y)", img),
 		{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{call}},
 		llm.ToolResult("call_1", ""),
 	}
@@ -779,6 +779,9 @@ func TestInputMessagesForm(t *testing.T) {
 	resp, ok := got[2].Parts[0]["response"]
 	if got[2].Role != "tool" || got[2].Parts[0]["type"] != "tool_call_response" || !ok || resp != "" {
 		t.Errorf("tool result part %v, want an empty response present", got[2].Parts[0])
+	}
+	if s := a["gen_ai.input.messages"].AsString(); strings.HasSuffix(s, "\n") || strings.Contains(s, `\u003e`) {
+		t.Errorf("input messages %q: want compact JSON with > as it is", s)
 	}
 	if strings.Contains(a["gen_ai.input.messages"].AsString(), "not-really-an-image") {
 		t.Error("the image's bytes are recorded")
