@@ -1,8 +1,8 @@
 // Command workers-ai-emulator serves an offline Workers AI on a local port, for programs in
 // any language: the emulator of package github.com/gowai/gowai/llm/llmtest, which answers
 // the native /ai/run routes, the OpenAI-compatible /ai/v1 routes, AI Gateway's routes, the
-// async batch API and Vectorize in the live service's wire format, with a deterministic
-// test model instead of real ones.
+// async batch API, the model catalog (/ai/models/search) and Vectorize in the live
+// service's wire format, with a deterministic test model instead of real ones.
 //
 // Usage:
 //
@@ -190,7 +190,8 @@ Base URLs:
   OpenAI-compatible          %s/ai/v1
   AI Gateway                 %s/v1/%s/{gateway}/workers-ai
   batch                      %s/ai/run/{model}?queueRequest=true
+  model catalog              %s/ai/models/search
   Vectorize                  %s/vectorize/v2/indexes
 Stop with Ctrl-C.
-`, root, acc, accNote, tokNote, answers, base, base, root, acc, base, base)
+`, root, acc, accNote, tokNote, answers, base, base, root, acc, base, base, base)
 }

@@ -169,6 +169,7 @@ func TestRun(t *testing.T) {
 		"OpenAI-compatible          " + root + "/client/v4/accounts/local/ai/v1\n",
 		"AI Gateway                 " + root + "/v1/local/{gateway}/workers-ai",
 		"batch                      " + root + "/client/v4/accounts/local/ai/run/{model}?queueRequest=true",
+		"model catalog              " + root + "/client/v4/accounts/local/ai/models/search",
 		"Vectorize                  " + root + "/client/v4/accounts/local/vectorize/v2/indexes",
 		"workers-ai-emulator: stopped\n",
 	} {
@@ -193,8 +194,8 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// TestRunBatchAndVectorize checks that the command serves the async batch API and Vectorize
-// at the base URLs it prints, keeping their state between requests.
+// TestRunBatchAndVectorize checks that the command serves the async batch API, the model
+// catalog and Vectorize at the base URLs it prints, keeping their state between requests.
 func TestRunBatchAndVectorize(t *testing.T) {
 	e := start(t, "-addr", "127.0.0.1:0")
 	base := e.root + "/client/v4/accounts/local"
@@ -234,6 +235,13 @@ func TestRunBatchAndVectorize(t *testing.T) {
 	}
 	if len(result.Responses) != 2 || !result.Responses[1].Success {
 		t.Fatalf("batch result: %+v", result)
+	}
+
+	var models []struct {
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(call("GET", "/ai/models/search?search=bge-small", ""), &models); err != nil || len(models) != 1 || models[0].Name != "@cf/baai/bge-small-en-v1.5" {
+		t.Fatalf("model catalog: %+v %v", models, err)
 	}
 
 	call("POST", "/vectorize/v2/indexes", `{"name":"docs","config":{"dimensions":3,"metric":"cosine"}}`)
