@@ -247,6 +247,38 @@ func TestPromptCacheReusesTheSharedPrefix(t *testing.T) {
 	}
 }
 
+// The session-affinity key goes through AI Gateway as the x-session-affinity header, on
+// both of its Workers AI routes, and the prompt cache behind it reuses the prefix.
+func TestPromptCacheThroughAIGateway(t *testing.T) {
+	srv := llmtest.NewServer(nil)
+	defer srv.Close()
+	c, err := srv.Client(llm.WithGateway("my-gateway"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []llm.Message{llm.System(strings.Repeat("You are a careful assistant. ", 40)), llm.User("What is the capital of France?")}
+	for _, m := range []llm.Model{c.Model(chatModel), c.OpenAIModel(chatModel)} {
+		for i, want := range []bool{false, true} {
+			r, err := m.Generate(t.Context(), llm.Request{Messages: msgs, SessionAffinity: fmt.Sprintf("gw-%v", m)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Usage.CachedTokens > 0; got != want {
+				t.Errorf("%v, request %d: %d cached tokens", m, i+1, r.Usage.CachedTokens)
+			}
+		}
+	}
+	reqs := srv.Requests()
+	if len(reqs) != 4 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	for i, r := range reqs {
+		if !strings.Contains(r.Path, "/my-gateway/workers-ai/") || !strings.HasPrefix(r.Header.Get("X-Session-Affinity"), "gw-") {
+			t.Errorf("request %d: %s with x-session-affinity %q; want the gateway route with the key", i+1, r.Path, r.Header.Get("X-Session-Affinity"))
+		}
+	}
+}
+
 // onePixelPNG returns a valid one-pixel PNG.
 func onePixelPNG(t *testing.T) []byte {
 	t.Helper()
