@@ -139,3 +139,15 @@ func TestRunTaskReportsUsage(t *testing.T) {
 		t.Errorf("observer saw %+v / %+v", obs.infos, obs.ends)
 	}
 }
+
+// TestRunTaskWithoutClient returns an error, not a panic, for a nil or zero Client, also
+// under WithUsageFunc (which makes every call observed).
+func TestRunTaskWithoutClient(t *testing.T) {
+	ctx := llm.WithUsageFunc(t.Context(), func(llm.Usage) { t.Error("usage reported for a call never sent") })
+	var nilClient *llm.Client
+	for name, c := range map[string]*llm.Client{"nil": nilClient, "zero": {}} {
+		if _, err := c.RunTask(ctx, "@cf/openai/whisper", map[string]string{"a": "b"}, nil); err == nil {
+			t.Errorf("%s Client: no error", name)
+		}
+	}
+}
