@@ -193,12 +193,26 @@ func (s *Session) build(t *mcp.Tool) *remoteTool {
 	if s.opts.prefixSet {
 		name = s.opts.prefix + name
 	}
-	rt := &remoteTool{s: s, remote: t.Name, def: llm.ToolDef{Name: fitName(name), Description: t.Description}}
+	rt := &remoteTool{s: s, remote: t.Name, def: llm.ToolDef{Name: fitName(name), Description: description(t)}}
 	rt.def.Parameters = canonicalSchema(t.InputSchema)
 	// A schema the validator cannot compile still goes to the model; the server checks the
 	// arguments itself.
 	rt.params, _ = schema.Compile(rt.def.Parameters)
 	return rt
+}
+
+// description is what the model reads about t: its description or, when it has none, its
+// title, so that the model has at least the server's words for what the tool does.
+func description(t *mcp.Tool) string {
+	switch {
+	case t.Description != "":
+		return t.Description
+	case t.Title != "":
+		return t.Title
+	case t.Annotations != nil:
+		return t.Annotations.Title
+	}
+	return ""
 }
 
 // emptySchema stands for a server's input schema that is missing or not a JSON object.

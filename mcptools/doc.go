@@ -19,15 +19,19 @@
 // sorted at every level, and the bytes the model reads are the same in every session
 // (prompt prefixes stay stable). The model's arguments are validated against the schema
 // before the call: invalid arguments never reach the server, and the problems go back to
-// the model as a *tools.ArgumentError, as for any gowai tool. The result the model reads is the call's content: text as it is, structured content
-// as JSON, and images, audio and resources as one line each saying what they were ("[image
+// the model as a *tools.ArgumentError, as for any gowai tool. A tool the server gave no
+// description is described by its title.
+//
+// The result the model reads is the call's content: text as it is, structured content as
+// JSON, and images, audio and resources as one line each saying what they were ("[image
 // image/png, 1234 bytes]"). A result with isError set is a *ToolError, and a protocol error
 // an error too; the agent shows either to the model, and the run goes on. A call honours
 // its context: when the agent's tool timeout or the run's cancellation ends it, the SDK
 // sends notifications/cancelled to the server.
 //
 // Tool names that providers reject (they accept 1 to 64 letters, digits, '_' and '-') have
-// their other characters replaced by '_'. Tools(s1, s2) merges the tools of several
+// their other characters replaced by '_', and a longer name keeps its first 55 characters
+// followed by '_' and a hash of the whole name. Tools(s1, s2) merges the tools of several
 // sessions, prefixing a name two servers share with each server's prefix (WithPrefix, or by
 // default the server's name and "_").
 //

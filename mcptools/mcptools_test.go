@@ -728,3 +728,32 @@ func TestServerWithoutTools(t *testing.T) {
 		t.Errorf("Refresh: %v", err)
 	}
 }
+
+// A tool without a description is described to the model by its title.
+func TestTitleStandsInForDescription(t *testing.T) {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "titles", Version: "v1"}, nil)
+	noop := func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+		return nil, nil, nil
+	}
+	mcp.AddTool(srv, &mcp.Tool{Name: "a", Title: "Look up a word", Description: "Looks up a word in the dictionary."}, noop)
+	mcp.AddTool(srv, &mcp.Tool{Name: "b", Title: "Look up a word"}, noop)
+	mcp.AddTool(srv, &mcp.Tool{Name: "c", Annotations: &mcp.ToolAnnotations{Title: "Spell a word"}}, noop)
+	mcp.AddTool(srv, &mcp.Tool{Name: "d"}, noop)
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := srv.Connect(context.Background(), st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ss.Close()
+	s, err := mcptools.Connect(context.Background(), ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want := map[string]string{"a": "Looks up a word in the dictionary.", "b": "Look up a word", "c": "Spell a word", "d": ""}
+	for _, tool := range s.Tools() {
+		if d := tool.Def(); d.Description != want[d.Name] {
+			t.Errorf("%s: description %q, want %q", d.Name, d.Description, want[d.Name])
+		}
+	}
+}
