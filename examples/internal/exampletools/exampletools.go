@@ -6,6 +6,7 @@ package exampletools
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/gowai/gowai/tools"
@@ -26,6 +27,9 @@ func Calculator() tools.Tool {
 			v, err := evaluate(in.Expression)
 			if err != nil {
 				return "", err
+			}
+			if math.IsInf(v, 0) || math.IsNaN(v) {
+				return "", fmt.Errorf("calculator: the result of %q is too large for a float64", in.Expression)
 			}
 			return strconv.FormatFloat(v, 'g', 12, 64), nil
 		})

@@ -26,7 +26,8 @@ func TestCalculator(t *testing.T) {
 			t.Errorf("calculator(%q) = %q, %v; want %q", tc.expr, got, err, tc.want)
 		}
 	}
-	for _, expr := range []string{"1 / 0", "2 +", "(1", "3 $ 4"} {
+	big := strings.Repeat("9", 200)
+	for _, expr := range []string{"1 / 0", "2 +", "(1", "3 $ 4", big + " * " + big + " * " + big} {
 		if got, err := call(t, Calculator(), `{"expression":`+quote(expr)+`}`); err == nil {
 			t.Errorf("calculator(%q) = %q, want an error", expr, got)
 		}
