@@ -2,6 +2,7 @@ package otelgowai
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"github.com/gowai/gowai/agent"
@@ -26,6 +27,7 @@ const (
 	keyStep          = "gowai.agent.step"
 	keySteps         = "gowai.agent.steps"
 	keyToolCalls     = "gowai.agent.tool_calls"
+	keyPending       = "gowai.agent.pending"
 	keyStepAttempts  = "gowai.agent.step.attempts"
 	keyAttempt       = "gowai.structured.attempt"
 	keyMode          = "gowai.structured.mode"
@@ -57,8 +59,16 @@ func (in *Instrumentation) StartRun(ctx context.Context, name, affinity string) 
 }
 
 // EndRun completes the run's span with its usage and outcome. It implements agent.Observer.
+// A run that pauses for approval (agent.ErrApprovalRequired) has not failed: its span
+// records the calls that wait (gowai.agent.pending) and no error.
 func (in *Instrumentation) EndRun(ctx context.Context, res *agent.Result, err error) {
 	span := trace.SpanFromContext(ctx)
+	if errors.Is(err, agent.ErrApprovalRequired) {
+		if res != nil {
+			span.SetAttributes(attribute.Int(keyPending, len(res.Pending)))
+		}
+		err = nil
+	}
 	if res != nil {
 		span.SetAttributes(usageAttrs(res.Usage)...)
 		span.SetAttributes(attribute.Int(keySteps, len(res.Steps)))

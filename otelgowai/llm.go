@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/gowai/gowai/agent"
 	"github.com/gowai/gowai/llm"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -326,6 +327,8 @@ func errorType(err error) string {
 		return "truncated_stream"
 	case isCutToolCall(err):
 		return "truncated_tool_call"
+	case errors.Is(err, agent.ErrBudgetExceeded):
+		return "budget_exceeded"
 	case errors.Is(err, llm.ErrContextWindow):
 		return "context_window"
 	}

@@ -38,7 +38,8 @@
 //   - "timeout" (llm.ErrTimeout), "unreachable" (llm.ErrUnreachable), "truncated_stream"
 //     (llm.ErrTruncatedStream), "truncated_tool_call" (*llm.TruncatedToolCallError: the
 //     reply was cut off at max_tokens in a tool call; its tokens are recorded, as they were
-//     billed) or "context_window" (llm.ErrContextWindow);
+//     billed), "context_window" (llm.ErrContextWindow) or "budget_exceeded"
+//     (agent.ErrBudgetExceeded);
 //   - "_OTHER" for anything else, such as an error a tool returned.
 //
 // Prompts, answers, tool arguments and tool results are sensitive: they are recorded only

@@ -787,3 +787,30 @@ func TestInputMessagesForm(t *testing.T) {
 		t.Error("the image's bytes are recorded")
 	}
 }
+
+// TestRunOutcomes: a run stopped by its budget fails with error.type budget_exceeded; a run
+// that pauses for approval has not failed, and its span says how many calls wait.
+func TestRunOutcomes(t *testing.T) {
+	x := newHarness(t, nil)
+	m := x.client.Model(chatModel)
+	_, err := agent.New(m, x.tel.AgentOption(), agent.WithName("frugal"), agent.WithTools(weatherTools()...),
+		agent.WithBudget(agent.Budget{MaxTokens: 1})).Run(t.Context(), "Weather in Paris?")
+	if !errors.Is(err, agent.ErrBudgetExceeded) {
+		t.Fatalf("err = %v, want ErrBudgetExceeded", err)
+	}
+	res, err := agent.New(m, x.tel.AgentOption(), agent.WithName("careful"), agent.WithTools(weatherTools()...),
+		agent.WithHooks(agent.Hooks{NeedsApproval: func(llm.ToolCall) bool { return true }})).Run(t.Context(), "Weather in Paris?")
+	if !errors.Is(err, agent.ErrApprovalRequired) || res == nil || len(res.Pending) == 0 {
+		t.Fatalf("res = %+v, err = %v, want a pause for approval", res, err)
+	}
+	spans := x.ended()
+	frugal := spanNamed(t, spans, "invoke_agent frugal")
+	if attrs(frugal)["error.type"].AsString() != "budget_exceeded" || frugal.Status().Code != codes.Error {
+		t.Errorf("budget run: status %v, attributes %v", frugal.Status(), attrs(frugal))
+	}
+	careful := spanNamed(t, spans, "invoke_agent careful")
+	ca := attrs(careful)
+	if _, failed := ca["error.type"]; failed || careful.Status().Code == codes.Error || ca["gowai.agent.pending"].AsInt64() != int64(len(res.Pending)) {
+		t.Errorf("paused run: status %v, attributes %v", careful.Status(), ca)
+	}
+}
