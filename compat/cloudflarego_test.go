@@ -156,6 +156,25 @@ func TestCloudflareGo(t *testing.T) {
 			t.Fatalf("%+v", a)
 		}
 	})
+	t.Run("model list", func(t *testing.T) {
+		// AI.Models.List types each entry as interface{}: the user gets maps to pick apart.
+		cell(t, client, "model list (AI.Models.List)", "ok: entries as map[string]any")
+		page, err := cloudflareAI(t, newServer(t, nil)).Models.List(t.Context(), ai.ModelListParams{AccountID: cloudflare.F(account), Search: cloudflare.F("gpt-oss")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, m := range page.Result {
+			e, ok := m.(map[string]any)
+			if !ok {
+				t.Fatalf("entry %T", m)
+			}
+			names = append(names, fmt.Sprint(e["name"]))
+		}
+		if strings.Join(names, " ") != "@cf/openai/gpt-oss-120b @cf/openai/gpt-oss-20b" || page.ResultInfo.Page != 1 || page.ResultInfo.PerPage != 100 {
+			t.Fatalf("listed %q, result_info %+v", names, page.ResultInfo)
+		}
+	})
 	t.Run("unknown model", func(t *testing.T) {
 		cell(t, client, "unknown model", "error: 400 with code 7000")
 		_, err := run(t, newServer(t, nil), unknownModel, ai.AIRunParamsBodyTextGeneration{Messages: cloudflare.F(userMessages("hi"))})
