@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gowai/gowai/llm"
 )
@@ -261,8 +262,8 @@ func (s *Server) speak(ex *exchange, info llm.ModelInfo) output {
 	if text == nil || strings.TrimSpace(*text) == "" {
 		return badInput(ex, "required properties at '/' are '"+field+"'")
 	}
-	secs := 0.06 * float64(len([]rune(*text)))
-	neurons := float64(len(*text)) / 1000 * info.NeuronsPerKCharacters
+	secs := 0.06 * float64(utf8.RuneCountInString(*text))
+	neurons := float64(utf8.RuneCountInString(*text)) / 1000 * info.NeuronsPerKCharacters
 	if info.NeuronsPerAudioMinute > 0 {
 		neurons = secs / 60 * info.NeuronsPerAudioMinute
 	}

@@ -163,6 +163,10 @@ func TestTaskSpeak(t *testing.T) {
 	if status != 200 || ct != "audio/mpeg" || len(body) < 417 || body[0] != 0xFF || neurons != "16.36" {
 		t.Errorf("aura-1 mp3: %d %s %d bytes, neurons %s", status, ct, len(body), neurons)
 	}
+	// Aura bills characters, not bytes: twelve two-byte characters cost as Hello there.
+	if _, _, n, _ := post(t, srv, "@cf/deepgram/aura-1", "application/json", []byte(`{"text":"ééééééééééé."}`), ""); n != "16.36" {
+		t.Errorf("aura-1 on accented text: neurons %s, want 16.36 for 12 characters", n)
+	}
 	status, ct, _, body = post(t, srv, "@cf/deepgram/aura-2-en", "application/json", []byte(`{"text":"Hello there.","encoding":"linear16","container":"wav","sample_rate":8000}`), "")
 	if status != 200 || ct != "audio/wav" || string(body[:4]) != "RIFF" || binary.LittleEndian.Uint32(body[24:]) != 8000 {
 		t.Errorf("aura-2 wav: %d %s %.12q", status, ct, body)
