@@ -61,7 +61,7 @@ var bundle embed.FS
 
 func main() {
 	q := flag.String("q", "Can I claim the attached coffee receipt from a customer meeting? Check it against our policies, "+
-		"and if it is allowed, file the claim.", "the question")
+		"and if it is allowed, file the claim.", "the question (real models only: offline, the replies are scripted for the default)")
 	approve := flag.Bool("approve", false, "approve the expense claim when the model files it, instead of pausing")
 	resume := flag.String("resume", "", "continue the paused run saved in `FILE`")
 	deny := flag.String("deny", "", "with -resume: refuse the pending calls, telling the model this `reason`")
@@ -69,7 +69,8 @@ func main() {
 	backend.Main("research", "Research answers a question about bundled policy documents and a receipt image with an\n"+
 		"agent that uses a retrieval tool, a vision tool and two sub-agents working at the same\n"+
 		"time; filing the claim needs approval (-approve, or pause, save and -resume FILE).\n"+
-		"It prints each step, the cached prompt tokens and the cost.",
+		"It prints each step, the cached prompt tokens and the cost. Offline, the models'\n"+
+		"replies are scripted for the bundled question, and -q does not change them.",
 		func(ctx context.Context) error {
 			if *deny != "" && *resume == "" {
 				return backend.BadFlag("-deny needs -resume")
