@@ -101,6 +101,11 @@ func TestServeOverStdio(t *testing.T) {
 	if _, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "nope"}); err == nil {
 		t.Error("calling an unknown tool succeeded")
 	}
+	// Closing the client closes the server's stdin: Serve returns nil and the process
+	// exits with status 0 (Close reports any other exit).
+	if err := cs.Close(); err != nil {
+		t.Errorf("the server did not exit cleanly when the client closed: %v", err)
+	}
 }
 
 // TestRoundTrip connects mcptools to a served tools.Set: the tools keep their schemas, and
@@ -110,7 +115,11 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}()
 	if got := names(s.Tools()); !slices.Equal(got, []string{"calculator", "convert_units"}) {
 		t.Fatalf("tools = %v", got)
 	}
