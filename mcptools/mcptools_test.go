@@ -710,17 +710,7 @@ func TestServerWithoutTools(t *testing.T) {
 			return next(ctx, method, req)
 		}
 	})
-	st, ct := mcp.NewInMemoryTransports()
-	ss, err := srv.Connect(context.Background(), st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ss.Close()
-	s, err := mcptools.Connect(context.Background(), ct)
-	if err != nil {
-		t.Fatalf("Connect: %v", err)
-	}
-	defer s.Close()
+	s := inMemory(t, srv)
 	if ts := s.Tools(); len(ts) != 0 {
 		t.Errorf("tools = %v, want none", names(ts))
 	}
@@ -739,21 +729,32 @@ func TestTitleStandsInForDescription(t *testing.T) {
 	mcp.AddTool(srv, &mcp.Tool{Name: "b", Title: "Look up a word"}, noop)
 	mcp.AddTool(srv, &mcp.Tool{Name: "c", Annotations: &mcp.ToolAnnotations{Title: "Spell a word"}}, noop)
 	mcp.AddTool(srv, &mcp.Tool{Name: "d"}, noop)
-	st, ct := mcp.NewInMemoryTransports()
-	ss, err := srv.Connect(context.Background(), st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ss.Close()
-	s, err := mcptools.Connect(context.Background(), ct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := inMemory(t, srv)
 	want := map[string]string{"a": "Looks up a word in the dictionary.", "b": "Look up a word", "c": "Spell a word", "d": ""}
 	for _, tool := range s.Tools() {
 		if d := tool.Def(); d.Description != want[d.Name] {
 			t.Errorf("%s: description %q, want %q", d.Name, d.Description, want[d.Name])
 		}
 	}
+}
+
+// inMemory runs srv in the test process and connects to it over an in-memory pair.
+func inMemory(t *testing.T, srv *mcp.Server) *mcptools.Session {
+	t.Helper()
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := srv.Connect(context.Background(), st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ss.Close() })
+	s, err := mcptools.Connect(context.Background(), ct)
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
 }
