@@ -130,6 +130,9 @@ type CallResult struct {
 	Err       error // nil on success; the API token never appears in its text
 	// Abandoned is set when the consumer of a stream stopped reading before its end.
 	Abandoned bool
+	// TimeToFirstEvent is, for a stream, the time from the call's start to its first delta;
+	// 0 when none arrived (and for calls that do not stream).
+	TimeToFirstEvent time.Duration
 }
 
 // observation is one observed call. It exists only when the client has an observer or a
@@ -152,6 +155,7 @@ type observation struct {
 	stream          Response
 	streamErr       error
 	events          int
+	firstEvent      time.Duration // after start, when the first delta arrived
 	abandoned       bool
 	usageSeen       bool
 }
@@ -364,6 +368,9 @@ func (o *observation) billedFailure(res CallResult) CallResult {
 // delta records one item a stream yields.
 func (o *observation) delta(d Delta, err error) {
 	o.events++
+	if o.events == 1 && err == nil {
+		o.firstEvent = time.Since(o.start)
+	}
 	o.c.logEvent(o, o.events, d, err)
 	if err != nil {
 		o.streamErr = err
@@ -387,7 +394,7 @@ func (o *observation) endStream() {
 	if o == nil {
 		return
 	}
-	res := CallResult{Err: o.streamErr, Abandoned: o.abandoned}
+	res := CallResult{Err: o.streamErr, Abandoned: o.abandoned, TimeToFirstEvent: o.firstEvent}
 	if o.streamErr == nil && !o.abandoned || o.usageSeen {
 		r := o.stream
 		r.Text, r.Reasoning = o.text.String(), o.reasoning.String()

@@ -116,7 +116,7 @@ func TestObserverChatCall(t *testing.T) {
 		t.Errorf("CallInfo.Request = %+v, want the default max tokens and the temperature sent", info.Request)
 	}
 	res := obs.ends[0]
-	if res.Err != nil || res.Attempts != 1 || res.Status != 200 || res.Response == nil || res.Response.Text != "hello there" ||
+	if res.Err != nil || res.Attempts != 1 || res.Status != 200 || res.Response == nil || res.Response.Text != "hello there" || res.TimeToFirstEvent != 0 ||
 		res.RequestID == "" || res.Usage.Neurons == 0 || res.Usage != r.Usage {
 		t.Errorf("CallResult = %+v", res)
 	}
@@ -222,6 +222,9 @@ func TestObserverStream(t *testing.T) {
 	}
 	if usage.Neurons == 0 {
 		t.Errorf("stream usage %+v has no neurons; the emulator reports them in cf-ai-neurons", usage)
+	}
+	if res.TimeToFirstEvent <= 0 || res.TimeToFirstEvent > res.Duration {
+		t.Errorf("TimeToFirstEvent = %v, want within the call's %v", res.TimeToFirstEvent, res.Duration)
 	}
 	// A consumer that stops at the first delta still ends the call, marked abandoned.
 	for range m.Stream(t.Context(), llm.Request{Messages: []llm.Message{llm.User("Say something long please")}}) {

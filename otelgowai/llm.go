@@ -20,6 +20,8 @@ const (
 	keyRequestModel      = "gen_ai.request.model"
 	keyMaxTokens         = "gen_ai.request.max_tokens"
 	keyOutputType        = "gen_ai.output.type"
+	keyRequestStream     = "gen_ai.request.stream"
+	keyTimeToFirstChunk  = "gen_ai.response.time_to_first_chunk"
 	keyTemperature       = "gen_ai.request.temperature"
 	keyTopP              = "gen_ai.request.top_p"
 	keyTopK              = "gen_ai.request.top_k"
@@ -44,7 +46,6 @@ const (
 
 	keyCFRepetitionPenalty = "cloudflare.workers_ai.request.repetition_penalty"
 	keyCFEndpoint          = "cloudflare.workers_ai.endpoint"
-	keyCFStream            = "cloudflare.workers_ai.stream"
 	keyCFNeurons           = "cloudflare.workers_ai.neurons"
 	keyCFNeuronsEstimated  = "cloudflare.workers_ai.neurons_estimated"
 	keyCFRequestID         = "cloudflare.workers_ai.request_id"
@@ -65,6 +66,8 @@ const (
 	MetricTokenUsage = "gen_ai.client.token.usage"
 	MetricDuration   = "gen_ai.client.operation.duration"
 	MetricNeurons    = "cloudflare.workers_ai.neurons"
+	// MetricTimeToFirstChunk is recorded for streamed calls whose first delta arrived.
+	MetricTimeToFirstChunk = "gen_ai.client.operation.time_to_first_chunk"
 )
 
 // The conventions' advice for the bucket boundaries of the two histograms.
@@ -82,6 +85,10 @@ func (in *Instrumentation) newInstruments(m metric.Meter) {
 		metric.WithExplicitBucketBoundaries(tokenBuckets...))
 	in.duration, _ = m.Float64Histogram(MetricDuration,
 		metric.WithDescription("Duration of GenAI operations."),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	in.firstChunk, _ = m.Float64Histogram(MetricTimeToFirstChunk,
+		metric.WithDescription("Time to receive the first chunk of a streamed response."),
 		metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
 	in.neurons, _ = m.Float64Counter(MetricNeurons,
@@ -118,7 +125,7 @@ func (in *Instrumentation) StartCall(ctx context.Context, info llm.CallInfo) con
 	attrs := make([]attribute.KeyValue, 0, 12)
 	attrs = append(attrs, attribute.String(keyCFEndpoint, info.Endpoint))
 	if info.Stream {
-		attrs = append(attrs, attribute.Bool(keyCFStream, true))
+		attrs = append(attrs, attribute.Bool(keyRequestStream, true))
 	}
 	if r := info.Request; r != nil {
 		attrs = append(attrs, attribute.Int(keyMaxTokens, r.MaxTokens))
@@ -249,6 +256,9 @@ func (in *Instrumentation) EndCall(ctx context.Context, info llm.CallInfo, res l
 	if res.Abandoned {
 		attrs = append(attrs, attribute.Bool(keyCFAbandoned, true))
 	}
+	if res.TimeToFirstEvent > 0 {
+		attrs = append(attrs, attribute.Float64(keyTimeToFirstChunk, res.TimeToFirstEvent.Seconds()))
+	}
 	errType := ""
 	if res.Err != nil {
 		errType = errorType(res.Err)
@@ -268,7 +278,8 @@ func (in *Instrumentation) recordCall(ctx context.Context, info llm.CallInfo, re
 	// A failed call that reports usage was billed for it (a reply cut off in a tool call).
 	tokOn := (u.PromptTokens != 0 || u.CompletionTokens != 0) && in.tokens.Enabled(ctx)
 	neuOn := u.Neurons > 0 && in.neurons.Enabled(ctx)
-	if !durOn && !tokOn && !neuOn {
+	ttfcOn := res.TimeToFirstEvent > 0 && in.firstChunk.Enabled(ctx)
+	if !durOn && !tokOn && !neuOn && !ttfcOn {
 		return
 	}
 	base := callAttrs(make([]attribute.KeyValue, 0, 8), info, responseModel)
@@ -286,6 +297,9 @@ func (in *Instrumentation) recordCall(ctx context.Context, info llm.CallInfo, re
 	}
 	if neuOn {
 		in.neurons.Add(ctx, u.Neurons, metric.WithAttributeSet(attribute.NewSet(base...)))
+	}
+	if ttfcOn {
+		in.firstChunk.Record(ctx, res.TimeToFirstEvent.Seconds(), metric.WithAttributeSet(attribute.NewSet(base...)))
 	}
 }
 

@@ -17,9 +17,12 @@
 //     failure. What only Workers AI reports is under cloudflare.workers_ai.*:
 //     neurons (and whether they are estimated), the cf-ai-req-id request id, the AI Gateway
 //     log id and cache status, the attempts made. Each failed attempt is a span event with its
-//     HTTP status, error and the wait before the next. The metrics gen_ai.client.token.usage
-//     and gen_ai.client.operation.duration are recorded with the conventions' attributes and
-//     bucket boundaries, and cloudflare.workers_ai.neurons counts neurons.
+//     HTTP status, error and the wait before the next. A stream has gen_ai.request.stream
+//     and gen_ai.response.time_to_first_chunk; its span ends when the stream does, also when
+//     its consumer stops reading (cloudflare.workers_ai.stream.abandoned). The metrics
+//     gen_ai.client.token.usage, gen_ai.client.operation.duration and, for streams,
+//     gen_ai.client.operation.time_to_first_chunk are recorded with the conventions'
+//     attributes and bucket boundaries, and cloudflare.workers_ai.neurons counts neurons.
 //   - AgentOption, for agent.New: an "invoke_agent {name}" span around each run (with
 //     gen_ai.provider.name, gen_ai.agent.name and its total usage), a
 //     "step {n}" span for each step beneath it (the step's model calls nest under it), and an
@@ -129,9 +132,10 @@ type Instrumentation struct {
 	tracer  trace.Tracer
 	content bool
 
-	tokens   metric.Int64Histogram
-	duration metric.Float64Histogram
-	neurons  metric.Float64Counter
+	tokens     metric.Int64Histogram
+	duration   metric.Float64Histogram
+	neurons    metric.Float64Counter
+	firstChunk metric.Float64Histogram
 }
 
 // New returns an Instrumentation for the given providers.

@@ -258,7 +258,8 @@ func TestStreamSpan(t *testing.T) {
 	}
 	s := spanNamed(t, x.ended(), "chat "+chatModel)
 	a := attrs(s)
-	if !a["cloudflare.workers_ai.stream"].AsBool() || a["gen_ai.usage.output_tokens"].AsInt64() == 0 ||
+	if !a["gen_ai.request.stream"].AsBool() || a["gen_ai.response.time_to_first_chunk"].AsFloat64() <= 0 ||
+		a["gen_ai.response.time_to_first_chunk"].AsFloat64() > s.EndTime().Sub(s.StartTime()).Seconds() || a["gen_ai.usage.output_tokens"].AsInt64() == 0 ||
 		a["cloudflare.workers_ai.neurons"].AsFloat64() == 0 || len(a["gen_ai.response.finish_reasons"].AsStringSlice()) != 1 {
 		t.Errorf("stream span attributes %v", a)
 	}
@@ -271,6 +272,20 @@ func TestStreamSpan(t *testing.T) {
 		t.Errorf("abandoned stream: %d spans, last %v", len(spans), attrs(spans[len(spans)-1]))
 	}
 	noContent(t, spans)
+	ttfc, ok := x.metrics(t)[otelgowai.MetricTimeToFirstChunk].Data.(metricdata.Histogram[float64])
+	if !ok || len(ttfc.DataPoints) != 1 || ttfc.DataPoints[0].Count != 2 {
+		t.Errorf("time to first chunk = %+v, want both streams", ttfc)
+	}
+	// A call that does not stream records no time to first chunk.
+	if _, err := x.client.Model(chatModel).Generate(t.Context(), llm.Request{Messages: []llm.Message{llm.User("hi")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := attrs(x.ended()[2])["gen_ai.response.time_to_first_chunk"]; ok {
+		t.Error("time to first chunk on a call that does not stream")
+	}
+	if ttfc := x.metrics(t)[otelgowai.MetricTimeToFirstChunk].Data.(metricdata.Histogram[float64]); ttfc.DataPoints[0].Count != 2 {
+		t.Errorf("time to first chunk counts %d calls, want the 2 streams", ttfc.DataPoints[0].Count)
+	}
 }
 
 func TestFailedCallAfterRetries(t *testing.T) {
