@@ -3,7 +3,6 @@ package compat
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
@@ -198,22 +197,11 @@ func TestLangchainCloudflare(t *testing.T) {
 		// decodes "response" into a string and fails. It fails on the recorded live body
 		// and on the emulator's answer with the same error.
 		cell(t, client, "llama-3.3 JSON answer (object response)", "fails as live: cannot unmarshal object into string")
-		live, err := os.ReadFile("../llm/testdata/recorded/Husnain139__Script-to-Stickman-Scene-Image-Generator-System__ai-run-llama-3.3-70b-hybrid.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rec struct {
-			Response struct {
-				Body string `json:"body"`
-			} `json:"response"`
-		}
-		if err := json.Unmarshal(live, &rec); err != nil {
-			t.Fatal(err)
-		}
+		live := recordedBody(t, "recorded/Husnain139__Script-to-Stickman-Scene-Image-Generator-System__ai-run-llama-3.3-70b-hybrid.json")
 		var errs []string
 		for _, h := range []llmtest.Handler{
-			llmtest.Script(llmtest.Raw("application/json", []byte(rec.Response.Body))), // the live bytes
-			llmtest.Script(llmtest.Text(`{"animal": "cat", "legs": 4}`)),               // the emulator
+			llmtest.Script(llmtest.Raw("application/json", live)),        // the live bytes
+			llmtest.Script(llmtest.Text(`{"animal": "cat", "legs": 4}`)), // the emulator
 		} {
 			_, err := langchainCloudflare(t, newServer(t, h), hybridModel).GenerateContent(t.Context(), human("Give one animal and its number of legs."))
 			if err == nil {

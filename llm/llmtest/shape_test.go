@@ -1,12 +1,10 @@
 package llmtest_test
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"mime/multipart"
 	"net/http"
@@ -46,9 +44,8 @@ type formField struct {
 type replayCase struct {
 	handler llmtest.Handler
 	opts    []llmtest.ServerOption
-	body    string      // replaces a request body the recording does not have
-	images  int         // input_image_N parts to add to a multipart body
-	header  http.Header // extra request headers
+	body    string // replaces a request body the recording does not have
+	images  int    // input_image_N parts to add to a multipart body
 }
 
 const husnain = "Husnain139__Script-to-Stickman-Scene-Image-Generator-System__"
@@ -187,17 +184,14 @@ func replay(t *testing.T, rec recording, c replayCase) (int, []byte) {
 	srv := llmtest.NewServer(c.handler, c.opts...)
 	t.Cleanup(srv.Close)
 	path := strings.TrimPrefix(rec.Request.URL, "https://api.cloudflare.com")
-	var body io.Reader
-	header := http.Header{"Authorization": {"Bearer a-token"}}
+	body, contentType := "", "application/json"
 	switch {
 	case c.body != "":
-		body = strings.NewReader(c.body)
-		header.Set("Content-Type", "application/json")
+		body = c.body
 	case rec.Request.Body != nil:
-		body = strings.NewReader(*rec.Request.Body)
-		header.Set("Content-Type", "application/json")
+		body = *rec.Request.Body
 	case rec.Request.BodyForm != nil:
-		var b bytes.Buffer
+		var b strings.Builder
 		w := multipart.NewWriter(&b)
 		for _, f := range rec.Request.BodyForm {
 			if err := w.WriteField(f.Name, f.Value); err != nil {
@@ -214,31 +208,12 @@ func replay(t *testing.T, rec recording, c replayCase) (int, []byte) {
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		body = &b
-		header.Set("Content-Type", w.FormDataContentType())
+		body, contentType = b.String(), w.FormDataContentType()
 	case rec.Request.Method == http.MethodGet:
 	default:
 		t.Fatalf("the recording has no request body and the case gives none")
 	}
-	req, err := http.NewRequest(rec.Request.Method, srv.URL()+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	for k, v := range c.header {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := send(t, srv, rec.Request.Method, path, body, "Authorization", "Bearer a-token", "Content-Type", contentType)
 	return resp.StatusCode, b
 }
 
