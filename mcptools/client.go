@@ -92,6 +92,9 @@ type Session struct {
 // notifications/tools/list_changed, the session lists the tools again in the background,
 // and Tools returns the new set from then on.
 func Connect(ctx context.Context, t mcp.Transport, opts ...Option) (*Session, error) {
+	if t == nil {
+		return nil, errors.New("mcptools: connect: no transport")
+	}
 	o := options{clientName: "gowai", clientVersion: "v0"}
 	for _, opt := range opts {
 		opt(&o)

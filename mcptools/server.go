@@ -40,7 +40,8 @@ func WithInstructions(text string) ServeOption {
 // invalid arguments, the tool's error, a panic and the set's timeout (tools.Set.WithTimeout)
 // each become a result with isError set whose text is what a gowai agent's model would
 // read ("error: invalid arguments for ..."). A call the client cancels
-// (notifications/cancelled) cancels the tool's context.
+// (notifications/cancelled) cancels the tool's context. A nil set is a server with no
+// tools.
 func Server(set *tools.Set, opts ...ServeOption) *mcp.Server {
 	o := serveOptions{name: "gowai", version: "v0"}
 	for _, opt := range opts {
@@ -50,6 +51,9 @@ func Server(set *tools.Set, opts ...ServeOption) *mcp.Server {
 		Instructions: o.instructions,
 		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
 	})
+	if set == nil {
+		return srv // a server with no tools
+	}
 	for _, def := range set.Defs() {
 		srv.AddTool(&mcp.Tool{
 			Name:        def.Name,

@@ -260,3 +260,15 @@ func TestHandler(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// Bad input is an error or an empty server, not a panic.
+func TestNilInputs(t *testing.T) {
+	if s, err := mcptools.Connect(context.Background(), nil); err == nil || s != nil {
+		t.Errorf("Connect with no transport: %v, %v", s, err)
+	}
+	cs := serveInMemory(t, nil)
+	list, err := cs.ListTools(context.Background(), nil)
+	if err != nil || len(list.Tools) != 0 {
+		t.Errorf("a nil set serves %v, %v; want no tools", list, err)
+	}
+}
