@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/gowai/gowai/llm"
 	"github.com/gowai/gowai/tools"
@@ -93,19 +94,33 @@ func (ix *Index) SearchToolWith(name, description string, k int, opts ...SearchO
 			Filter map[string]string `json:"filter"`
 		}
 		if err := json.Unmarshal(raw, &args); err != nil {
-			return "", fmt.Errorf("embed: %s: %w", name, err)
+			return "", toolError{name, err}
 		}
 		hits, err := ix.searchTool(ctx, cfg, args.Query, args.Filter, k)
 		if err != nil {
-			return "", fmt.Errorf("embed: %s: %w", name, err)
+			return "", toolError{name, err}
 		}
 		b, err := json.Marshal(hits)
 		if err != nil {
-			return "", fmt.Errorf("embed: %s: %w", name, err)
+			return "", toolError{name, err}
 		}
 		return string(b), nil
 	})
 }
+
+// toolError is the error of a search tool's call: "embed: <tool name>: " and the error,
+// which says "embed: " once even when err already starts with it (the Embedder's, the
+// Store's, Rerank's). The model reads it as the call's result.
+type toolError struct {
+	name string
+	err  error
+}
+
+func (e toolError) Error() string {
+	return "embed: " + e.name + ": " + strings.TrimPrefix(e.err.Error(), "embed: ")
+}
+
+func (e toolError) Unwrap() error { return e.err }
 
 // searchTool runs one search of a SearchTool.
 func (ix *Index) searchTool(ctx context.Context, cfg searchConfig, query string, filter map[string]string, k int) ([]SearchHit, error) {

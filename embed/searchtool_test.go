@@ -139,8 +139,9 @@ func TestSearchToolErrorsTheModelCanRead(t *testing.T) {
 	}
 	// The Embedder's failure reaches the model too.
 	var nilIndex embed.Index
-	if _, err := nilIndex.SearchTool("s", "d", 1).Call(t.Context(), json.RawMessage(`{"query":"x"}`)); err == nil || !strings.Contains(err.Error(), "no Embedder") {
-		t.Errorf("zero Index: err = %v", err)
+	if _, err := nilIndex.SearchTool("s", "d", 1).Call(t.Context(), json.RawMessage(`{"query":"x"}`)); err == nil ||
+		err.Error() != "embed: s: search: the index has no Embedder" {
+		t.Errorf("zero Index: err = %v; want it to name the tool and say embed: once", err)
 	}
 }
 
