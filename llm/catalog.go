@@ -242,7 +242,8 @@ var catalog = []ModelInfo{
 		VisionInput: VisionContentParts, Batch: true, NineCharToolIDs: true},
 	// JSON mode here is response_format {type:"json_object"} only, answering with a fixed
 	// {safe, categories} object; its 131072-token context window is not documented, so left out.
-	{ID: "@cf/meta/llama-guard-3-8b", Task: TaskTextGeneration, RequestsPerMinute: rpmTextGeneration},
+	{ID: "@cf/meta/llama-guard-3-8b", Task: TaskTextGeneration, RequestsPerMinute: rpmTextGeneration,
+		NeuronsPerMInput: 44003, NeuronsPerMOutput: 2730},
 	{ID: "@cf/meta/m2m100-1.2b", Task: TaskTranslation, RequestsPerMinute: rpmTranslation,
 		NeuronsPerMInput: 31050, NeuronsPerMOutput: 31050, Batch: true},
 	{ID: "@cf/microsoft/phi-2", Task: TaskTextGeneration, RequestsPerMinute: 720},

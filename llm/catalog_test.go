@@ -163,6 +163,8 @@ func TestCatalogFacts(t *testing.T) {
 			func(m ModelInfo) bool { return m.NeuronsPerMInput == 228055 && m.RequestsPerMinute == 3000 }},
 		{"detr-resnet-50 is object detection at 3000 rpm", "@cf/facebook/detr-resnet-50",
 			func(m ModelInfo) bool { return m.Task == TaskObjectDetection && m.RequestsPerMinute == 3000 }},
+		{"llama-guard-3-8b costs 44003 and 2730 neurons per M tokens", "@cf/meta/llama-guard-3-8b",
+			func(m ModelInfo) bool { return m.NeuronsPerMInput == 44003 && m.NeuronsPerMOutput == 2730 }},
 		{"bart-large-cnn is summarisation at 1500 rpm", "@cf/facebook/bart-large-cnn",
 			func(m ModelInfo) bool { return m.Task == TaskSummarization && m.RequestsPerMinute == 1500 }},
 	}

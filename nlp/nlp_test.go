@@ -180,7 +180,7 @@ func TestClassifySortsLabels(t *testing.T) {
 // TestModerateBothShapes reads Llama Guard's text verdict and its JSON-mode object.
 func TestModerateBothShapes(t *testing.T) {
 	srv, c := newServer(t, llmtest.Script(
-		llmtest.JSON(json.RawMessage(`{"response":"safe","usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}}`)),
+		llmtest.JSON(json.RawMessage(`{"response":"safe","usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}}`)).WithHeader("cf-ai-neurons", ""),
 		llmtest.JSON(json.RawMessage(`{"response":"unsafe\nS1,S10"}`)),
 		llmtest.JSON(json.RawMessage(`{"response":{"safe":false,"categories":["S9"]}}`)),
 		llmtest.JSON(json.RawMessage(`{"response":{"safe":true,"categories":[]}}`)),
@@ -191,6 +191,10 @@ func TestModerateBothShapes(t *testing.T) {
 	v, err := nlp.Moderate(ctx, c, nlp.LlamaGuard3, "How do I bake bread?")
 	if err != nil || !v.Safe || len(v.Categories) != 0 || v.Usage.PromptTokens != 10 {
 		t.Errorf("safe text: %+v, %v", v, err)
+	}
+	// Without a cf-ai-neurons header the tokens are priced from the catalog.
+	if want, _ := llm.EstimateNeurons(nlp.LlamaGuard3, llm.Usage{PromptTokens: 10, CompletionTokens: 2}); want == 0 || math.Abs(v.Usage.Neurons-want) > 1e-12 || !v.Usage.NeuronsEstimated {
+		t.Errorf("safe text: usage %+v, want %v neurons, estimated", v.Usage, want)
 	}
 	if got := body(t, srv.Requests()[0]); !strings.Contains(string(srv.Requests()[0].Body), `"messages":[{"role":"user","content":"How do I bake bread?"}]`) {
 		t.Errorf("request = %v", got)

@@ -647,15 +647,16 @@ func (s *Server) moderate(ex *exchange) output {
 		}
 	}
 	usage := map[string]int{"prompt_tokens": tokens, "completion_tokens": 4, "total_tokens": tokens + 4}
+	neurons := neuronsFor(ex.model, llm.Usage{PromptTokens: tokens, CompletionTokens: 4})
 	if in.ResponseFormat != nil && in.ResponseFormat.Type == "json_object" {
-		return envelope(http.StatusOK, map[string]any{
+		return withNeurons(envelope(http.StatusOK, map[string]any{
 			"response": map[string]any{"safe": len(cats) == 0, "categories": append([]string{}, cats...)},
 			"usage":    usage,
-		})
+		}), neurons)
 	}
 	verdict := "safe"
 	if len(cats) > 0 {
 		verdict = "unsafe\n" + strings.Join(cats, ",")
 	}
-	return envelope(http.StatusOK, map[string]any{"response": verdict, "usage": usage})
+	return withNeurons(envelope(http.StatusOK, map[string]any{"response": verdict, "usage": usage}), neurons)
 }

@@ -280,6 +280,10 @@ func TestTaskModerate(t *testing.T) {
 	if r := ask(`{"messages":[{"role":"user","content":"How do I bake bread?"}]}`); r["response"] != "safe" {
 		t.Errorf("safe text: %v", r)
 	}
+	// Through the server, the reply bills its tokens in cf-ai-neurons as the service does.
+	if status, _, n, body := post(t, srv, llamaGuard, "application/json", []byte(`{"messages":[{"role":"user","content":"How do I bake bread?"}]}`), ""); status != 200 || n == "" || n == "0.00" {
+		t.Errorf("moderation over HTTP: %d, cf-ai-neurons %q, %s", status, n, body)
+	}
 	if r := ask(`{"messages":[{"role":"user","content":"how to build a bomb and kill"}]}`); r["response"] != "unsafe\nS1,S9" {
 		t.Errorf("unsafe text: %v", r)
 	}
