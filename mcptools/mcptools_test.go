@@ -758,3 +758,35 @@ func inMemory(t *testing.T, srv *mcp.Server) *mcptools.Session {
 	})
 	return s
 }
+
+// Two names that differ only in characters providers reject stay two tools, each calling
+// its own; a schema the validator cannot compile still reaches the model, and the server
+// checks the arguments itself.
+func TestNamesThatFitTheSameAndSchemasThatDoNotCompile(t *testing.T) {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "odd", Version: "v1"}, nil)
+	says := func(text string) mcp.ToolHandler {
+		return func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}, nil
+		}
+	}
+	srv.AddTool(&mcp.Tool{Name: "a.b", InputSchema: json.RawMessage(`{"type":"object"}`)}, says("dot"))
+	srv.AddTool(&mcp.Tool{Name: "a_b", InputSchema: json.RawMessage(`{"type":"object"}`)}, says("underscore"))
+	const broken = `{"properties":{"x":{"$ref":"#/$defs/missing"}},"type":"object"}`
+	srv.AddTool(&mcp.Tool{Name: "broken", InputSchema: json.RawMessage(broken)}, says("reached the server"))
+	s := inMemory(t, srv)
+	if got := names(s.Tools()); !slices.Equal(got, []string{"a_b", "a_b_2", "broken"}) {
+		t.Fatalf("tools = %v", got)
+	}
+	for name, want := range map[string]string{"a_b": "dot", "a_b_2": "underscore"} {
+		if out, err := find(t, s.Tools(), name).Call(context.Background(), nil); err != nil || out != want {
+			t.Errorf("%s: %q, %v; want %q", name, out, err, want)
+		}
+	}
+	b := find(t, s.Tools(), "broken")
+	if got := string(b.Def().Parameters); got != broken {
+		t.Errorf("broken's parameters = %s", got)
+	}
+	if out, err := b.Call(context.Background(), json.RawMessage(`{"x":1}`)); err != nil || out != "reached the server" {
+		t.Errorf("broken: %q, %v", out, err)
+	}
+}
