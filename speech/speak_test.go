@@ -222,6 +222,17 @@ func TestSpeechToolsInAgentRun(t *testing.T) {
 	}
 }
 
+// TestTranscribeToolSaysWhenNothingWasHeard answers in words, not with an empty string,
+// when the model hears no speech.
+func TestTranscribeToolSaysWhenNothingWasHeard(t *testing.T) {
+	_, c := newServer(t, llmtest.Script(llmtest.JSON(map[string]string{"text": " "})))
+	tool := speech.TranscribeTool(c, speech.Whisper, map[string][]byte{"hum": speechWAV(time.Second, 8000, 0, 0)})
+	out, err := tool.Call(context.Background(), json.RawMessage(`{"clip":"hum"}`))
+	if err != nil || out != "No speech was heard in hum." {
+		t.Errorf("transcribe of silence -> %q, %v", out, err)
+	}
+}
+
 func TestAudioType(t *testing.T) {
 	cases := map[string][]byte{
 		speech.MIMEWAV:  speechWAV(time.Millisecond, 8000, 0, 0),

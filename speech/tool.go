@@ -23,7 +23,9 @@ type TranscribeInput struct {
 
 // TranscribeTool is Transcribe with model as a tool named "transcribe". A model cannot
 // hand audio to a tool, so the program gives the tool its clips by name; the description
-// lists the names and the agent picks one. It answers with the transcript's text.
+// lists the names and the agent picks one. It answers with the transcript's text, or says
+// that no speech was heard when the text is empty, so that the agent is not left with an
+// empty answer.
 func TranscribeTool(c *llm.Client, model string, clips map[string][]byte, opts ...Option) tools.Tool {
 	names := slices.Sorted(maps.Keys(clips))
 	return tools.New("transcribe", "Transcribe an audio clip to text. Clips: "+strings.Join(names, ", ")+".",
@@ -35,6 +37,9 @@ func TranscribeTool(c *llm.Client, model string, clips map[string][]byte, opts .
 			t, err := Transcribe(ctx, c, model, audio, opts...)
 			if err != nil {
 				return "", err
+			}
+			if strings.TrimSpace(t.Text) == "" {
+				return fmt.Sprintf("No speech was heard in %s.", in.Clip), nil
 			}
 			return t.Text, nil
 		})
