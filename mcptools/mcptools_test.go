@@ -371,8 +371,28 @@ func waitFor(t *testing.T, line string, lines func() []string) {
 	}
 }
 
+// withEvents runs f over stdio and over streamable HTTP, with a function returning what the
+// server has logged so far ("started slow", "cancelled slow").
+func withEvents(t *testing.T, f func(t *testing.T, s *mcptools.Session, logged func() []string)) {
+	t.Run("stdio", func(t *testing.T) {
+		s, log := stdio(t, "testserver")
+		f(t, s, func() []string {
+			b, _ := os.ReadFile(log)
+			return strings.Split(strings.TrimSpace(string(b)), "\n")
+		})
+	})
+	t.Run("http", func(t *testing.T) {
+		s, ev := overHTTP(t, "testserver")
+		f(t, s, func() []string {
+			ev.mu.Lock()
+			defer ev.mu.Unlock()
+			return slices.Clone(ev.lines)
+		})
+	})
+}
+
 func TestToolTimeoutCancelsTheServerCall(t *testing.T) {
-	check := func(t *testing.T, s *mcptools.Session, lines func() []string) {
+	withEvents(t, func(t *testing.T, s *mcptools.Session, logged func() []string) {
 		// The timeout must leave the call time to reach the server: a cancellation that
 		// overtakes its call (over HTTP they travel in separate requests) finds nothing to
 		// cancel. One second is long enough on a loaded machine; nothing here measures it.
@@ -383,60 +403,38 @@ func TestToolTimeoutCancelsTheServerCall(t *testing.T) {
 		if !errors.Is(r.Err, context.DeadlineExceeded) || !strings.Contains(r.Output, "timed out") {
 			t.Errorf("slow: %q, %v; want a timeout", r.Output, r.Err)
 		}
-		waitFor(t, "started_slow", lines)
-		waitFor(t, "cancelled_slow", lines)
+		waitFor(t, "started slow", logged)
+		waitFor(t, "cancelled slow", logged)
 		// The session still works.
 		if out, err := find(t, s.Tools(), "echo").Call(context.Background(), json.RawMessage(`{"text":"ok"}`)); err != nil || out != "ok" {
 			t.Errorf("echo after the timeout: %q, %v", out, err)
 		}
-	}
-	t.Run("stdio", func(t *testing.T) {
-		s, log := stdio(t, "testserver")
-		check(t, s, func() []string {
-			b, _ := os.ReadFile(log)
-			return strings.Fields(strings.ReplaceAll(string(b), " ", "_"))
-		})
-	})
-	t.Run("http", func(t *testing.T) {
-		s, ev := overHTTP(t, "testserver")
-		check(t, s, func() []string {
-			ev.mu.Lock()
-			defer ev.mu.Unlock()
-			out := slices.Clone(ev.lines)
-			for i := range out {
-				out[i] = strings.ReplaceAll(out[i], " ", "_")
-			}
-			return out
-		})
 	})
 }
 
 func TestRunCancellationReachesTheServer(t *testing.T) {
-	s, log := stdio(t, "testserver")
-	lines := func() []string {
-		b, _ := os.ReadFile(log)
-		return strings.Split(strings.TrimSpace(string(b)), "\n")
-	}
-	srv := llmtest.NewServer(llmtest.Script(llmtest.Calls(call("slow", `{}`)), llmtest.Text("done")))
-	defer srv.Close()
-	c, err := srv.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	a := agent.New(c.Model(model), agent.WithTools(s.Tools()...), agent.WithToolTimeout(0))
-	done := make(chan error, 1)
-	go func() {
-		_, err := a.Run(ctx, "go")
-		done <- err
-	}()
-	waitFor(t, "started slow", lines)
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("Run after cancel: %v, want context.Canceled", err)
-	}
-	waitFor(t, "cancelled slow", lines)
+	withEvents(t, func(t *testing.T, s *mcptools.Session, logged func() []string) {
+		srv := llmtest.NewServer(llmtest.Script(llmtest.Calls(call("slow", `{}`)), llmtest.Text("done")))
+		defer srv.Close()
+		c, err := srv.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		a := agent.New(c.Model(model), agent.WithTools(s.Tools()...), agent.WithToolTimeout(0))
+		done := make(chan error, 1)
+		go func() {
+			_, err := a.Run(ctx, "go")
+			done <- err
+		}()
+		waitFor(t, "started slow", logged)
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run after cancel: %v, want context.Canceled", err)
+		}
+		waitFor(t, "cancelled slow", logged)
+	})
 }
 
 func TestListChanged(t *testing.T) {
