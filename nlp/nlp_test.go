@@ -76,9 +76,12 @@ func TestTranslateAll(t *testing.T) {
 	srv, c := newServer(t, nil)
 	ctx := context.Background()
 	texts := []string{"one", "two", "three"}
-	out, _, err := nlp.TranslateAll(ctx, c, nlp.M2M100, texts, "german", nlp.WithQueueOptions(llm.WithPollInterval(time.Millisecond, time.Millisecond)))
+	out, u, err := nlp.TranslateAll(ctx, c, nlp.M2M100, texts, "german", nlp.WithQueueOptions(llm.WithPollInterval(time.Millisecond, time.Millisecond)))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want, _ := llm.EstimateNeurons(nlp.M2M100, u); u.TotalTokens == 0 || u.Neurons != want || !u.NeuronsEstimated {
+		t.Errorf("batch usage %+v, want its tokens priced at m2m100's rates (%v neurons), estimated", u, want)
 	}
 	if strings.Join(out, "|") != "[de] one|[de] two|[de] three" {
 		t.Errorf("TranslateAll = %q", out)

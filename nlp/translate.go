@@ -147,7 +147,8 @@ func Translate(ctx context.Context, c *llm.Client, model, text, target string, o
 // TranslateAll translates many texts into one target language, returning them in order.
 // IndicTrans2 takes them all in one request; M2M100 gets them through the async batch API
 // (llm.Client.Queue, https://developers.cloudflare.com/workers-ai/features/batch-api/):
-// one submission, polled until done, instead of a request per text. Usage is the batch's.
+// one submission, polled until done, instead of a request per text. Usage is the batch's:
+// the tokens it reports, with their neurons estimated from the catalog's prices.
 func TranslateAll(ctx context.Context, c *llm.Client, model string, texts []string, target string, opts ...TranslateOption) ([]string, llm.Usage, error) {
 	var cfg translateConfig
 	for _, o := range opts {
@@ -204,7 +205,14 @@ func TranslateAll(ctx context.Context, c *llm.Client, model string, texts []stri
 		}
 		out[r.Index] = got[0]
 	}
-	return out, res.Usage, nil
+	u := res.Usage
+	if u.Neurons == 0 {
+		// The batch reports tokens only: price them as a single call's would be.
+		if n, ok := llm.EstimateNeurons(model, u); ok && n > 0 {
+			u.Neurons, u.NeuronsEstimated = n, true
+		}
+	}
+	return out, u, nil
 }
 
 // translated returns the text of a reply with n translations, for tokenEstimate.
