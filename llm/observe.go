@@ -21,7 +21,10 @@ import (
 //
 //   - StartCall runs before the first attempt; the context it returns is the one the
 //     request is sent under (so an instrumented http.RoundTripper nests beneath it) and the
-//     one given to Attempt and EndCall.
+//     one given to that observer's Attempt and EndCall. With several observers, each
+//     StartCall is given the context the previous one returned, the request goes under the
+//     last one's, and each observer's Attempt and EndCall get the context its own StartCall
+//     returned; EndCall runs in the reverse order, the last observer's first.
 //   - Attempt runs after each attempt that failed, with the wait before the next one, or
 //     zero when no other attempt follows.
 //   - EndCall runs once when the call is over: a non-streamed call when its reply has been
@@ -45,7 +48,7 @@ type Observer interface {
 // wants them: one that does not implement ContentObserver, or whose RecordsContent reports
 // true. Otherwise that Response has the stream's finish reason, tool calls and usage but no
 // Text or Reasoning, and a stream's memory stays flat however long the reply, as it does
-// without observers. RecordsContent is asked once per stream, when it starts.
+// without observers. RecordsContent is asked once per call, when it starts.
 type ContentObserver interface {
 	Observer
 	RecordsContent() bool
@@ -139,7 +142,8 @@ type CallResult struct {
 // logger, so that the calls of a client without them allocate nothing for it.
 type observation struct {
 	c     *Client
-	ctx   context.Context
+	ctx   context.Context   // the request's: what the last StartCall returned
+	ctxs  []context.Context // what each StartCall returned, when there are several observers
 	info  CallInfo
 	start time.Time
 	usage func(Usage) // WithUsageFunc's, from the call's context
@@ -158,6 +162,14 @@ type observation struct {
 	firstEvent      time.Duration // after start, when the first delta arrived
 	abandoned       bool
 	usageSeen       bool
+}
+
+// ctxOf is the context observer i's StartCall returned.
+func (o *observation) ctxOf(i int) context.Context {
+	if o.ctxs != nil {
+		return o.ctxs[i]
+	}
+	return o.ctx
 }
 
 // observing reports whether calls of c are observed.
@@ -190,6 +202,9 @@ func (c *Client) begin(ctx context.Context, cl *call, req *Request) (*observatio
 	}
 	for _, ob := range c.observers {
 		ctx = ob.StartCall(ctx, o.info)
+		if len(c.observers) > 1 {
+			o.ctxs = append(o.ctxs, ctx)
+		}
 		if co, ok := ob.(ContentObserver); !ok || co.RecordsContent() {
 			o.keepText = cl.stream
 		}
@@ -257,8 +272,8 @@ func (o *observation) attempt(n int, err error, wait time.Duration) {
 		return
 	}
 	a := AttemptInfo{Attempt: o.attempts + n, Status: statusOf(err), Err: o.c.redactErr(err), Wait: wait}
-	for _, ob := range o.c.observers {
-		ob.Attempt(o.ctx, o.info, a)
+	for i, ob := range o.c.observers {
+		ob.Attempt(o.ctxOf(i), o.info, a)
 	}
 	o.c.logAttempt(o, a)
 }
@@ -311,8 +326,8 @@ func (o *observation) end(res CallResult) {
 			res.Gateway = gatewayInfo(o.header)
 		}
 	}
-	for _, ob := range o.c.observers {
-		ob.EndCall(o.ctx, o.info, res)
+	for i := len(o.c.observers) - 1; i >= 0; i-- {
+		o.c.observers[i].EndCall(o.ctxOf(i), o.info, res)
 	}
 	o.c.logCall(o, res)
 	if o.usage != nil && res.Usage != (Usage{}) {

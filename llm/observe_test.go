@@ -695,3 +695,48 @@ func TestCutToolCallIsBilled(t *testing.T) {
 		}
 	}
 }
+
+// namedObserver checks that its Attempt and EndCall get the context its StartCall returned.
+type namedObserver struct {
+	name string
+	t    *testing.T
+	ends *[]string
+}
+
+type observerName struct{}
+
+func (n namedObserver) StartCall(ctx context.Context, _ llm.CallInfo) context.Context {
+	return context.WithValue(ctx, observerName{}, n.name)
+}
+
+func (n namedObserver) Attempt(ctx context.Context, _ llm.CallInfo, _ llm.AttemptInfo) {
+	if got := ctx.Value(observerName{}); got != n.name {
+		n.t.Errorf("observer %s: Attempt got the context of %v", n.name, got)
+	}
+}
+
+func (n namedObserver) EndCall(ctx context.Context, _ llm.CallInfo, _ llm.CallResult) {
+	if got := ctx.Value(observerName{}); got != n.name {
+		n.t.Errorf("observer %s: EndCall got the context of %v", n.name, got)
+	}
+	*n.ends = append(*n.ends, n.name)
+}
+
+// TestSeveralObservers: each observer is given back its own context, and the last to start
+// is the first to end.
+func TestSeveralObservers(t *testing.T) {
+	srv := llmtest.NewServer(llmtest.Script(llmtest.Fail(429, 3040, "Capacity temporarily exceeded"), llmtest.Text("hi")))
+	defer srv.Close()
+	var ends []string
+	c, err := srv.Client(llm.WithObserver(namedObserver{"outer", t, &ends}), llm.WithObserver(namedObserver{"inner", t, &ends}),
+		llm.WithRetry(llm.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Model("@cf/meta/llama-3.1-8b-instruct").Generate(t.Context(), llm.Request{Messages: []llm.Message{llm.User("hi")}}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ends, []string{"inner", "outer"}) {
+		t.Errorf("EndCall order %v, want inner then outer", ends)
+	}
+}

@@ -829,3 +829,27 @@ func TestRunOutcomes(t *testing.T) {
 		t.Errorf("paused run: status %v, attributes %v", careful.Status(), ca)
 	}
 }
+
+// TestTwoInstrumentations: two Instrumentations on one client each end their own span.
+func TestTwoInstrumentations(t *testing.T) {
+	x := newHarness(t, nil)
+	other := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(other))
+	defer tp.Shutdown(context.Background())
+	c, err := x.srv.Client(x.tel.ClientOption(), otelgowai.New(otelgowai.WithTracerProvider(tp)).ClientOption())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Model(chatModel).Generate(t.Context(), llm.Request{Messages: []llm.Message{llm.User("hi")}}); err != nil {
+		t.Fatal(err)
+	}
+	for name, rec := range map[string]*tracetest.SpanRecorder{"first": x.spans, "second": other} {
+		if len(rec.Started()) != 1 || len(rec.Ended()) != 1 {
+			t.Errorf("%s: %d spans started, %d ended, want 1 and 1", name, len(rec.Started()), len(rec.Ended()))
+			continue
+		}
+		if a := attrs(rec.Ended()[0]); a["cloudflare.workers_ai.attempts"].AsInt64() != 1 {
+			t.Errorf("%s: span attributes %v", name, a)
+		}
+	}
+}
