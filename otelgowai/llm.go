@@ -70,11 +70,15 @@ const (
 	MetricTimeToFirstChunk = "gen_ai.client.operation.time_to_first_chunk"
 )
 
-// The conventions' advice for the bucket boundaries of the two histograms.
-var (
-	tokenBuckets    = []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
-	durationBuckets = []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}
-)
+// The conventions' advice for the bucket boundaries of the histograms, fresh for each use
+// so that no package-level slice can be changed.
+func tokenBuckets() []float64 {
+	return []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
+}
+
+func durationBuckets() []float64 {
+	return []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}
+}
 
 func (in *Instrumentation) newInstruments(m metric.Meter) {
 	// An instrument the meter refuses is a no-op one, returned with the error: recording
@@ -82,15 +86,15 @@ func (in *Instrumentation) newInstruments(m metric.Meter) {
 	in.tokens, _ = m.Int64Histogram(MetricTokenUsage,
 		metric.WithDescription("Number of input and output tokens used."),
 		metric.WithUnit("{token}"),
-		metric.WithExplicitBucketBoundaries(tokenBuckets...))
+		metric.WithExplicitBucketBoundaries(tokenBuckets()...))
 	in.duration, _ = m.Float64Histogram(MetricDuration,
 		metric.WithDescription("Duration of GenAI operations."),
 		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(durationBuckets...))
+		metric.WithExplicitBucketBoundaries(durationBuckets()...))
 	in.firstChunk, _ = m.Float64Histogram(MetricTimeToFirstChunk,
 		metric.WithDescription("Time to receive the first chunk of a streamed response."),
 		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(durationBuckets...))
+		metric.WithExplicitBucketBoundaries(durationBuckets()...))
 	in.neurons, _ = m.Float64Counter(MetricNeurons,
 		metric.WithDescription("Neurons, Workers AI's billing unit, used by calls (estimated where the service reported none)."),
 		metric.WithUnit("{neuron}"))
