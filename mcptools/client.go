@@ -57,7 +57,8 @@ func WithClientName(name, version string) Option {
 
 // WithToolsChanged calls f with the new tool set each time the session has fetched the
 // server's tools again after a notifications/tools/list_changed. f runs on the session's
-// own goroutine and must not call Close.
+// own goroutine and must not call Close; it should return soon, since Close waits for it
+// and no further change is fetched while it runs.
 func WithToolsChanged(f func([]tools.Tool)) Option {
 	return func(o *options) { o.onChange = f }
 }

@@ -439,12 +439,19 @@ func TestRunCancellationReachesTheServer(t *testing.T) {
 
 func TestListChanged(t *testing.T) {
 	changes := make(chan []tools.Tool, 4)
+	// The callback runs on the session's goroutine: it must not block, or Close would wait.
+	notify := func(ts []tools.Tool) {
+		select {
+		case changes <- ts:
+		default:
+		}
+	}
 	for _, tc := range []struct {
 		name    string
 		connect func(t *testing.T) *mcptools.Session
 	}{
 		{"stdio", func(t *testing.T) *mcptools.Session {
-			s, _ := stdio(t, "testserver", mcptools.WithToolsChanged(func(ts []tools.Tool) { changes <- ts }))
+			s, _ := stdio(t, "testserver", mcptools.WithToolsChanged(notify))
 			return s
 		}},
 		{"http", func(t *testing.T) *mcptools.Session {
@@ -452,7 +459,7 @@ func TestListChanged(t *testing.T) {
 			hs := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil))
 			t.Cleanup(hs.Close)
 			s, err := mcptools.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: hs.URL, HTTPClient: hs.Client()},
-				mcptools.WithToolsChanged(func(ts []tools.Tool) { changes <- ts }))
+				mcptools.WithToolsChanged(notify))
 			if err != nil {
 				t.Fatal(err)
 			}
