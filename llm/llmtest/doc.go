@@ -74,7 +74,10 @@
 //     of vLLM-served models with their null keys, the llama-3.3 hybrid on /ai/run (a
 //     chat.completion plus the legacy "response", an object when the text is JSON), the
 //     legacy {response, tool_calls, usage} of older models; chat-style streams carry the
-//     running usage in every chunk unless stream_options asks for it at the end only.
+//     running usage in every chunk unless stream_options asks for it at the end only,
+//     except Gemma 4's and GLM's on /ai/run, whose chunks carry their own share of the
+//     usage, sorted keys and a pad, with the totals in a native {"response":"","usage"}
+//     tail.
 //     /ai/v1/embeddings honours encoding_format "base64".
 //   - A request to a catalogued text-generation model whose estimated input plus max_tokens
 //     (256 when unset) exceeds the model's context window gets the service's 413. The

@@ -481,6 +481,8 @@ func (s *Server) generate(ex *exchange, rep Reply, fixed *llm.Response) output {
 		events = legacyEvents(ex, deltas, finish, usage, sendFinish(rep, finish), streamErr)
 	case ex.route.compat():
 		events = chatEvents(ex, deltas, finish, usage, streamErr)
+	case ex.route == routeRun && shapeOf(ex) == shapeSorted:
+		events = sortedEvents(ex, deltas, finish, usage, streamErr)
 	default:
 		events = liveEvents(ex, deltas, finish, usage, streamErr)
 	}
@@ -885,7 +887,7 @@ const (
 	shapeOpenAI                // the generic OpenAI-compatible server: OpenAI's chat.completion
 	shapeVLLM                  // vLLM's chat.completion: keys sorted, unset keys sent as null
 	shapeHybrid                // llama-3.3 on /ai/run: shapeVLLM plus legacy "response" and "tool_calls"
-	shapeGLM                   // GLM: sorted keys, no null extras, reasoning_content
+	shapeSorted                // GLM and Gemma 4: sorted keys, no null extras, reasoning_content
 	shapeNemotron              // Nemotron: vLLM's keys in declaration order, tool_calls always present
 )
 
@@ -905,8 +907,8 @@ func shapeOf(ex *exchange) shape {
 		return shapeHybrid
 	case familyOf(ex) == familyLegacy:
 		return shapeLegacy
-	case strings.Contains(ex.model, "/glm-"):
-		return shapeGLM
+	case strings.Contains(ex.model, "/glm-"), strings.Contains(ex.model, "/gemma-4"):
+		return shapeSorted
 	case strings.Contains(ex.model, "/nemotron"):
 		return shapeNemotron
 	}
@@ -940,7 +942,9 @@ func orNull(s string) any {
 //   - llama-3.3-70b on /ai/run adds the legacy "response" (an object when the text is a JSON
 //     object or array, whether or not JSON mode was asked for) and "tool_calls", and names
 //     its serving variant as the model;
-//   - GLM sends no null keys and its reasoning as reasoning_content;
+//   - GLM and Gemma 4 send no null keys and their reasoning as reasoning_content, with the
+//     keys of the result sorted on /ai/run (llm/testdata/workers-ai/openai-chat-completion.response.json,
+//     Gemma 4 through the Workers binding) and id, object, created, model first on /ai/v1;
 //   - Nemotron keeps vLLM's declaration order and always sends tool_calls.
 func liveCompletion(ex *exchange, sh shape, r llm.Response) *jsonorder.Object {
 	calls := make([]completionCall, 0, len(r.ToolCalls))
@@ -949,13 +953,13 @@ func liveCompletion(ex *exchange, sh shape, r llm.Response) *jsonorder.Object {
 		calls = append(calls, completionCall{callID(ex, c, i), "function", functionCall{c.Name, string(args)}})
 	}
 	var content any = r.Text
-	if r.Text == "" && (len(calls) > 0 || r.Reasoning != "") && sh != shapeGLM {
+	if r.Text == "" && (len(calls) > 0 || r.Reasoning != "") && sh != shapeSorted {
 		content = nil
 	}
 	usage := toWireUsage(r.Usage, familyChat)
 	var choice *jsonorder.Object
 	switch sh {
-	case shapeGLM:
+	case shapeSorted:
 		msg := object("content", r.Text)
 		if r.Reasoning != "" {
 			msg.Set("reasoning_content", r.Reasoning)
@@ -985,7 +989,11 @@ func liveCompletion(ex *exchange, sh shape, r llm.Response) *jsonorder.Object {
 			"routed_experts", nil, "stop_reason", nil, "token_ids", nil)
 	}
 	choices := []any{choice}
-	if ex.route != routeRun || sh == shapeGLM || sh == shapeNemotron {
+	switch {
+	case ex.route == routeRun && sh == shapeSorted:
+		return object("choices", choices, "created", created, "id", chatID(ex), "model", ex.model,
+			"object", "chat.completion", "usage", usage)
+	case ex.route != routeRun || sh == shapeSorted || sh == shapeNemotron:
 		return object("id", chatID(ex), "object", "chat.completion", "created", created, "model", ex.model,
 			"choices", choices, "usage", usage)
 	}
@@ -1106,6 +1114,69 @@ func liveEvents(ex *exchange, deltas []llm.Delta, finish string, u llm.Usage, st
 	events = append(events, mustJSON(object("id", id, "object", "chat.completion.chunk", "created", created,
 		"model", ex.model, "choices", []any{}, "usage", total)))
 	return append(events, "[DONE]")
+}
+
+// sortedEvents is the /ai/run stream of GLM and Gemma 4, as
+// llm/testdata/workers-ai/run-chatcompletions-model-stream.sse and openai-stream-chunks.sse
+// show it (both captured through the Workers binding): chat.completion.chunk events with
+// sorted keys and a "p" pad, each carrying the usage of that chunk alone (the prompt in the
+// first, the completion tokens spread over the pieces), a finish chunk, a chunk with no
+// choices, then the native {"response":"","usage"} tail with the totals, and [DONE].
+// matched_stop is a token id when the model stopped on a stop token (the emulator's is
+// made up) and null otherwise. The stream is the same whatever stream_options says; how
+// the live models answer stream_options, and how they stream tool calls, is unconfirmed.
+func sortedEvents(ex *exchange, deltas []llm.Delta, finish string, u llm.Usage, streamErr error) []string {
+	type chunkUsage struct { // every key always sent, zeros included
+		PromptTokens        int          `json:"prompt_tokens"`
+		CompletionTokens    int          `json:"completion_tokens"`
+		TotalTokens         int          `json:"total_tokens"`
+		PromptTokensDetails cachedTokens `json:"prompt_tokens_details"`
+		Neurons             float64      `json:"neurons"`
+	}
+	usageOf := func(prompt, cached, completion int) chunkUsage {
+		part := llm.Usage{PromptTokens: prompt, CompletionTokens: completion, CachedTokens: cached}
+		return chunkUsage{prompt, completion, prompt + completion, cachedTokens{cached}, neuronsFor(ex.model, part)}
+	}
+	var pieces []*jsonorder.Object
+	index := 0
+	for _, d := range deltas {
+		if d.Reasoning != "" {
+			pieces = append(pieces, object("reasoning_content", d.Reasoning))
+		}
+		if d.Text != "" {
+			pieces = append(pieces, object("content", d.Text, "reasoning_content", nil))
+		}
+		for _, c := range d.ToolCalls {
+			callEvents(ex, c, index, nil, func(sc streamCall) {
+				pieces = append(pieces, object("reasoning_content", nil, "tool_calls", []streamCall{sc}))
+			})
+			index++
+		}
+	}
+	id := strings.ReplaceAll(ex.reqID, "-", "")
+	var events []string
+	event := func(choices []any, usage chunkUsage) {
+		events = append(events, mustJSON(object("choices", choices, "created", created, "id", id, "model", ex.model,
+			"object", "chat.completion.chunk", "p", padding(len(events)), "usage", usage)))
+	}
+	choice := func(delta *jsonorder.Object, finish, matched any) []any {
+		return []any{object("delta", delta, "finish_reason", finish, "index", 0, "logprobs", nil, "matched_stop", matched)}
+	}
+	event(choice(object("content", "", "reasoning_content", nil, "role", "assistant"), nil, nil), usageOf(u.PromptTokens, u.CachedTokens, 0))
+	for i, p := range pieces {
+		c := u.CompletionTokens*(i+1)/len(pieces) - u.CompletionTokens*i/len(pieces)
+		event(choice(p, nil, nil), usageOf(0, 0, c))
+	}
+	if streamErr != nil {
+		return append(events, streamErrorEvent(streamErr))
+	}
+	var matched any
+	if finish == "stop" {
+		matched = 1
+	}
+	event(choice(object("reasoning_content", nil), finish, matched), usageOf(0, 0, 0))
+	event([]any{}, usageOf(0, 0, 0))
+	return append(events, mustJSON(object("response", "", "usage", toWireUsage(u, familyChat))), "[DONE]")
 }
 
 // scriptReply is one reply of a script file; see ParseScript.

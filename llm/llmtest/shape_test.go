@@ -462,20 +462,30 @@ func TestStreamRunningUsage(t *testing.T) {
 }
 
 // TestFixtureShapes compares the emulator's bodies key by key with the hand-assembled
-// fixtures in ../testdata/workers-ai that follow Cloudflare's documentation where no live
-// recording exists: the bge embeddings and the legacy family's text and tool calls. (Its
-// JSON-mode example leaves usage out, which the live legacy family sends, so it is not
-// compared; TestHybridResponse covers an object "response".)
+// fixtures in ../testdata/workers-ai that stand where no REST recording exists: the bge
+// embeddings and the legacy family's text and tool calls, from Cloudflare's documentation,
+// and Gemma 4's and GLM's answers and streams on /ai/run, captured through the Workers
+// binding (which shows the result without the REST envelope). Cloudflare's JSON-mode
+// example leaves out the usage the live legacy family sends, so it is not compared;
+// TestHybridResponse covers an object "response".
 func TestFixtureShapes(t *testing.T) {
+	const legacy, gemma = "/accounts/a/ai/run/@cf/meta/llama-3.1-8b-instruct", "/accounts/a/ai/run/@cf/google/gemma-4-26b-a4b-it"
+	chat := `{"messages":[{"role":"user","content":"hi"}]}`
+	stream := `{"stream":true,"messages":[{"role":"user","content":"hi"}]}`
 	for _, c := range []struct {
 		fixture, path, body string
 		reply               llmtest.Reply
+		inResult            bool // the fixture is the envelope's result alone
 	}{
-		{"embeddings-bge-small.response.json", "/accounts/a/ai/run/@cf/baai/bge-small-en-v1.5", `{"text":["a","b"]}`, llmtest.Model()},
-		{"native-text-usage.response.json", "/accounts/a/ai/run/@cf/meta/llama-3.1-8b-instruct", `{"prompt":"hi"}`,
-			llmtest.Text("Hello").WithUsage(llm.Usage{PromptTokens: 10, CompletionTokens: 2, CachedTokens: 4})},
-		{"native-tool-calls-legacy.response.json", "/accounts/a/ai/run/@cf/meta/llama-3.1-8b-instruct", `{"prompt":"hi"}`,
-			llmtest.Calls(llm.ToolCall{Name: "get", Arguments: json.RawMessage(`{"id":"x"}`)}).WithUsage(llm.Usage{PromptTokens: 10, CompletionTokens: 2, CachedTokens: 4})},
+		{"embeddings-bge-small.response.json", "/accounts/a/ai/run/@cf/baai/bge-small-en-v1.5", `{"text":["a","b"]}`, llmtest.Model(), false},
+		{"native-text-usage.response.json", legacy, `{"prompt":"hi"}`,
+			llmtest.Text("Hello").WithUsage(llm.Usage{PromptTokens: 10, CompletionTokens: 2, CachedTokens: 4}), false},
+		{"native-tool-calls-legacy.response.json", legacy, `{"prompt":"hi"}`,
+			llmtest.Calls(llm.ToolCall{Name: "get", Arguments: json.RawMessage(`{"id":"x"}`)}).WithUsage(llm.Usage{PromptTokens: 10, CompletionTokens: 2, CachedTokens: 4}), false},
+		{"openai-chat-completion.response.json", gemma, chat, llmtest.Text("Hello there"), true},
+		{"run-chatcompletions-model-stream.sse", gemma, stream, llmtest.Text("Hello there"), false},
+		{"openai-stream-chunks.sse", "/accounts/a/ai/run/@cf/zai-org/glm-5.2", stream,
+			llmtest.Response(llm.Response{Reasoning: "The user said hi.", FinishReason: "length"}), false},
 	} {
 		t.Run(c.fixture, func(t *testing.T) {
 			want, err := os.ReadFile("../testdata/workers-ai/" + c.fixture)
@@ -488,9 +498,82 @@ func TestFixtureShapes(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
 			}
+			if strings.HasSuffix(c.fixture, ".sse") {
+				compareStreams(t, string(want), body)
+				return
+			}
+			if c.inResult {
+				var env struct {
+					Result json.RawMessage `json:"result"`
+				}
+				if err := json.Unmarshal(body, &env); err != nil {
+					t.Fatal(err)
+				}
+				body = env.Result
+			}
 			if w, g := layout(t, want), layout(t, body); w != g {
 				t.Errorf("layout differs\nfixture:  %s\nemulator: %s", w, g)
 			}
 		})
+	}
+}
+
+// TestSortedStreamUsage checks the usage of Gemma 4's stream on /ai/run: each chunk carries
+// its own share, the shares add up to the totals of the native tail, and gowai's client
+// reports those totals.
+func TestSortedStreamUsage(t *testing.T) {
+	const path = "/accounts/a/ai/run/@cf/google/gemma-4-26b-a4b-it"
+	want := llm.Usage{PromptTokens: 12, CompletionTokens: 7}
+	srv := llmtest.NewServer(llmtest.Script(llmtest.Text("one two three").WithUsage(want), llmtest.Text("one two three").WithUsage(want)))
+	defer srv.Close()
+	_, body := post(t, srv, path, `{"stream":true,"messages":[{"role":"user","content":"count"}]}`)
+	type usage struct {
+		PromptTokens     int `json:"prompt_tokens"`
+		CompletionTokens int `json:"completion_tokens"`
+		TotalTokens      int `json:"total_tokens"`
+	}
+	var sum usage
+	var tail *usage
+	for line := range strings.SplitSeq(string(body), "\n") {
+		p, ok := strings.CutPrefix(line, "data: ")
+		if !ok || p == "[DONE]" {
+			continue
+		}
+		var ev struct {
+			Response *string `json:"response"`
+			Usage    usage   `json:"usage"`
+		}
+		if err := json.Unmarshal([]byte(p), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Response != nil {
+			tail = &ev.Usage
+			continue
+		}
+		sum.PromptTokens += ev.Usage.PromptTokens
+		sum.CompletionTokens += ev.Usage.CompletionTokens
+		sum.TotalTokens += ev.Usage.TotalTokens
+	}
+	if tail == nil || *tail != (usage{12, 7, 19}) || sum != *tail {
+		t.Fatalf("chunks add up to %+v, tail %+v; want both {12 7 19}\n%s", sum, tail, body)
+	}
+
+	c, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *llm.Usage
+	var text strings.Builder
+	for d, err := range c.Model("@cf/google/gemma-4-26b-a4b-it").Stream(t.Context(), llm.Request{Messages: []llm.Message{llm.User("count")}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		text.WriteString(d.Text)
+		if d.Usage != nil {
+			got = d.Usage
+		}
+	}
+	if text.String() != "one two three" || got == nil || got.PromptTokens != 12 || got.CompletionTokens != 7 {
+		t.Errorf("client read %q and usage %+v", text.String(), got)
 	}
 }
