@@ -853,3 +853,18 @@ func TestTwoInstrumentations(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskSpanNames: calls of other tasks are named after their operation and model.
+func TestTaskSpanNames(t *testing.T) {
+	x := newHarness(t, nil)
+	const imageModel = "@cf/black-forest-labs/flux-1-schnell"
+	if _, _, err := x.client.RunBytes(t.Context(), imageModel, map[string]any{"prompt": "a lighthouse"}); err != nil {
+		t.Fatal(err)
+	}
+	s := spanNamed(t, x.ended(), "text_to_image "+imageModel)
+	if a := attrs(s); a["gen_ai.operation.name"].AsString() != "text_to_image" || a["gen_ai.request.model"].AsString() != imageModel ||
+		s.SpanKind() != trace.SpanKindClient {
+		t.Errorf("span attributes %v", a)
+	}
+	noToken(t, x.ended())
+}
