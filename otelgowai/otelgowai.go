@@ -28,7 +28,8 @@
 //     "step {n}" span for each step beneath it (the step's model calls nest under it), and an
 //     "execute_tool {name}" span for each tool call, beneath its step. The calls of one step
 //     run concurrently and their spans are siblings; a sub-agent run by a tool nests under
-//     that tool's span.
+//     that tool's span. A run that pauses for a human decision has not failed: its span
+//     ends without error and says how many calls wait (gowai.agent.pending).
 //   - StructuredOption, for structured.Generate and its kin: each checked answer is a span
 //     event on the caller's current span, with the problems that caused a retry.
 //
