@@ -15,7 +15,12 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"go.uber.org/goleak"
 )
+
+// TestMain fails the run if a test leaves a goroutine behind: run serves in one.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // lockedBuffer is an io.Writer that tests can read while the server writes to it.
 type lockedBuffer struct {

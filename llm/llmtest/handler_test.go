@@ -7,7 +7,13 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"go.uber.org/goleak"
 )
+
+// TestMain fails the run if a test leaves a goroutine behind: the server answers, streams
+// and waits out latencies in goroutines of its own.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestHandlerRequestLog serves a script through NewHandler's handler inside a synctest
 // bubble: the request log sees each request once its answer is written, with its status and
