@@ -150,12 +150,13 @@ func TestRoundTrip(t *testing.T) {
 }
 
 // serveInMemory serves set in the test process and connects the SDK's client to it.
-func serveInMemory(t *testing.T, set *tools.Set) *mcp.ClientSession {
+func serveInMemory(t *testing.T, set *tools.Set, opts ...mcptools.ServeOption) *mcp.ClientSession {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, ct := mcp.NewInMemoryTransports()
 	served := make(chan error, 1)
-	go func() { served <- mcptools.Serve(ctx, set, st, mcptools.WithServerName("inmem", "v2")) }()
+	opts = append([]mcptools.ServeOption{mcptools.WithServerName("inmem", "v2")}, opts...)
+	go func() { served <- mcptools.Serve(ctx, set, st, opts...) }()
 	cs := sdkClient(t, ct)
 	t.Cleanup(func() {
 		cs.Close()
@@ -270,5 +271,13 @@ func TestNilInputs(t *testing.T) {
 	list, err := cs.ListTools(context.Background(), nil)
 	if err != nil || len(list.Tools) != 0 {
 		t.Errorf("a nil set serves %v, %v; want no tools", list, err)
+	}
+}
+
+func TestServerNameAndInstructions(t *testing.T) {
+	cs := serveInMemory(t, nil, mcptools.WithServerName("named", "v9"), mcptools.WithInstructions("Call double for any doubling."))
+	info := cs.InitializeResult()
+	if info.ServerInfo.Name != "named" || info.ServerInfo.Version != "v9" || info.Instructions != "Call double for any doubling." {
+		t.Errorf("the server announced %+v, instructions %q", info.ServerInfo, info.Instructions)
 	}
 }
