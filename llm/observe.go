@@ -54,6 +54,15 @@ type ContentObserver interface {
 	RecordsContent() bool
 }
 
+// ChunkObserver is an Observer that also follows the deltas of a stream: Chunk runs for
+// each delta after the first, with the time since the previous one arrived, under the
+// context the observer's StartCall returned. It must be quick: it runs on the stream's
+// path.
+type ChunkObserver interface {
+	Observer
+	Chunk(ctx context.Context, info CallInfo, sincePrevious time.Duration)
+}
+
 // WithObserver has o follow every call of the client (see Observer). Given more than once,
 // every observer given follows, in order. A client without observer and logger spends
 // nothing on observation.
@@ -160,6 +169,8 @@ type observation struct {
 	streamErr       error
 	events          int
 	firstEvent      time.Duration // after start, when the first delta arrived
+	lastEvent       time.Time     // when the latest delta arrived, for ChunkObservers
+	chunks          bool          // an observer is a ChunkObserver
 	abandoned       bool
 	usageSeen       bool
 }
@@ -207,6 +218,9 @@ func (c *Client) begin(ctx context.Context, cl *call, req *Request) (*observatio
 		}
 		if co, ok := ob.(ContentObserver); !ok || co.RecordsContent() {
 			o.keepText = cl.stream
+		}
+		if _, ok := ob.(ChunkObserver); ok {
+			o.chunks = cl.stream
 		}
 	}
 	o.ctx = ctx
@@ -386,6 +400,9 @@ func (o *observation) delta(d Delta, err error) {
 	if o.events == 1 && err == nil {
 		o.firstEvent = time.Since(o.start)
 	}
+	if o.chunks && err == nil {
+		o.chunk()
+	}
 	o.c.logEvent(o, o.events, d, err)
 	if err != nil {
 		o.streamErr = err
@@ -401,6 +418,21 @@ func (o *observation) delta(d Delta, err error) {
 	}
 	if d.Usage != nil {
 		o.stream.Usage, o.usageSeen = *d.Usage, true
+	}
+}
+
+// chunk tells the ChunkObservers that a delta arrived, after the first.
+func (o *observation) chunk() {
+	now := time.Now()
+	last := o.lastEvent
+	o.lastEvent = now
+	if last.IsZero() {
+		return
+	}
+	for i, ob := range o.c.observers {
+		if co, ok := ob.(ChunkObserver); ok {
+			co.Chunk(o.ctxOf(i), o.info, now.Sub(last))
+		}
 	}
 }
 

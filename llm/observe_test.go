@@ -740,3 +740,47 @@ func TestSeveralObservers(t *testing.T) {
 		t.Errorf("EndCall order %v, want inner then outer", ends)
 	}
 }
+
+// chunkObserver is a namedObserver that counts the chunks it is told of.
+type chunkObserver struct {
+	namedObserver
+	chunks *int
+}
+
+func (c chunkObserver) Chunk(ctx context.Context, _ llm.CallInfo, since time.Duration) {
+	if got := ctx.Value(observerName{}); got != c.name || since < 0 {
+		c.t.Errorf("Chunk got the context of %v and %v", got, since)
+	}
+	*c.chunks++
+}
+
+// TestChunkObserver: a ChunkObserver hears of every delta after the first, under its own
+// context; a call that does not stream has no chunks.
+func TestChunkObserver(t *testing.T) {
+	srv := llmtest.NewServer(nil)
+	defer srv.Close()
+	var ends []string
+	chunks := 0
+	c, err := srv.Client(llm.WithObserver(chunkObserver{namedObserver{"chunks", t, &ends}, &chunks}), llm.WithObserver(namedObserver{"other", t, &ends}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Model("@cf/meta/llama-3.1-8b-instruct")
+	req := llm.Request{Messages: []llm.Message{llm.User("Say something long please")}}
+	deltas := 0
+	for _, err := range m.Stream(t.Context(), req) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		deltas++
+	}
+	if deltas < 2 || chunks != deltas-1 {
+		t.Errorf("%d chunks for %d deltas", chunks, deltas)
+	}
+	if _, err := m.Generate(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	if chunks != deltas-1 {
+		t.Errorf("Generate added %d chunks", chunks-(deltas-1))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/gowai/gowai/agent"
 	"github.com/gowai/gowai/llm"
@@ -68,6 +69,8 @@ const (
 	MetricNeurons    = "cloudflare.workers_ai.neurons"
 	// MetricTimeToFirstChunk is recorded for streamed calls whose first delta arrived.
 	MetricTimeToFirstChunk = "gen_ai.client.operation.time_to_first_chunk"
+	// MetricTimePerOutputChunk is recorded for each delta of a stream after the first.
+	MetricTimePerOutputChunk = "gen_ai.client.operation.time_per_output_chunk"
 )
 
 // The conventions' advice for the bucket boundaries of the histograms, fresh for each use
@@ -93,6 +96,10 @@ func (in *Instrumentation) newInstruments(m metric.Meter) {
 		metric.WithExplicitBucketBoundaries(durationBuckets()...))
 	in.firstChunk, _ = m.Float64Histogram(MetricTimeToFirstChunk,
 		metric.WithDescription("Time to receive the first chunk of a streamed response."),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(durationBuckets()...))
+	in.perChunk, _ = m.Float64Histogram(MetricTimePerOutputChunk,
+		metric.WithDescription("Time between two chunks of a streamed response."),
 		metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries(durationBuckets()...))
 	in.neurons, _ = m.Float64Counter(MetricNeurons,
@@ -123,6 +130,10 @@ func (in *Instrumentation) StartCall(ctx context.Context, info llm.CallInfo) con
 	start := callAttrs(make([]attribute.KeyValue, 0, 5), info, "")
 	ctx, span := in.tracer.Start(ctx, spanName(info.Operation, info.Model),
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(start...))
+	if info.Stream && in.perChunk.Enabled(ctx) {
+		// The attributes of every chunk's measurement, built once for the stream.
+		ctx = context.WithValue(ctx, chunkAttrsKey{}, attribute.NewSet(callAttrs(make([]attribute.KeyValue, 0, 5), info, "")...))
+	}
 	if !span.IsRecording() {
 		return ctx
 	}
@@ -185,6 +196,17 @@ func appendFloat(attrs []attribute.KeyValue, key string, v *float64) []attribute
 		return attrs
 	}
 	return append(attrs, attribute.Float64(key, *v))
+}
+
+// chunkAttrsKey holds, in a stream's context, the attribute set of its chunks' measurements.
+type chunkAttrsKey struct{}
+
+// Chunk records the time between two deltas of a stream in
+// gen_ai.client.operation.time_per_output_chunk. It implements llm.ChunkObserver.
+func (in *Instrumentation) Chunk(ctx context.Context, info llm.CallInfo, sincePrevious time.Duration) {
+	if set, ok := ctx.Value(chunkAttrsKey{}).(attribute.Set); ok {
+		in.perChunk.Record(ctx, sincePrevious.Seconds(), metric.WithAttributeSet(set))
+	}
 }
 
 // Attempt adds a failed attempt to the call's span as an event. It implements llm.Observer.

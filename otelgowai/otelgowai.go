@@ -21,8 +21,9 @@
 //     and gen_ai.response.time_to_first_chunk; its span ends when the stream does, also when
 //     its consumer stops reading (cloudflare.workers_ai.stream.abandoned). The metrics
 //     gen_ai.client.token.usage, gen_ai.client.operation.duration and, for streams,
-//     gen_ai.client.operation.time_to_first_chunk are recorded with the conventions'
-//     attributes and bucket boundaries, and cloudflare.workers_ai.neurons counts neurons.
+//     gen_ai.client.operation.time_to_first_chunk and time_per_output_chunk are recorded
+//     with the conventions' attributes and bucket boundaries, and
+//     cloudflare.workers_ai.neurons counts neurons.
 //   - AgentOption, for agent.New: an "invoke_agent {name}" span around each run (with
 //     gen_ai.provider.name, gen_ai.agent.name and its total usage), a
 //     "step {n}" span for each step beneath it (the step's model calls nest under it), and an
@@ -137,6 +138,7 @@ type Instrumentation struct {
 	duration   metric.Float64Histogram
 	neurons    metric.Float64Counter
 	firstChunk metric.Float64Histogram
+	perChunk   metric.Float64Histogram
 }
 
 // New returns an Instrumentation for the given providers.
@@ -182,6 +184,7 @@ func (in *Instrumentation) RecordsContent() bool { return in.content }
 
 var (
 	_ llm.ContentObserver = (*Instrumentation)(nil)
+	_ llm.ChunkObserver   = (*Instrumentation)(nil)
 	_ llm.Observer        = (*Instrumentation)(nil)
 	_ agent.Observer      = (*Instrumentation)(nil)
 )

@@ -250,11 +250,13 @@ func TestChatSpanAndMetrics(t *testing.T) {
 func TestStreamSpan(t *testing.T) {
 	x := newHarness(t, nil)
 	var text strings.Builder
+	deltas := 0
 	for d, err := range x.client.Model(chatModel).Stream(t.Context(), llm.Request{Messages: []llm.Message{llm.User("Tell me about Workers AI")}}) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		text.WriteString(d.Text)
+		deltas++
 	}
 	s := spanNamed(t, x.ended(), "chat "+chatModel)
 	a := attrs(s)
@@ -275,6 +277,11 @@ func TestStreamSpan(t *testing.T) {
 	ttfc, ok := x.metrics(t)[otelgowai.MetricTimeToFirstChunk].Data.(metricdata.Histogram[float64])
 	if !ok || len(ttfc.DataPoints) != 1 || ttfc.DataPoints[0].Count != 2 {
 		t.Errorf("time to first chunk = %+v, want both streams", ttfc)
+	}
+	// Every delta after the first, of the stream read to its end (the other stopped at one).
+	perChunk, ok := x.metrics(t)[otelgowai.MetricTimePerOutputChunk].Data.(metricdata.Histogram[float64])
+	if deltas < 2 || !ok || len(perChunk.DataPoints) != 1 || perChunk.DataPoints[0].Count != uint64(deltas-1) {
+		t.Errorf("time per output chunk = %+v, want %d chunks", perChunk, deltas-1)
 	}
 	// A call that does not stream records no time to first chunk.
 	if _, err := x.client.Model(chatModel).Generate(t.Context(), llm.Request{Messages: []llm.Message{llm.User("hi")}}); err != nil {
