@@ -147,7 +147,8 @@ func run(ctx context.Context, q string, approve bool, resume, deny, state string
 	u := res.Usage
 	fmt.Printf("usage: %d prompt tokens (%d served from the prompt cache), %d completion tokens over %d steps, sub-agents included\n",
 		u.PromptTokens, u.CachedTokens, u.CompletionTokens, len(res.Steps))
-	fmt.Printf("every model call of the run sent the session-affinity key %s, so Workers AI could reuse its prompt prefix\n", res.SessionAffinity)
+	fmt.Printf("every model call of the top agent sent the session-affinity key %s (each sub-agent run had its own), "+
+		"so Workers AI could reuse the prompt prefix the calls share\n", res.SessionAffinity)
 	fmt.Println(backend.Cost(u, b.Offline))
 	return nil
 }
