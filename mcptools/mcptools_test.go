@@ -744,7 +744,7 @@ func TestTitleStandsInForDescription(t *testing.T) {
 }
 
 // inMemory runs srv in the test process and connects to it over an in-memory pair.
-func inMemory(t *testing.T, srv *mcp.Server) *mcptools.Session {
+func inMemory(t *testing.T, srv *mcp.Server, opts ...mcptools.Option) *mcptools.Session {
 	t.Helper()
 	st, ct := mcp.NewInMemoryTransports()
 	ss, err := srv.Connect(context.Background(), st, nil)
@@ -752,7 +752,7 @@ func inMemory(t *testing.T, srv *mcp.Server) *mcptools.Session {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ss.Close() })
-	s, err := mcptools.Connect(context.Background(), ct)
+	s, err := mcptools.Connect(context.Background(), ct, opts...)
 	if err != nil {
 		t.Fatalf("Connect: %v", err)
 	}
@@ -793,5 +793,21 @@ func TestNamesThatFitTheSameAndSchemasThatDoNotCompile(t *testing.T) {
 	}
 	if out, err := b.Call(context.Background(), json.RawMessage(`{"x":1}`)); err != nil || out != "reached the server" {
 		t.Errorf("broken: %q, %v", out, err)
+	}
+}
+
+func TestClientName(t *testing.T) {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "", Version: "v1"}, nil)
+	s := inMemory(t, srv, mcptools.WithClientName("my-agent", "v7"))
+	sessions := slices.Collect(srv.Sessions())
+	if len(sessions) != 1 {
+		t.Fatalf("the server has %d sessions", len(sessions))
+	}
+	if ci := sessions[0].InitializeParams().ClientInfo; ci.Name != "my-agent" || ci.Version != "v7" {
+		t.Errorf("the client announced %+v", ci)
+	}
+	// A server that gives no name is called "mcp" in errors and prefixes.
+	if s.Name() != "mcp" {
+		t.Errorf("Name() = %q", s.Name())
 	}
 }
