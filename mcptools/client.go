@@ -435,7 +435,8 @@ type remoteTool struct {
 	params *schema.Schema // nil when the server's schema does not compile
 }
 
-// Def returns the tool's description, with the server's input schema as its parameters.
+// Def returns the tool's name as offered to the model, its description, and the server's
+// input schema as its parameters, in canonical form (keys sorted at every level).
 func (t *remoteTool) Def() llm.ToolDef {
 	d := t.def
 	d.Parameters = bytes.Clone(d.Parameters)
