@@ -80,7 +80,10 @@ func denial(c llm.ToolCall, reason string) tools.Result {
 // The run continues where it stopped: its steps, usage, Spent (against the Budget) and
 // session-affinity key carry on, so the returned Result is res's run completed. res is not
 // changed, and may come from json.Unmarshal of a Result stored by another process; a must be
-// built with the same tools as the Agent that ran it. A pending call without a decision, or
+// built with the same tools (and tool sources, which are asked for their tools before the
+// decided calls run) as the Agent that ran it. If the run cannot go on before the calls
+// run (a configuration error, a tool source offering a name twice), the returned Result is
+// still paused, with its Pending calls. A pending call without a decision, or
 // a decision for a call that is not pending, is an error, and nothing runs. A RunTyped run
 // that paused is resumed as Run would finish it, with a text answer.
 func (a *Agent) Resume(ctx context.Context, res *Result, decisions map[string]Decision) (*Result, error) {
@@ -91,6 +94,7 @@ func (a *Agent) Resume(ctx context.Context, res *Result, decisions map[string]De
 	// The run goes on from res: the step limit, usage and budget count what it did.
 	r.res.Steps = slices.Clone(res.Steps)
 	r.res.Usage, r.res.Spent = res.Usage, res.Spent
+	r.res.Pending = slices.Clone(res.Pending) // until the calls are run
 	err = r.observed(ctx, err, func(ctx context.Context) error {
 		if err := r.resumeStep(ctx, res.Pending, decisions); err != nil {
 			return err
@@ -136,6 +140,13 @@ func checkResume(res *Result, decisions map[string]Decision) error {
 
 // resumeStep completes the step that paused, the last of the Result.
 func (r *run) resumeStep(ctx context.Context, pending []llm.ToolCall, decisions map[string]Decision) error {
+	// The calls may be of a tool source's tools, which the run's Set has only once the
+	// sources are asked, as a step does before its model call. A failure leaves the Result
+	// as it was, paused.
+	if err := r.refreshTools(ctx); err != nil {
+		return err
+	}
+	r.res.Pending = nil
 	n := len(r.res.Steps) - 1
 	st := r.res.Steps[n]
 	r.res.Steps = r.res.Steps[:n] // act records it again, complete
