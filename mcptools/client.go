@@ -270,12 +270,15 @@ func (s *Session) Tools() []tools.Tool {
 // Tools returns the tools of every session in one list, for agent.WithTools. A name that two
 // sessions share gets, in each of them, the session's prefix (WithPrefix, or by default the
 // server's name and "_": "github_search" and "gitlab_search"); if that still clashes, a
-// number is appended.
+// number is appended. A nil session has no tools.
 func Tools(sessions ...*Session) []tools.Tool {
 	var all []*remoteTool
 	var owner []*Session
 	count := map[string]int{}
 	for _, s := range sessions {
+		if s == nil {
+			continue
+		}
 		for _, t := range s.Tools() {
 			rt := t.(*remoteTool)
 			all = append(all, rt)

@@ -267,6 +267,9 @@ func TestNilInputs(t *testing.T) {
 	if s, err := mcptools.Connect(context.Background(), nil); err == nil || s != nil {
 		t.Errorf("Connect with no transport: %v, %v", s, err)
 	}
+	if ts := mcptools.Tools(nil, nil); len(ts) != 0 {
+		t.Errorf("Tools of nil sessions = %v", ts)
+	}
 	cs := serveInMemory(t, nil)
 	list, err := cs.ListTools(context.Background(), nil)
 	if err != nil || len(list.Tools) != 0 {
