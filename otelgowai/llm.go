@@ -73,35 +73,25 @@ const (
 	MetricTimePerOutputChunk = "gen_ai.client.operation.time_per_output_chunk"
 )
 
-// The conventions' advice for the bucket boundaries of the histograms, fresh for each use
-// so that no package-level slice can be changed.
-func tokenBuckets() []float64 {
-	return []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
+// seconds is a histogram of durations in seconds, with the conventions' bucket boundaries.
+// An instrument the meter refuses is a no-op one, returned with the error: recording goes
+// on without it.
+func seconds(m metric.Meter, name, description string) metric.Float64Histogram {
+	h, _ := m.Float64Histogram(name, metric.WithDescription(description), metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92))
+	return h
 }
 
-func durationBuckets() []float64 {
-	return []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}
-}
-
+// newInstruments makes the Instrumentation's instruments with m (bucket boundaries and
+// units as the conventions advise).
 func (in *Instrumentation) newInstruments(m metric.Meter) {
-	// An instrument the meter refuses is a no-op one, returned with the error: recording
-	// goes on without it.
 	in.tokens, _ = m.Int64Histogram(MetricTokenUsage,
 		metric.WithDescription("Number of input and output tokens used."),
 		metric.WithUnit("{token}"),
-		metric.WithExplicitBucketBoundaries(tokenBuckets()...))
-	in.duration, _ = m.Float64Histogram(MetricDuration,
-		metric.WithDescription("Duration of GenAI operations."),
-		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(durationBuckets()...))
-	in.firstChunk, _ = m.Float64Histogram(MetricTimeToFirstChunk,
-		metric.WithDescription("Time to receive the first chunk of a streamed response."),
-		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(durationBuckets()...))
-	in.perChunk, _ = m.Float64Histogram(MetricTimePerOutputChunk,
-		metric.WithDescription("Time between two chunks of a streamed response."),
-		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(durationBuckets()...))
+		metric.WithExplicitBucketBoundaries(1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864))
+	in.duration = seconds(m, MetricDuration, "Duration of GenAI operations.")
+	in.firstChunk = seconds(m, MetricTimeToFirstChunk, "Time to receive the first chunk of a streamed response.")
+	in.perChunk = seconds(m, MetricTimePerOutputChunk, "Time between two chunks of a streamed response.")
 	in.neurons, _ = m.Float64Counter(MetricNeurons,
 		metric.WithDescription("Neurons, Workers AI's billing unit, used by calls (estimated where the service reported none)."),
 		metric.WithUnit("{neuron}"))
