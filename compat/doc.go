@@ -4,4 +4,8 @@
 // written against those clients can be tested offline, and that the emulator fails them
 // where the live service does. It is a module of its own so that these clients stay out of
 // gowai's go.mod.
+//
+// The folder js holds the same proof for JavaScript: the official openai npm client and the
+// Vercel AI SDK with workers-ai-provider, driven against the workers-ai-emulator command
+// (cd js && npm ci && npm test).
 package compat
