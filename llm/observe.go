@@ -212,7 +212,9 @@ func (c *Client) begin(ctx context.Context, cl *call, req *Request) (*observatio
 		}
 	}
 	for _, ob := range c.observers {
-		ctx = ob.StartCall(ctx, o.info)
+		if next := ob.StartCall(ctx, o.info); next != nil { // a nil context keeps the one given
+			ctx = next
+		}
 		if len(c.observers) > 1 {
 			o.ctxs = append(o.ctxs, ctx)
 		}

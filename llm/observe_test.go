@@ -784,3 +784,32 @@ func TestChunkObserver(t *testing.T) {
 		t.Errorf("Generate added %d chunks", chunks-(deltas-1))
 	}
 }
+
+// nilContextObserver returns no context from StartCall.
+type nilContextObserver struct{ ends *int }
+
+func (nilContextObserver) StartCall(context.Context, llm.CallInfo) context.Context { return nil }
+func (nilContextObserver) Attempt(context.Context, llm.CallInfo, llm.AttemptInfo)  {}
+func (n nilContextObserver) EndCall(ctx context.Context, _ llm.CallInfo, _ llm.CallResult) {
+	if ctx != nil {
+		*n.ends++
+	}
+}
+
+// TestObserverReturningNilContext: an observer whose StartCall returns nil does not break
+// the call; it is given the context it was given.
+func TestObserverReturningNilContext(t *testing.T) {
+	srv := llmtest.NewServer(nil)
+	defer srv.Close()
+	ends := 0
+	c, err := srv.Client(llm.WithObserver(nilContextObserver{&ends}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Model("@cf/meta/llama-3.1-8b-instruct").Generate(t.Context(), llm.Request{Messages: []llm.Message{llm.User("hi")}}); err != nil {
+		t.Fatal(err)
+	}
+	if ends != 1 {
+		t.Errorf("EndCall ran %d times with a context, want 1", ends)
+	}
+}
