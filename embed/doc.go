@@ -44,8 +44,9 @@
 // Index.SearchTool hands retrieval to a model as a tool (for an agent, or any tools.Set):
 // the model sends {"query": "..."} and reads back the k best chunks as JSON, each with its
 // id, source (Meta["source"], else the id), score, text and metadata, so that it can cite
-// what it used. With SearchToolWith, WithFilterKeys lets the model narrow a search by
-// metadata values, and WithRerank re-scores the candidates with the cross-encoder first. Several searches asked
+// what it used. An index given a reranker (WithReranker) re-scores the candidates with the
+// cross-encoder first; with SearchToolWith, WithFilterKeys lets the model narrow a search by
+// metadata values, and WithRerank sets reranking for one tool. Several searches asked
 // for in one step run at the same time, like any tool calls:
 //
 //	search := ix.SearchToolWith("search_docs", "Search the help pages; cite sources.", 4,

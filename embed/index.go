@@ -3,6 +3,7 @@ package embed
 import (
 	"context"
 	"fmt"
+	"github.com/gowai/gowai/llm"
 )
 
 // Document is a text to index. Meta travels with it and comes back with search results.
@@ -28,6 +29,10 @@ const TextKey = "text"
 type Index struct {
 	e     Embedder
 	store Store
+
+	// The reranker of the index's search tools (WithReranker).
+	rerank     *llm.Client
+	candidates int
 }
 
 // NewIndex returns an empty Index in memory (on a MemoryStore), which Save can write out.
@@ -35,6 +40,14 @@ func NewIndex(e Embedder) *Index { return NewIndexOn(e, NewMemoryStore()) }
 
 // NewIndexOn returns an Index over the documents in s, which may already hold some.
 func NewIndexOn(e Embedder, s Store) *Index { return &Index{e: e, store: s} }
+
+// WithReranker gives the index a reranker: the search tools it makes (SearchTool,
+// SearchToolWith) re-score their candidates with Rerank on c, as WithRerank(c, candidates)
+// does for one tool. Call it before the index is used; it returns ix.
+func (ix *Index) WithReranker(c *llm.Client, candidates int) *Index {
+	ix.rerank, ix.candidates = c, candidates
+	return ix
+}
 
 func (ix *Index) check(op string) error {
 	switch {

@@ -48,7 +48,8 @@ type SearchHit struct {
 // {"query": "..."} (and, with WithFilterKeys, an optional "filter"); the tool answers the k
 // best chunks, best first, as a JSON array of SearchHit objects ({"id", "source", "score",
 // "text", "meta"}) that the model can cite by source. An empty query, or k below 1, is an
-// error the model reads as the call's result. SearchToolWith adds reranking and filters.
+// error the model reads as the call's result. When the index has a reranker (WithReranker),
+// the candidates are reranked first; SearchToolWith sets reranking and filters per tool.
 //
 // Like any tool, several searches the model asks for in one step run at the same time
 // (tools.Set, agent).
@@ -60,7 +61,7 @@ func (ix *Index) SearchTool(name, description string, k int) tools.Tool {
 // re-scored by a cross-encoder first, and with WithFilterKeys the model may filter on
 // metadata.
 func (ix *Index) SearchToolWith(name, description string, k int, opts ...SearchOption) tools.Tool {
-	var cfg searchConfig
+	cfg := searchConfig{rerank: ix.rerank, candidates: ix.candidates}
 	for _, o := range opts {
 		o(&cfg)
 	}

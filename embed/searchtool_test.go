@@ -264,3 +264,26 @@ func TestTwoSearchesInOneStepRunConcurrently(t *testing.T) {
 		}
 	})
 }
+
+// An index with a reranker reranks through the plain SearchTool too.
+func TestSearchToolUsesTheIndexsReranker(t *testing.T) {
+	srv, c := newServer(t, nil)
+	ix := newSearchIndex(t, c).WithReranker(c, 0)
+	hits := callSearch(t, ix.SearchTool("search_docs", "Search", 2), `{"query":"page account password reset"}`)
+	reranked := 0
+	for _, r := range srv.Requests() {
+		if r.Model == embed.RerankModel {
+			reranked++
+		}
+	}
+	if reranked != 1 || len(hits) != 2 {
+		t.Fatalf("%d rerank requests and %d hits, want 1 and 2", reranked, len(hits))
+	}
+	before := len(srv.Requests())
+	callSearch(t, newSearchIndex(t, c).SearchTool("search_docs", "Search", 2), `{"query":"page account password reset"}`)
+	for _, r := range srv.Requests()[before:] {
+		if r.Model == embed.RerankModel {
+			t.Fatal("an index without a reranker reranked")
+		}
+	}
+}
