@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/gowai/gowai/examples/internal/backend"
+	"github.com/gowai/gowai/llm"
 	"github.com/gowai/gowai/vision"
 )
 
@@ -42,6 +43,10 @@ func run(ctx context.Context, model, prompt, out string) error {
 	if b.Offline {
 		fmt.Fprintln(os.Stderr, "offline: the emulator returns a small single-colour test PNG, not a drawing")
 	}
+	// vision.Generate returns the image only; the client reports what the call cost to a
+	// function in the context.
+	var spent llm.Usage
+	ctx = llm.WithUsageFunc(ctx, func(u llm.Usage) { spent = spent.Add(u) })
 	// Generate applies its own 5-minute timeout: image models can take minutes.
 	img, err := vision.Generate(ctx, b.Client, model, prompt)
 	if err != nil {
@@ -59,8 +64,10 @@ func run(ctx context.Context, model, prompt, out string) error {
 		return fmt.Errorf("write image: %w", err)
 	}
 	fmt.Printf("wrote %s (%s, %d bytes)\n", out, img.MIME, len(img.Data))
-	// vision.Generate returns the image only; an llm.Observer on the client (or the AI
-	// Gateway log) sees the neurons of the call.
-	fmt.Fprintln(os.Stderr, "cost: not reported with the image; Workers AI prices image models per tile and step (https://developers.cloudflare.com/workers-ai/platform/pricing/)")
+	if spent.Neurons == 0 {
+		fmt.Fprintln(os.Stderr, "cost: not reported with the image; Workers AI prices image models per tile and step (https://developers.cloudflare.com/workers-ai/platform/pricing/)")
+		return nil
+	}
+	fmt.Fprintln(os.Stderr, backend.Cost(spent, b.Offline))
 	return nil
 }
