@@ -363,12 +363,20 @@ func (r *run) observed(ctx context.Context, err error, body func(context.Context
 		}
 		return body(ctx)
 	}
-	ctx = o.StartRun(ctx, r.name, r.res.SessionAffinity)
+	ctx = orParent(o.StartRun(ctx, r.name, r.res.SessionAffinity), ctx)
 	if err == nil {
 		err = body(ctx)
 	}
 	o.EndRun(ctx, r.res, err)
 	return err
+}
+
+// orParent is ctx, or parent when an Observer returned no context.
+func orParent(ctx, parent context.Context) context.Context {
+	if ctx == nil {
+		return parent
+	}
+	return ctx
 }
 
 // startStep tells the Observer that step n starts and returns the step's context and a
@@ -380,7 +388,7 @@ func (r *run) startStep(ctx context.Context) (context.Context, func()) {
 		return ctx, func() {}
 	}
 	n := len(r.res.Steps)
-	ctx = o.StartStep(ctx, n+1)
+	ctx = orParent(o.StartStep(ctx, n+1), ctx)
 	return ctx, func() {
 		var st Step
 		if len(r.res.Steps) > n {

@@ -266,3 +266,21 @@ func TestObserverFollowsAPauseAndResume(t *testing.T) {
 		t.Fatalf("observer saw\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// nilObserver returns no contexts, which the run survives.
+type nilObserver struct{}
+
+func (nilObserver) StartRun(context.Context, string, string) context.Context { return nil }
+func (nilObserver) EndRun(context.Context, *agent.Result, error)             {}
+func (nilObserver) StartStep(context.Context, int) context.Context           { return nil }
+func (nilObserver) EndStep(context.Context, agent.Step)                      {}
+func (nilObserver) StartTool(context.Context, llm.ToolCall) context.Context  { return nil }
+func (nilObserver) EndTool(context.Context, tools.Result)                    {}
+
+func TestObserverReturningNoContext(t *testing.T) {
+	_, m := emulator(t, llama, llmtest.Calls(add("", 1, 2)), llmtest.Text("3"))
+	res, err := agent.New(m, agent.WithTools(addTool(nil)), agent.WithObserver(nilObserver{})).Run(t.Context(), "add")
+	if err != nil || res.Text != "3" || res.Steps[0].Results[0].Output != "3" {
+		t.Fatalf("Run = %+v, %v", res, err)
+	}
+}

@@ -192,7 +192,9 @@ func (s *Set) call(ctx context.Context, c llm.ToolCall) Result {
 		return cancelled(ctx, c)
 	}
 	if s.before != nil {
-		ctx = s.before(ctx, c)
+		if hctx := s.before(ctx, c); hctx != nil { // a hook that returns no context keeps ctx
+			ctx = hctx
+		}
 	}
 	start := time.Now()
 	r := s.invoke(ctx, c)
