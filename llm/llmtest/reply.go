@@ -546,16 +546,19 @@ func generatedLen(text, reasoning string, calls []llm.ToolCall) int {
 // estimateTokens is the usual four-bytes-a-token estimate.
 func estimateTokens(n int) int { return (n + 3) / 4 }
 
-// neuronsFor prices u with the catalog's rates, or with 10 000 / 30 000 neurons per
-// million tokens for models the catalog does not price.
+// neuronsFor prices u with the catalog's rates (llm.EstimateNeurons: cached prompt tokens at
+// the cached rate where there is one), or with 10 000 / 30 000 neurons per million tokens
+// for models the catalog does not price.
 func neuronsFor(model string, u llm.Usage) float64 {
 	if u.Neurons != 0 {
 		return u.Neurons
 	}
-	in, out := 10000.0, 30000.0
 	if info, ok := llm.LookupModel(model); ok && info.NeuronsPerMInput > 0 {
-		in, out = info.NeuronsPerMInput, info.NeuronsPerMOutput
+		if n, ok := llm.EstimateNeurons(model, u); ok {
+			return n // cached prompt tokens at the catalog's cached rate, where it has one
+		}
 	}
+	in, out := 10000.0, 30000.0
 	return (float64(u.PromptTokens)*in + float64(u.CompletionTokens)*out) / 1e6
 }
 
