@@ -3,7 +3,6 @@ package embed_test
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -188,17 +187,6 @@ func TestSearchToolReranks(t *testing.T) {
 	}
 }
 
-// inProcess hands each request to the emulator's handler in the calling goroutine, so that
-// the emulator runs inside a synctest bubble and the latency of its replies passes in fake
-// time.
-type inProcess struct{ h http.Handler }
-
-func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
-	return rec.Result(), nil
-}
-
 // Two searches asked for in one step run at the same time: with each embedding reply taking
 // a second, the step takes one second of fake time, not two.
 func TestTwoSearchesInOneStepRunConcurrently(t *testing.T) {
@@ -228,7 +216,7 @@ func TestTwoSearchesInOneStepRunConcurrently(t *testing.T) {
 			return llmtest.Text("Use the account page; the office closes at six on Fridays.")
 		})
 		c, err := llm.NewClient(llm.WithBaseURL("http://emulator.invalid"), llm.WithAccount("acc", "token"),
-			llm.WithHTTPClient(&http.Client{Transport: inProcess{h}}))
+			llm.WithHTTPClient(&http.Client{Transport: llmtest.InProcess(h)}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -16,19 +15,6 @@ import (
 	"github.com/gowai/gowai/llm/llmtest"
 	"github.com/gowai/gowai/speech"
 )
-
-// inProcess hands each request to the emulator's handler in the calling goroutine, so that
-// the emulator runs inside a synctest bubble and its latency passes in fake time.
-type inProcess struct{ h http.Handler }
-
-func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
-	if err := r.Context().Err(); err != nil {
-		return nil, err // as a real transport does when the caller gives up
-	}
-	return rec.Result(), nil
-}
 
 // levelsWAV is 16-bit mono PCM at rate: one stretch of each length, every sample of
 // stretch i the value 1000*(i+1), so that a piece's first sample tells which it is.
@@ -47,7 +33,7 @@ func levelsWAV(rate int, stretches ...time.Duration) []byte {
 func bubbleClient(t *testing.T, h llmtest.Handler) *llm.Client {
 	t.Helper()
 	c, err := llm.NewClient(llm.WithBaseURL("http://emulator.invalid"), llm.WithAccount("acc", "token"),
-		llm.WithHTTPClient(&http.Client{Transport: inProcess{llmtest.NewHandler(h)}}))
+		llm.WithHTTPClient(&http.Client{Transport: llmtest.InProcess(llmtest.NewHandler(h))}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -123,17 +122,6 @@ func TestExtractToolAnswersJSON(t *testing.T) {
 	}
 }
 
-// inProcess hands each request to the emulator's handler in the calling goroutine, so that
-// the emulator runs inside a synctest bubble and the latency of its replies passes in fake
-// time.
-type inProcess struct{ h http.Handler }
-
-func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
-	return rec.Result(), nil
-}
-
 // An agent whose model has no vision searches twice and asks about the attached image in
 // one step: with every embedding and vision reply taking a second, the run takes one second
 // of fake time, so the three calls ran at the same time.
@@ -169,7 +157,7 @@ func TestTwoSearchesAndAVisionCallInOneStepRunConcurrently(t *testing.T) {
 			return llmtest.Text("A red square, as the notes say.")
 		})
 		c, err := llm.NewClient(llm.WithBaseURL("http://emulator.invalid"), llm.WithAccount("acc", "token"),
-			llm.WithHTTPClient(&http.Client{Transport: inProcess{h}}))
+			llm.WithHTTPClient(&http.Client{Transport: llmtest.InProcess(h)}))
 		if err != nil {
 			t.Fatal(err)
 		}

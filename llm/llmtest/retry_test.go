@@ -3,23 +3,12 @@ package llmtest
 import (
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/gowai/gowai/llm"
 )
-
-// inProcess hands each request straight to the server's handler, so that a client can
-// run inside a synctest bubble, where real network I/O would keep fake time from moving.
-type inProcess struct{ h http.Handler }
-
-func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
-	return rec.Result(), nil
-}
 
 // TestClientRetriesFast checks that Server.Client turns a scripted 429 with Retry-After: 3
 // into milliseconds of waiting, and that llm.WithRetry(llm.DefaultRetryPolicy()) given to
