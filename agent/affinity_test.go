@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/gowai/gowai/agent"
+	"github.com/gowai/gowai/llm"
 	"github.com/gowai/gowai/llm/llmtest"
 )
 
@@ -129,5 +131,38 @@ func TestPromptPrefixIsStableAcrossSteps(t *testing.T) {
 	}
 	if res.Usage.CachedTokens <= 0 {
 		t.Errorf("Result.Usage = %+v, want the cached tokens summed", res.Usage)
+	}
+}
+
+// RunMessages given a run's Result.Messages with more appended goes on under that run's key;
+// the same input run afresh, or another Agent, gets a new one.
+func TestRunMessagesContinuingARunKeepsItsKey(t *testing.T) {
+	srv, m := emulator(t, kimi, llmtest.Text("one"), llmtest.Text("two"), llmtest.Text("three"), llmtest.Text("four"))
+	a := agent.New(m, agent.WithSystem("Be brief."))
+	first, err := a.Run(t.Context(), "hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := a.RunMessages(t.Context(), append(slices.Clone(first.Messages), llm.User("and then?")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.SessionAffinity != first.SessionAffinity {
+		t.Errorf("continued run's key %q, want the first run's %q", next.SessionAffinity, first.SessionAffinity)
+	}
+	sameKey(t, affinities(srv)[1:2], first.SessionAffinity)
+	again, err := a.Run(t.Context(), "hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.SessionAffinity == first.SessionAffinity {
+		t.Error("a new run of the same input reused the first run's key")
+	}
+	other, err := agent.New(m, agent.WithSystem("Be brief.")).RunMessages(t.Context(), append(slices.Clone(first.Messages), llm.User("and then?")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.SessionAffinity == first.SessionAffinity {
+		t.Error("another Agent knew the first run's key")
 	}
 }

@@ -58,6 +58,7 @@ type Agent struct {
 	history     History
 	affinity    string // WithSessionAffinity
 	sources     []func(context.Context) []tools.Tool
+	keys        *keyring // the session-affinity keys of recent runs, by conversation
 	err         error // a configuration error, returned by every run
 }
 
@@ -136,8 +137,8 @@ type Spent struct {
 // not compact JSON reads back with them compacted.)
 //
 // SessionAffinity is the key the run sent with every model call (llm.Request.SessionAffinity),
-// so that Workers AI could reuse the prefill of the prompt prefix the calls share. Continue
-// starts a run that keeps it.
+// so that Workers AI could reuse the prefill of the prompt prefix the calls share. A run that
+// continues this one (RunMessages on its Messages with more appended, or Continue) keeps it.
 type Result struct {
 	Text            string
 	Steps           []Step
@@ -179,7 +180,7 @@ type Step struct {
 // 30 s per tool call, no budget. A configuration mistake (duplicate or invalid tools, a
 // nil model, a step limit below 1, ...) is returned by every run.
 func New(m llm.Model, opts ...Option) *Agent {
-	a := &Agent{model: m, maxSteps: 8, parallelism: 4, toolTimeout: 30 * time.Second}
+	a := &Agent{model: m, maxSteps: 8, parallelism: 4, toolTimeout: 30 * time.Second, keys: new(keyring)}
 	for _, o := range opts {
 		o(a)
 	}
@@ -322,10 +323,11 @@ func (a *Agent) Run(ctx context.Context, input string) (*Result, error) {
 // RunMessages is Run over a conversation: to continue one, pass the previous
 // Result.Messages with a new user message appended. The messages are copied, not changed.
 //
-// Each run has a session-affinity key of its own, fresh and random unless WithSessionAffinity
-// is set: RunMessages cannot tell the messages of an earlier run from any others. To continue
-// a run under its key, so that the service's prompt cache still holds the conversation's
-// prefix, use Continue.
+// Each run has a session-affinity key (see Result.SessionAffinity): WithSessionAffinity's if
+// set; else, when msgs continue the conversation of one of the Agent's last 256 runs (they
+// start with its Result.Messages), that run's key, so that the service's prompt cache still
+// holds the conversation's prefix; else a fresh random one. To continue a run this Agent did
+// not make (a Result stored by another process), use Continue.
 func (a *Agent) RunMessages(ctx context.Context, msgs []llm.Message) (*Result, error) {
 	r, err := a.start(msgs, nil, "")
 	return r.res, r.observed(ctx, err, r.complete)
@@ -356,6 +358,7 @@ func (r *run) observed(ctx context.Context, err error, body func(context.Context
 	// The run charges its own model calls; a run that is a tool of another must not also
 	// report them to the caller's tool context (toolContext).
 	ctx = llm.WithUsageFunc(ctx, nil)
+	defer func() { r.a.keys.remember(r.res.Messages, r.res.SessionAffinity) }()
 	o := r.a.observer
 	if o == nil {
 		if err != nil {
@@ -450,6 +453,9 @@ func (a *Agent) start(msgs []llm.Message, emit func(Event) bool, key string) (*r
 	history = append(history, msgs...)
 	if a.affinity != "" {
 		key = a.affinity
+	}
+	if key == "" {
+		key = a.keys.find(history)
 	}
 	if key == "" {
 		key = newAffinity()

@@ -59,7 +59,8 @@
 // Workers AI reuses the prefill of a prompt prefix across requests that carry the same
 // session-affinity key (https://developers.cloudflare.com/workers-ai/features/prompt-caching/).
 // Every run sends one key with all its model calls (Result.SessionAffinity: random, or set
-// with WithSessionAffinity; Continue keeps it for the next turn), and keeps the prefix
+// with WithSessionAffinity; a run continuing an earlier one, by RunMessages on its
+// Result.Messages or by Continue, keeps its key), and keeps the prefix
 // stable: the system prompt and tool definitions are the same bytes in every step. Cached
 // prompt tokens are reported in each Step's Usage. Before each model call, the history policy
 // (History, WithHistory) keeps what is sent inside the model's context window; what it
