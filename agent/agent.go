@@ -59,7 +59,7 @@ type Agent struct {
 	affinity    string // WithSessionAffinity
 	sources     []func(context.Context) []tools.Tool
 	keys        *keyring // the session-affinity keys of recent runs, by conversation
-	err         error // a configuration error, returned by every run
+	err         error    // a configuration error, returned by every run
 }
 
 // Option configures an Agent.
