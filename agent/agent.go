@@ -367,6 +367,13 @@ func (r *run) observed(ctx context.Context, err error, body func(context.Context
 		return body(ctx)
 	}
 	ctx = orParent(o.StartRun(ctx, r.name, r.res.SessionAffinity), ctx)
+	if ro, ok := o.(RunInfoObserver); ok {
+		info := RunInfo{Messages: r.res.Messages, Tools: r.defs}
+		if m, ok := r.a.model.(interface{ ID() string }); ok {
+			info.Model = m.ID()
+		}
+		ro.RunStarted(ctx, info)
+	}
 	if err == nil {
 		err = body(ctx)
 	}

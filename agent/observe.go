@@ -37,3 +37,20 @@ func WithObserver(o Observer) Option { return func(a *Agent) { a.observer = o } 
 // WithName names the Agent in events, traces and logs; sub-agents made with AsTool are
 // named after their tool. The default is "agent".
 func WithName(name string) Option { return func(a *Agent) { a.name = name } }
+
+// RunInfo is what a RunInfoObserver is told about a run as it starts. Its slices are the
+// run's own: read them, do not keep or change them.
+type RunInfo struct {
+	Model    string        // the model's id, when the model has an ID() string method
+	Messages []llm.Message // the conversation the run starts from, the system prompt first
+	Tools    []llm.ToolDef // the tools offered at the start
+}
+
+// RunInfoObserver is an Observer that is also told the model, the messages and the tools of
+// each run: RunStarted is called right after StartRun, with the context StartRun returned.
+// otelgowai uses it for gen_ai.request.model and, with content capture on, the input
+// messages of its invoke_agent spans.
+type RunInfoObserver interface {
+	Observer
+	RunStarted(ctx context.Context, info RunInfo)
+}

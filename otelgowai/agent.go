@@ -58,6 +58,19 @@ func (in *Instrumentation) StartRun(ctx context.Context, name, affinity string) 
 	return ctx
 }
 
+// RunStarted adds the run's model (gen_ai.request.model) to its span and, with content
+// capture on, its input messages, system instructions and tool definitions. It implements
+// agent.RunInfoObserver.
+func (in *Instrumentation) RunStarted(ctx context.Context, info agent.RunInfo) {
+	span := trace.SpanFromContext(ctx)
+	if info.Model != "" {
+		span.SetAttributes(attribute.String(keyRequestModel, info.Model))
+	}
+	if in.content {
+		span.SetAttributes(inputContent(&llm.Request{Messages: info.Messages, Tools: info.Tools})...)
+	}
+}
+
 // EndRun completes the run's span with its usage and outcome. It implements agent.Observer.
 // A run that pauses for approval (agent.ErrApprovalRequired) has not failed: its span
 // records the calls that wait (gowai.agent.pending) and no error.

@@ -393,8 +393,12 @@ func TestAgentSpans(t *testing.T) {
 	spans := x.ended()
 	run := spanNamed(t, spans, "invoke_agent planner")
 	if attrs(run)["gen_ai.agent.name"].AsString() != "planner" || attrs(run)["gen_ai.operation.name"].AsString() != "invoke_agent" ||
-		attrs(run)["gen_ai.provider.name"].AsString() != otelgowai.ProviderName || run.SpanKind() != trace.SpanKindInternal {
+		attrs(run)["gen_ai.provider.name"].AsString() != otelgowai.ProviderName || run.SpanKind() != trace.SpanKindInternal ||
+		attrs(run)["gen_ai.request.model"].AsString() != chatModel {
 		t.Errorf("run attributes %v", attrs(run))
+	}
+	if _, ok := attrs(run)["gen_ai.input.messages"]; ok {
+		t.Error("the run's span records its input without WithContent")
 	}
 	step1 := spanNamed(t, spans, "step 1")
 	if step1.Parent().SpanID() != run.SpanContext().SpanID() {
@@ -497,6 +501,10 @@ func TestContentWhenEnabled(t *testing.T) {
 		t.Fatal(err)
 	}
 	spans := x.ended()
+	if ra := attrs(spanNamed(t, spans, "invoke_agent agent")); !strings.Contains(ra["gen_ai.input.messages"].AsString(), "Weather in Paris?") ||
+		!strings.Contains(ra["gen_ai.system_instructions"].AsString(), "You are terse.") || !strings.Contains(ra["gen_ai.tool.definitions"].AsString(), `"weather"`) {
+		t.Errorf("the run's span lacks its input: %v", ra)
+	}
 	var chat sdktrace.ReadOnlySpan
 	for _, s := range spans {
 		if s.Name() == "chat "+chatModel {
