@@ -76,6 +76,17 @@ func (h recordHandler) all() []slog.Record {
 	return append([]slog.Record(nil), *h.records...)
 }
 
+// count is how many records have the message msg.
+func (h recordHandler) count(msg string) int {
+	n := 0
+	for _, r := range h.all() {
+		if r.Message == msg {
+			n++
+		}
+	}
+	return n
+}
+
 func attrsOf(r slog.Record) map[string]slog.Value {
 	m := map[string]slog.Value{}
 	r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value; return true })
@@ -233,12 +244,7 @@ func TestObserverStream(t *testing.T) {
 	if len(obs.ends) != 2 || !obs.ends[1].Abandoned || obs.ends[1].Err != nil {
 		t.Errorf("abandoned stream: ends = %+v", obs.ends)
 	}
-	var starts int
-	for _, r := range h.all() {
-		if r.Message == llm.LogMessageStreamStart {
-			starts++
-		}
-	}
+	starts := h.count(llm.LogMessageStreamStart)
 	if starts != 2 {
 		t.Errorf("%d stream-start records, want 2", starts)
 	}
@@ -522,12 +528,7 @@ func TestLogOneRecordPerCall(t *testing.T) {
 	if want := []string{"chat", "chat+stream", "embeddings", "text_to_image", "batch"}; !slices.Equal(ops, want) {
 		t.Errorf("call records for %q, want %q", ops, want)
 	}
-	var calls int
-	for _, r := range h.all() {
-		if r.Message == llm.LogMessageCall {
-			calls++
-		}
-	}
+	calls := h.count(llm.LogMessageCall)
 	if calls != len(obs.ends) {
 		t.Errorf("%d call records for %d calls", calls, len(obs.ends))
 	}
@@ -637,12 +638,7 @@ func TestStreamAskedAgainIsOneCall(t *testing.T) {
 	if len(reported) != 1 || reported[0].Neurons != usage.Neurons {
 		t.Errorf("usage reported %+v, want it once", reported)
 	}
-	var calls int
-	for _, r := range h.all() {
-		if r.Message == llm.LogMessageCall {
-			calls++
-		}
-	}
+	calls := h.count(llm.LogMessageCall)
 	if calls != 1 {
 		t.Errorf("%d call records, want 1", calls)
 	}
